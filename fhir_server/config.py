@@ -1,0 +1,54 @@
+"""Server settings: command-line flags, each with an environment twin."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Settings", "is_loopback"]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    mongodb_uri: str | None = None
+    database: str = "fhir"
+    auth: str = "off"
+    base_url: str | None = None
+    max_body_bytes: int = field(default_factory=lambda: _env_int("FHIR_MAX_BODY_BYTES", 16 << 20))
+    max_binary_bytes: int = field(
+        default_factory=lambda: _env_int("FHIR_MAX_BINARY_BYTES", 256 << 20)
+    )
+    default_page_size: int = 20
+    max_page_size: int = 1000
+    max_bundle_entries: int = field(
+        default_factory=lambda: _env_int("FHIR_MAX_BUNDLE_ENTRIES", 10_000)
+    )
+    lenient_search: bool = field(
+        default_factory=lambda: os.environ.get("FHIR_SEARCH_HANDLING", "strict") == "lenient"
+    )
+
+    @property
+    def fhir_base(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/fhir"

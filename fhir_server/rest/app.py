@@ -1,0 +1,89 @@
+"""The ASGI application: routes, lifespan, and the one place errors become responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import DocumentTooLarge, PyMongoError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..config import Settings
+from ..database import connect
+from ..errors import FhirError, NotFound, PayloadTooLarge
+from ..services import build_services
+from .responses import error_response
+from .router import dispatch
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("fhir_server")
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class ServiceUnavailable(FhirError):
+    status, code = 503, "transient"
+
+
+class InternalError(FhirError):
+    status, code = 500, "exception"
+
+
+async def _fhir(request: Request) -> Response:
+    try:
+        response = await dispatch(request, request.path_params.get("path", ""))
+    except FhirError as error:
+        response = error_response(error, request)
+    except DocumentTooLarge:
+        response = error_response(
+            PayloadTooLarge("The resource is larger than MongoDB's 16 MB document limit"),
+            request,
+        )
+    except PyMongoError:
+        log.exception("database error on %s %s", request.method, request.url.path)
+        response = error_response(
+            ServiceUnavailable("The database is unavailable or failed; try again"), request
+        )
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        response = error_response(InternalError("Internal server error"), request)
+    if request.method == "HEAD":
+        response.body = b""
+    return response
+
+
+async def _not_fhir(request: Request) -> Response:
+    return error_response(NotFound(
+        f"'{request.url.path[:200]}' is not under the FHIR base /fhir"), request)
+
+
+def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> Starlette:
+    """The server. Without ``client`` it connects to ``settings.mongodb_uri`` at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = client is None
+        mongo = connect(settings.mongodb_uri or "") if own else client
+        assert mongo is not None
+        try:
+            app.state.services = await build_services(settings, mongo)
+            yield
+        finally:
+            if own:
+                await mongo.close()
+
+    routes = [
+        Route("/fhir", _fhir, methods=_METHODS),
+        Route("/fhir/{path:path}", _fhir, methods=_METHODS),
+        Route("/{path:path}", _not_fhir, methods=_METHODS),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.capability_hooks = []
+    return app

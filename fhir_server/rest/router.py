@@ -1,0 +1,105 @@
+"""Routing a request under the FHIR base to its interaction.
+
+The FHIR URL space is small but irregular (``$operations``, ``_history``, compartments),
+so paths are split into segments and matched here, in one readable table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from profiles.definitions import resource_types
+
+from ..errors import InvalidRequest, MethodNotAllowed, NotFound
+from . import bundle, capability, history, operations, patch, read, search, write
+from .compartments import compartment_types
+
+__all__ = ["dispatch"]
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def _known_type(name: str) -> str:
+    if name not in resource_types():
+        raise NotFound(f"Unknown resource type '{name[:80]}'")
+    return name
+
+
+def _allow(method: str, table: dict[str, Handler], what: str) -> Handler:
+    handler = table.get(method)
+    if handler is None:
+        raise MethodNotAllowed(
+            f"{method} is not supported on {what}; allowed: {', '.join(sorted(table))}",
+            headers={"Allow": ", ".join(sorted(table))},
+        )
+    return handler
+
+
+async def dispatch(request: Request, path: str) -> Response:
+    segments = [unquote(s) for s in path.split("/") if s]
+    method = request.method
+    if method == "HEAD":
+        method = "GET"
+    n = len(segments)
+    if n == 0:
+        handler = _allow(method, {"GET": search.search, "POST": bundle.process}, "the base")
+        return await handler(request)
+    first = segments[0]
+    if first.startswith("$"):
+        return await operations.invoke(request, first[1:], None, None)
+    if n == 1 and first == "metadata":
+        return await _allow(method, {"GET": capability.metadata}, "metadata")(request)
+    if n == 1 and first == "_history":
+        return await _allow(method, {"GET": history.history}, "_history")(request)
+    if n == 1 and first == "_search":
+        return await _allow(method, {"GET": search.search, "POST": search.search_post},
+                            "_search")(request)
+    resource_type = _known_type(first)
+    if n == 1:
+        handler = _allow(method, {
+            "GET": search.search, "POST": write.create, "PUT": write.conditional_update,
+            "DELETE": write.conditional_delete, "PATCH": patch.conditional_patch,
+        }, resource_type)
+        return await handler(request, resource_type)
+    second = segments[1]
+    if n == 2 and second == "_history":
+        return await _allow(method, {"GET": history.history}, "type history")(
+            request, resource_type)
+    if n == 2 and second == "_search":
+        handler = _allow(method, {"GET": search.search, "POST": search.search_post},
+                         "_search")
+        return await handler(request, resource_type)
+    if second.startswith("$"):
+        if n != 2:
+            raise NotFound(f"Unknown path '/{path}'")
+        return await operations.invoke(request, second[1:], resource_type, None)
+    rid = second
+    if n == 2:
+        handler = _allow(method, {
+            "GET": read.read, "PUT": write.update, "PATCH": patch.patch,
+            "DELETE": write.delete,
+        }, f"{resource_type}/{rid}")
+        return await handler(request, resource_type, rid)
+    third = segments[2]
+    if third == "_history":
+        if n == 3:
+            return await _allow(method, {"GET": history.history}, "instance history")(
+                request, resource_type, rid)
+        if n == 4:
+            return await _allow(method, {"GET": read.vread}, "a version")(
+                request, resource_type, rid, segments[3])
+    if n == 3 and third.startswith("$"):
+        return await operations.invoke(request, third[1:], resource_type, rid)
+    if n == 3 and resource_type in compartment_types() and (
+        third in resource_types() or third == "*"
+    ):
+        handler = _allow(method, {"GET": search.search}, "a compartment")
+        target = None if third == "*" else third
+        return await handler(request, target, compartment=(resource_type, rid))
+    if n == 3:
+        raise NotFound(f"Unknown path '/{path[:200]}'")
+    raise InvalidRequest(f"Unknown path '/{path[:200]}'")

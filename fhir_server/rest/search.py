@@ -1,0 +1,54 @@
+"""search: type, system and compartment level, by GET or POST ``_search``."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import InvalidRequest, UnsupportedMediaType
+from .body import read_body
+from .context import services_of
+from .negotiation import body_media_type, check_accept
+from .responses import fhir_response
+
+__all__ = ["search", "search_post"]
+
+
+def _query_params(request: Request) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in request.query_params.multi_items()
+            if k not in ("_format", "_pretty")]
+
+
+async def search(
+    request: Request,
+    resource_type: str | None = None,
+    compartment: tuple[str, str] | None = None,
+) -> Response:
+    media = check_accept(request)
+    services = services_of(request)
+    bundle = await services.search.search(
+        request, resource_type, _query_params(request), compartment=compartment
+    )
+    return fhir_response(bundle, 200, request=request, media_type=media)
+
+
+async def search_post(request: Request, resource_type: str | None = None) -> Response:
+    """``POST [type]/_search`` with a form body: the same as GET with those parameters."""
+    media = check_accept(request)
+    services = services_of(request)
+    content_type = body_media_type(request)
+    body = await read_body(request, services.settings.max_body_bytes)
+    if body.strip() and content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType(
+            "POST _search takes application/x-www-form-urlencoded parameters"
+        )
+    try:
+        form = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest(f"Malformed form body: {exc}") from None
+    params = _query_params(request) + [(k, v) for k, v in form if k not in ("_format",
+                                                                          "_pretty")]
+    bundle = await services.search.search(request, resource_type, params)
+    return fhir_response(bundle, 200, request=request, media_type=media)

@@ -1,0 +1,1 @@
+"""StructureDefinitions and the validator driven by them."""

@@ -1,0 +1,136 @@
+"""Test fixtures: one embedded database per session (or MONGODB_URI), a database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from fhir_server.config import Settings
+from fhir_server.database import connect
+from fhir_server.embedded_db import EmbeddedDatabase, try_lock
+from fhir_server.rest.app import create_app
+
+DATA = Path(__file__).parent / "data"
+BASE = "http://testserver/fhir"
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    uri = os.environ.get("MONGODB_URI")
+    if uri:
+        yield uri
+        return
+    data_dir = tmp_path_factory.mktemp("embedded")
+    lock = try_lock(data_dir / "embedded-db.lock")
+    assert lock is not None
+    database = EmbeddedDatabase.start(data_dir, lock)
+    try:
+        yield database.uri
+    finally:
+        database.stop()
+
+
+@pytest.fixture(scope="session")
+async def mongo_client(mongodb_uri: str) -> AsyncIterator[AsyncMongoClient]:
+    client = connect(mongodb_uri)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def database_name() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(database_name: str, mongodb_uri: str) -> Settings:
+    return Settings(database=database_name, mongodb_uri=mongodb_uri,
+                    base_url=BASE)
+
+
+@pytest.fixture
+async def app(settings: Settings, mongo_client: AsyncMongoClient):
+    application = create_app(settings, mongo_client)
+    async with application.router.lifespan_context(application):
+        yield application
+    await mongo_client.drop_database(settings.database)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as http:
+        yield http
+
+
+@pytest.fixture
+def db(app):
+    return app.state.services.db
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A real ``fhir-server serve`` process on the session database (black-box tests)."""
+
+    def __init__(self, mongodb_uri: str, database: str, extra_env: dict[str, str] | None = None,
+                 args: list[str] | None = None) -> None:
+        import subprocess
+        import sys
+        import time
+
+        self.port = free_port()
+        self.database = database
+        self.base = f"http://127.0.0.1:{self.port}/fhir"
+        env = {**os.environ, "MONGODB_URI": mongodb_uri, "FHIR_DATABASE": database,
+               "FHIR_PORT": str(self.port), **(extra_env or {})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fhir_server.cli", "serve", *(args or [])],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
+                raise RuntimeError(f"server exited early:\n{output}")
+            try:
+                if httpx.get(f"{self.base}/metadata", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not start within 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(mongodb_uri: str) -> Iterator[LiveServer]:
+    """One real server process for the whole session, on its own database."""
+    server = LiveServer(mongodb_uri, f"live_{uuid.uuid4().hex[:8]}")
+    try:
+        yield server
+    finally:
+        server.stop()
