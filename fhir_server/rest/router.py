@@ -15,7 +15,7 @@ from starlette.responses import Response
 from profiles.definitions import resource_types
 
 from ..errors import InvalidRequest, MethodNotAllowed, NotFound
-from . import bundle, capability, history, operations, patch, read, search, write
+from . import binary, bundle, capability, history, operations, patch, read, search, write
 from .compartments import compartment_types
 
 __all__ = ["dispatch"]
@@ -59,6 +59,8 @@ async def dispatch(request: Request, path: str) -> Response:
         return await _allow(method, {"GET": search.search, "POST": search.search_post},
                             "_search")(request)
     resource_type = _known_type(first)
+    if resource_type == "Binary" and binary.handles(method, segments):
+        return await binary.dispatch(request, segments)
     if n == 1:
         handler = _allow(method, {
             "GET": search.search, "POST": write.create, "PUT": write.conditional_update,
