@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = ["TerminologyService", "ValueSetExpansion"]
 
@@ -29,6 +29,7 @@ class ValueSetExpansion:
         return (system, code) in self.contains
 
 
+@runtime_checkable
 class TerminologyService(Protocol):
     """What validation needs from terminology (``$expand`` / ``$validate-code`` in spirit)."""
 

@@ -1,0 +1,12 @@
+"""Fixtures for the validator tests: one Validator (its compiled trees are shared anyway)."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiles.validator import Validator
+
+
+@pytest.fixture(scope="session")
+def validator() -> Validator:
+    return Validator()
