@@ -1,0 +1,56 @@
+"""Who is calling: the access context of an authenticated request.
+
+Set by the authentication middleware, read by scope enforcement and by anyone deciding on
+the actor (consent, audit). ``access_context(request)`` is None when ``--auth off``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from .scopes import ScopeSet
+
+__all__ = ["AccessContext", "access_context", "ACCESS_KEY", "TOKEN_KINDS"]
+
+ACCESS_KEY = "access"
+TOKEN_KINDS = ("user", "backend", "operator", "external")
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    """An access token's meaning.
+
+    ``kind``: ``user`` (authorization code: an app acting for a logged-in person),
+    ``backend`` (client_credentials), ``operator`` (``fhir-server token``) or ``external``
+    (a token from a configured OpenID Connect issuer). ``purpose_of_use`` holds
+    v3 PurposeOfUse codes (``ETREAT``, ``TREAT``, ...) asserted for the token.
+    """
+
+    client_id: str
+    scopes: ScopeSet
+    kind: str
+    subject: str
+    issuer: str
+    expires_at: int
+    fhir_user: str | None = None
+    patient: str | None = None
+    encounter: str | None = None
+    purpose_of_use: tuple[str, ...] = ()
+    token_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """The FHIR reference of the person acting, or ``Device/<client>``-like client id."""
+        return self.fhir_user or f"client:{self.client_id}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"client_id": self.client_id, "kind": self.kind, "sub": self.subject,
+                "scope": str(self.scopes), "fhirUser": self.fhir_user,
+                "patient": self.patient, "purpose_of_use": list(self.purpose_of_use)}
+
+
+def access_context(request: Request) -> AccessContext | None:
+    return getattr(request.state, ACCESS_KEY, None)

@@ -1,0 +1,118 @@
+"""What the person decides on the consent page: scopes, patient, and the resulting code.
+
+SMART App Launch 2.x: "When granting a patient-level scope, the server SHALL provide a
+patient launch context"; the patient comes from the EHR launch, from the user being that
+patient, or from the patient picker (a practitioner choosing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .pages import describe_scope
+from .scopes import parse_scopes
+from .service import AuthService
+
+__all__ = ["PageError", "RedirectError", "consent_values", "decide"]
+
+_PICKER_SIZE = 200
+
+
+class PageError(Exception):
+    """Shown to the person, never redirected: the client or its redirect_uri is wrong."""
+
+
+class RedirectError(Exception):
+    """Sent to the app's redirect_uri as ``error`` (RFC 6749 section 4.1.2.1)."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+
+
+def _needs_patient(offered: str) -> bool:
+    scopes = parse_scopes(offered)
+    return "patient" in scopes.contexts() or "launch/patient" in scopes
+
+
+def _fixed_patient(pending: dict[str, Any], session: dict[str, Any]) -> str | None:
+    """The patient the context already determines, if any."""
+    launch = pending.get("launch") or {}
+    own = session["fhirUser"].split("/", 1)
+    own_patient = own[1] if own[0] == "Patient" else None
+    if launch.get("patient"):
+        if own_patient is not None and launch["patient"] != own_patient:
+            raise RedirectError("access_denied", "the launch is for another patient")
+        return str(launch["patient"])
+    return own_patient
+
+
+def _label(doc: dict[str, Any]) -> str:
+    names = (doc.get("resource") or {}).get("name") or []
+    name = names[0] if names and isinstance(names[0], dict) else {}
+    text = name.get("text") or " ".join(
+        [*[g for g in name.get("given", []) if isinstance(g, str)],
+         name.get("family", "") if isinstance(name.get("family"), str) else ""]).strip()
+    return f"{text} (Patient/{doc['_id']})" if text else f"Patient/{doc['_id']}"
+
+
+async def consent_values(auth: AuthService, doc: dict[str, Any],
+                         session: dict[str, Any]) -> dict[str, Any]:
+    pending = doc["request"]
+    client = await auth.registry.client(pending["client_id"])
+    offered = pending["offered"]
+    try:
+        patient = _fixed_patient(pending, session)
+    except RedirectError:
+        patient = None
+    choose = _needs_patient(offered) and patient is None
+    patients: list[dict[str, str]] = []
+    if choose:
+        cursor = auth.db["Patient"].find({}, {"resource.name": 1}).sort("_id")
+        patients = [{"id": d["_id"], "label": _label(d)}
+                    for d in await cursor.limit(_PICKER_SIZE).to_list()]
+    return {
+        "client_name": (client.name or client.client_id) if client else pending["client_id"],
+        "username": session["username"], "fhir_user": session["fhirUser"],
+        "patient": patient, "patient_label": f"Patient/{patient}" if patient else None,
+        "choose_patient": choose, "patients": patients,
+        "scopes": [{"value": token, "text": describe_scope(token)}
+                   for token in offered.split()],
+    }
+
+
+async def _chosen_patient(auth: AuthService, form: dict[str, str]) -> str:
+    chosen = (form.get("patient_id") or "").strip() or form.get("patient", "")
+    if not chosen:
+        raise PageError("Choose a patient.")
+    if await auth.db["Patient"].find_one({"_id": chosen}, {"_id": 1}) is None:
+        raise PageError("There is no such patient.")
+    return chosen
+
+
+async def decide(auth: AuthService, handle: str, pending: dict[str, Any],
+                 session: dict[str, Any], pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Turn the consent form into an authorization code; returns the redirect parameters."""
+    form = dict(pairs)
+    if form.get("decision") != "allow":
+        await auth.store.finish_pending(handle)
+        raise RedirectError("access_denied", "the user did not allow access")
+    chosen = {value for name, value in pairs if name == "scope"}
+    granted = parse_scopes(" ".join(t for t in pending["offered"].split() if t in chosen))
+    patient = _fixed_patient(pending, session)
+    if patient is None and _needs_patient(str(granted)):
+        patient = await _chosen_patient(auth, form)
+    doc = await auth.store.finish_pending(handle)
+    if doc is None:
+        raise PageError("This request was already decided.")
+    launch = pending.get("launch") or {}
+    grant = {
+        "client_id": pending["client_id"], "redirect_uri": pending["redirect_uri"],
+        "scope": str(granted), "subject": session["username"],
+        "fhir_user": session["fhirUser"], "patient": patient,
+        "encounter": launch.get("encounter"), "nonce": pending.get("nonce"),
+        "code_challenge": pending.get("code_challenge"), "session": doc["session"],
+    }
+    code = await auth.store.put_code(grant, auth.options.code_seconds)
+    return {"code": code, "state": pending["state"]}

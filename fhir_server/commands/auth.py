@@ -1,0 +1,308 @@
+"""``fhir-server clients|users|token|keys|launch``: administering SMART authorization.
+
+Each command talks to the same database as the server (the data dir's embedded database,
+started or attached to, or ``MONGODB_URI``), so it works while the server runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..config import Settings
+
+__all__ = ["commands"]
+
+T = TypeVar("T")
+
+
+def _settings(data_dir: Path, mongodb_uri: str | None, base_url: str | None = None
+              ) -> Settings:
+    return Settings(
+        data_dir=data_dir, mongodb_uri=mongodb_uri, auth="smart",
+        host=os.environ.get("FHIR_HOST", "127.0.0.1"),
+        port=int(os.environ.get("FHIR_PORT", "8080")),
+        base_url=base_url or os.environ.get("FHIR_BASE_URL"),
+        database=os.environ.get("FHIR_DATABASE", "fhir"),
+    )
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(auth_service)`` against the server's database."""
+    from ..auth.service import build_auth
+    from ..database import connect
+    from ..server import database_for
+
+    database = database_for(settings)
+
+    async def main() -> T:
+        client = connect(settings.mongodb_uri or "")
+        try:
+            auth = build_auth(settings, client[settings.database])
+            await auth.ensure_indexes()
+            return await work(auth)
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        if database is not None:
+            database.stop()
+
+
+def _common(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+                            help="External MongoDB; the data dir's embedded DB when unset.")(
+        function)
+    return click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data",
+                        show_default=True,
+                        type=click.Path(file_okay=False, path_type=Path))(function)
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group()
+def clients() -> None:
+    """Register, list and remove SMART clients (apps and backend services)."""
+
+
+def _client_kind(secret: str | None, jwks_url: str | None, jwks_file: Path | None,
+                 public: bool) -> str:
+    chosen = [x for x in (secret, jwks_url, jwks_file) if x] + ([True] if public else [])
+    if len(chosen) != 1:
+        _fail("give exactly one of --secret, --jwks-url, --jwks-file or --public")
+    if public:
+        return "public"
+    return "confidential-symmetric" if secret else "confidential-asymmetric"
+
+
+def _read_jwks(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    from joserfc.jwk import KeySet
+
+    try:
+        jwks = json.loads(path.read_text())
+        KeySet.import_key_set(jwks)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        _fail(f"{path} is not a usable JWKS: {error}")
+    if any("d" in key for key in jwks.get("keys", [])):
+        _fail(f"{path} holds a private key; register the public keys only")
+    return jwks
+
+
+@clients.command("add")
+@_common
+@click.option("--client-id", required=True)
+@click.option("--secret", default=None, help="Confidential client with this secret.")
+@click.option("--jwks-url", default=None, help="private_key_jwt: keys at this URL.")
+@click.option("--jwks-file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="private_key_jwt: these public keys (a JWKS JSON file).")
+@click.option("--public", is_flag=True, help="Public client (browser, mobile): PKCE, no secret.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True,
+              help="Allowed redirect URI (repeat for several).")
+@click.option("--scope", required=True, help="The scopes the client may be granted.")
+@click.option("--name", default=None, help="Name shown on the consent page.")
+@click.option("--legacy-no-pkce", is_flag=True,
+              help="SMART 1.0 confidential client that sends no PKCE.")
+def clients_add(data_dir: Path, mongodb_uri: str | None, client_id: str, secret: str | None,
+                jwks_url: str | None, jwks_file: Path | None, public: bool,
+                redirect_uris: tuple[str, ...], scope: str, name: str | None,
+                legacy_no_pkce: bool) -> None:
+    """Register a client."""
+    from ..auth.registry import Client, RegistryError, hash_secret
+    from ..auth.scopes import parse_scopes
+
+    kind = _client_kind(secret, jwks_url, jwks_file, public)
+    if legacy_no_pkce and kind == "public":
+        _fail("public clients always use PKCE")
+    parsed = parse_scopes(scope)
+    if not parsed.resources and not parsed.others:
+        _fail("--scope is empty")
+    client = Client(client_id, kind, str(parsed), list(redirect_uris),
+                    hash_secret(secret) if secret else None, _read_jwks(jwks_file), jwks_url,
+                    pkce=not legacy_no_pkce, name=name)
+
+    async def work(auth: Any) -> None:
+        await auth.registry.add_client(client)
+
+    try:
+        _run(_settings(data_dir, mongodb_uri), work)
+    except RegistryError as error:
+        _fail(str(error))
+    click.echo(f"client {client_id} registered ({kind})")
+
+
+@clients.command("list")
+@_common
+def clients_list(data_dir: Path, mongodb_uri: str | None) -> None:
+    """List registered clients (JSON lines; never secrets)."""
+
+    async def work(auth: Any) -> list[Any]:
+        return await auth.registry.list_clients()
+
+    for client in _run(_settings(data_dir, mongodb_uri), work):
+        click.echo(json.dumps(client.summary()))
+
+
+@clients.command("remove")
+@_common
+@click.option("--client-id", required=True)
+def clients_remove(data_dir: Path, mongodb_uri: str | None, client_id: str) -> None:
+    """Remove a client; its refresh tokens stop working."""
+
+    async def work(auth: Any) -> bool:
+        removed = await auth.registry.remove_client(client_id)
+        await auth.store.refresh.delete_many({"grant.client_id": client_id})
+        return removed
+
+    if not _run(_settings(data_dir, mongodb_uri), work):
+        _fail(f"no client '{client_id}'")
+    click.echo(f"client {client_id} removed")
+
+
+@click.group()
+def users() -> None:
+    """People who sign in on the authorization page."""
+
+
+@users.command("add")
+@_common
+@click.option("--username", required=True)
+@click.option("--password", envvar="FHIR_USER_PASSWORD", default=None,
+              help="Asked for when omitted.")
+@click.option("--fhir-user", required=True, help="Patient/123, Practitioner/abc, ...")
+def users_add(data_dir: Path, mongodb_uri: str | None, username: str, password: str | None,
+              fhir_user: str) -> None:
+    """Add a user linked to the Patient or Practitioner they are."""
+    from ..auth.registry import RegistryError
+
+    password = password or getpass.getpass("Password: ")
+    if len(password) < 8:
+        _fail("the password needs at least 8 characters")
+
+    async def work(auth: Any) -> None:
+        await auth.registry.add_user(username, password, fhir_user)
+
+    try:
+        _run(_settings(data_dir, mongodb_uri), work)
+    except RegistryError as error:
+        _fail(str(error))
+    click.echo(f"user {username} added ({fhir_user})")
+
+
+@click.command()
+@_common
+@click.option("--client-id", required=True, help="A registered client the token is for.")
+@click.option("--scope", required=True)
+@click.option("--fhir-user", default=None)
+@click.option("--patient", default=None, help="Patient id for patient/ scopes.")
+@click.option("--purpose", "purposes", multiple=True,
+              help="PurposeOfUse code (v3-ActReason), e.g. TREAT, ETREAT.")
+@click.option("--ttl", default=300, show_default=True, type=click.IntRange(1, 86400))
+@click.option("--base-url", envvar="FHIR_BASE_URL", default=None,
+              help="The server's public FHIR base (token audience).")
+def token(data_dir: Path, mongodb_uri: str | None, client_id: str, scope: str,
+          fhir_user: str | None, patient: str | None, purposes: tuple[str, ...], ttl: int,
+          base_url: str | None) -> None:
+    """Print an access token signed by the server's key (audited)."""
+    from ..auth.registry import check_fhir_user
+    from ..auth.scopes import grant, parse_scopes
+
+    async def work(auth: Any) -> str:
+        client = await auth.registry.client(client_id)
+        if client is None:
+            _fail(f"no client '{client_id}'; register it with 'fhir-server clients add'")
+        requested = parse_scopes(scope)
+        granted = grant(requested, parse_scopes(client.scope), {"patient", "user", "system"})
+        if str(granted) != str(requested):
+            _fail(f"client '{client_id}' may not have: {scope} (registered: {client.scope})")
+        if "patient" in granted.contexts() and not patient:
+            _fail("patient/ scopes need --patient")
+        if fhir_user:
+            check_fhir_user(fhir_user)
+        access_token, claims = await auth.tokens.access_token(
+            client_id=client_id, scopes=granted, kind="operator",
+            subject=fhir_user or client_id, lifetime=ttl, fhir_user=fhir_user,
+            patient=patient, purpose_of_use=purposes)
+        await _audit(auth, claims)
+        return access_token
+
+    click.echo(_run(_settings(data_dir, mongodb_uri, base_url), work))
+
+
+async def _audit(auth: Any, claims: dict[str, Any]) -> None:
+    from .. import clock
+
+    record = {"at": clock.now(), "action": "token-issued", "by": getpass.getuser(),
+              "host": socket.gethostname(), "pid": os.getpid(), "argv": sys.argv[1:2],
+              **{k: claims.get(k) for k in ("jti", "client_id", "sub", "scope", "patient",
+                                            "fhirUser", "purpose_of_use", "exp")}}
+    await auth.db["auth_audit"].insert_one(record)
+
+
+@click.group()
+def keys() -> None:
+    """The server's token signing keys."""
+
+
+@keys.command("rotate")
+@_common
+@click.option("--retire-after", default=None, type=int,
+              help="Seconds the old key stays published (default: the access token "
+                   "lifetime plus a minute).")
+def keys_rotate(data_dir: Path, mongodb_uri: str | None, retire_after: int | None) -> None:
+    """Sign with a new key from now on; the old one verifies until its tokens expire."""
+
+    async def work(auth: Any) -> str:
+        keep = retire_after if retire_after is not None else (
+            max(auth.options.access_token_seconds, 86400) + 60)
+        new = await auth.keys.store.rotate(keep)
+        return new.kid
+
+    click.echo(f"new signing key {_run(_settings(data_dir, mongodb_uri), work)}")
+
+
+@keys.command("list")
+@_common
+def keys_list(data_dir: Path, mongodb_uri: str | None) -> None:
+    """Published keys, newest (the signing key) first."""
+
+    async def work(auth: Any) -> list[Any]:
+        return await auth.keys.store.load()
+
+    for key in _run(_settings(data_dir, mongodb_uri), work):
+        click.echo(json.dumps({"kid": key.kid, "created": key.created,
+                               "retired": key.retired, "expires": key.expires}))
+
+
+@click.command()
+@_common
+@click.option("--patient", default=None)
+@click.option("--encounter", default=None)
+@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(60, 86400))
+def launch(data_dir: Path, mongodb_uri: str | None, patient: str | None,
+           encounter: str | None, ttl: int) -> None:
+    """Create an EHR launch context; prints the opaque ``launch`` value for the app."""
+    if not patient and not encounter:
+        _fail("give --patient and/or --encounter")
+
+    async def work(auth: Any) -> str:
+        return await auth.store.put_launch({"patient": patient, "encounter": encounter}, ttl)
+
+    click.echo(_run(_settings(data_dir, mongodb_uri), work))
+
+
+commands = [clients, users, token, keys, launch]

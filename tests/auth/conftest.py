@@ -1,0 +1,117 @@
+"""Fixtures for SMART tests: an app with ``--auth smart`` on a fresh database."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from joserfc import jwt
+from pymongo import AsyncMongoClient
+
+from fhir_server.auth.registry import Client
+from fhir_server.config import Settings
+from fhir_server.rest.app import create_app
+
+ROOT = "http://testserver"
+BASE = f"{ROOT}/fhir"
+TOKEN_URL = f"{ROOT}/auth/token"
+REDIRECT = "https://app.example.org/callback"
+
+
+@pytest.fixture
+def smart_settings(database_name: str, mongodb_uri: str) -> Settings:
+    return Settings(database=database_name, mongodb_uri=mongodb_uri, base_url=BASE,
+                    auth="smart")
+
+
+@pytest.fixture
+async def smart_app(smart_settings: Settings, mongo_client: AsyncMongoClient):
+    application = create_app(smart_settings, mongo_client)
+    async with application.router.lifespan_context(application):
+        yield application
+    await mongo_client.drop_database(smart_settings.database)
+
+
+@pytest.fixture
+async def http(smart_app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=smart_app)
+    async with httpx.AsyncClient(transport=transport, base_url=ROOT) as client:
+        yield client
+
+
+@pytest.fixture
+def auth(smart_app):
+    return smart_app.state.auth
+
+
+@pytest.fixture
+def repository(smart_app):
+    return smart_app.state.services.repository
+
+
+async def put(repository, resource: dict[str, Any]) -> dict[str, Any]:
+    """Store a resource as an administrator would (no request, no token)."""
+    stored = await repository.update(resource, resource["id"])
+    return stored.resource
+
+
+def patient(pid: str, family: str = "Doe") -> dict[str, Any]:
+    return {"resourceType": "Patient", "id": pid, "name": [{"family": family}]}
+
+
+def observation(oid: str, pid: str, category: str = "vital-signs",
+                performer: str | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation", "id": oid, "status": "final",
+        "category": [{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": category}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": f"Patient/{pid}"},
+    }
+    if performer:
+        resource["performer"] = [{"reference": performer}]
+    return resource
+
+
+async def register(auth, client_id: str, kind: str, scope: str, **extra: Any) -> Client:
+    from fhir_server.auth.registry import hash_secret
+
+    secret = extra.pop("secret", None)
+    client = Client(client_id, kind, scope, extra.pop("redirect_uris", [REDIRECT]),
+                    hash_secret(secret) if secret else None, **extra)
+    await auth.registry.add_client(client)
+    return client
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.decode().rstrip("=")
+
+
+def assertion(key, client_id: str, alg: str, *, aud: str = TOKEN_URL, exp_in: int = 240,
+              jti: str | None = None, kid: str | None = "default") -> str:
+    now = int(time.time())
+    header = {"alg": alg, "typ": "JWT"}
+    if kid is not None:
+        header["kid"] = key.kid if kid == "default" else kid
+    claims = {"iss": client_id, "sub": client_id, "aud": aud, "exp": now + exp_in,
+              "iat": now, "jti": jti or uuid.uuid4().hex}
+    return jwt.encode(header, claims, key, algorithms=[alg])
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
