@@ -44,8 +44,10 @@ def main() -> None:
               default=None, help="SMART on FHIR authorization, or off (loopback only).")
 @click.option("--base-url", envvar="FHIR_BASE_URL", default=None,
               help="Public FHIR base URL when behind a proxy.")
+@click.option("--mllp-port", envvar="FHIR_MLLP_PORT", default=None, type=int,
+              help="Also accept HL7 v2 over MLLP on this port (see docs/hl7v2.md).")
 def serve(host: str, port: int, data_dir: Path, mongodb_uri: str | None, auth: str | None,
-          base_url: str | None) -> None:
+          base_url: str | None, mllp_port: int | None) -> None:
     """Run the FHIR server."""
     from .server import run
 
@@ -54,12 +56,8 @@ def serve(host: str, port: int, data_dir: Path, mongodb_uri: str | None, auth: s
         raise click.UsageError(
             f"--auth off is only allowed on a loopback address, not on '{host}'"
         )
-    if auth == "smart":
-        raise click.UsageError(
-            "--auth smart is not available yet; run on a loopback address with --auth off"
-        )
     settings = Settings(host=host, port=port, data_dir=data_dir, mongodb_uri=mongodb_uri,
-                        auth=auth, base_url=base_url,
+                        auth=auth, base_url=base_url, mllp_port=mllp_port,
                         database=os.environ.get("FHIR_DATABASE", "fhir"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")

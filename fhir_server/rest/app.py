@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from pymongo import AsyncMongoClient
@@ -11,8 +11,12 @@ from pymongo.errors import DocumentTooLarge, PyMongoError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
+from importers.hl7v2.listener import listening as hl7v2_listening
+
+from ..auth import install as install_auth
 from ..config import Settings
 from ..database import connect
 from ..errors import FhirError, NotFound, PayloadTooLarge
@@ -23,8 +27,6 @@ from .router import dispatch
 __all__ = ["create_app"]
 
 log = logging.getLogger("fhir_server")
-
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 class ServiceUnavailable(FhirError):
@@ -63,6 +65,16 @@ async def _not_fhir(request: Request) -> Response:
         f"'{request.url.path[:200]}' is not under the FHIR base /fhir"), request)
 
 
+class _AnyMethod:
+    """An ASGI endpoint for every HTTP method: the router answers 405 as OperationOutcome."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(handler)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> Starlette:
     """The server. Without ``client`` it connects to ``settings.mongodb_uri`` at startup."""
 
@@ -73,17 +85,19 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
         assert mongo is not None
         try:
             app.state.services = await build_services(settings, mongo)
-            yield
+            async with hl7v2_listening(app.state.services):
+                yield
         finally:
             if own:
                 await mongo.close()
 
     routes = [
-        Route("/fhir", _fhir, methods=_METHODS),
-        Route("/fhir/{path:path}", _fhir, methods=_METHODS),
-        Route("/{path:path}", _not_fhir, methods=_METHODS),
+        Route("/fhir", _AnyMethod(_fhir)),
+        Route("/fhir/{path:path}", _AnyMethod(_fhir)),
+        Route("/{path:path}", _AnyMethod(_not_fhir)),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.capability_hooks = []
+    install_auth(app, settings)
     return app

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from profiles.definitions import resource_types
 
+from ..auth.interactions import enforce_route
 from ..errors import InvalidRequest, MethodNotAllowed, NotFound
 from . import binary, bundle, capability, history, operations, patch, read, search, write
 from .compartments import compartment_types
@@ -44,6 +45,7 @@ async def dispatch(request: Request, path: str) -> Response:
     method = request.method
     if method == "HEAD":
         method = "GET"
+    enforce_route(request, method, segments)
     n = len(segments)
     if n == 0:
         handler = _allow(method, {"GET": search.search, "POST": bundle.process}, "the base")
