@@ -8,15 +8,18 @@ and written back verbatim through ``orjson.Fragment``.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any
 
 import orjson
 from bson.decimal128 import Decimal128
 
-from .errors import InvalidRequest
+from .errors import InvalidRequest, InvalidResource
 
-__all__ = ["parse_json", "dump_json", "to_bson", "from_bson"]
+__all__ = ["parse_json", "dump_json", "to_bson", "from_bson", "MAX_DEPTH"]
+
+MAX_DEPTH = 90
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _reject_constant(name: str) -> Any:
@@ -62,14 +65,33 @@ def dump_json(value: Any, pretty: bool = False) -> bytes:
     return orjson.dumps(value, default=_default, option=option)
 
 
-def to_bson(value: Any) -> Any:
-    """Copy a parsed resource into BSON-ready form (Decimal becomes Decimal128)."""
+def to_bson(value: Any, depth: int = 0) -> Any:
+    """Copy a parsed resource into BSON-ready form (Decimal becomes Decimal128).
+
+    What MongoDB cannot hold exactly is refused with :class:`InvalidResource` (HTTP 400):
+    integers beyond 64 bits, decimals beyond Decimal128's 34 digits, and nesting deeper
+    than MongoDB's 100 levels (less the levels of the stored document around it).
+    """
     if isinstance(value, dict):
-        return {key: to_bson(item) for key, item in value.items()}
+        if depth > MAX_DEPTH:
+            raise InvalidResource(f"The resource is nested more than {MAX_DEPTH} levels deep")
+        return {key: to_bson(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [to_bson(item) for item in value]
+        if depth > MAX_DEPTH:
+            raise InvalidResource(f"The resource is nested more than {MAX_DEPTH} levels deep")
+        return [to_bson(item, depth + 1) for item in value]
     if isinstance(value, Decimal):
-        return Decimal128(value)
+        try:
+            return Decimal128(value)
+        except DecimalException:
+            raise InvalidResource(
+                f"The decimal {str(value)[:60]} has more than 34 significant digits or an "
+                "exponent out of range"
+            ) from None
+    if isinstance(value, int) and not isinstance(value, bool) and not (
+        _INT64_MIN <= value <= _INT64_MAX
+    ):
+        raise InvalidResource(f"The integer {str(value)[:60]} is out of range")
     return value
 
 

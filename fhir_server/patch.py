@@ -16,7 +16,7 @@ import jsonpatch
 
 from profiles.definitions import is_repeating
 
-from .errors import InvalidRequest, BusinessRuleViolation
+from .errors import BusinessRuleViolation, InvalidRequest
 
 __all__ = ["apply_json_patch", "apply_fhirpath_patch"]
 
@@ -29,7 +29,7 @@ def apply_json_patch(resource: dict[str, Any], operations: Any) -> dict[str, Any
     except jsonpatch.JsonPatchTestFailed as exc:
         raise BusinessRuleViolation(f"JSON Patch test failed: {exc}") from None
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError,
-            KeyError, IndexError, ValueError) as exc:
+            KeyError, IndexError, ValueError, AttributeError) as exc:
         raise InvalidRequest(f"Invalid JSON Patch: {exc}") from None
     if not isinstance(patched, dict):
         raise InvalidRequest("JSON Patch must leave a resource (a JSON object)")
@@ -42,7 +42,8 @@ _STEP = re.compile(
     r"""\s*(?:
         (?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<index>\[\d+\])?
       | (?P<func>first|last)\(\)
-      | where\(\s*(?P<field>[A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'|[\w.+-]+)\s*\)
+      | where\(\s*(?P<field>[A-Za-z_][A-Za-z0-9_.]*)\s*=\s*
+               (?P<value>'(?:[^'\\]|\\.)*'|[\w.+-]+)\s*\)
     )\s*""",
     re.VERBOSE,
 )
@@ -84,17 +85,25 @@ def _field_value(node: Any, dotted: str) -> Any:
     return node
 
 
+def _as_text(value: Any) -> str:
+    """A primitive as FHIRPath literals write it (``true``, ``1.50``, ``abc``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _locate(resource: dict[str, Any], path: str) -> list[_Location]:
     steps = _split_path(path.strip())
     if not steps or steps[0] != resource["resourceType"]:
-        raise InvalidRequest(f"FHIRPath Patch path '{path}' must start with "
+        raise InvalidRequest(f"FHIRPath Patch path '{path[:120]}' must start with "
                              f"'{resource['resourceType']}'")
     locations: list[_Location] = []
     nodes: list[tuple[Any, _Location | None]] = [(resource, None)]
     for step in steps[1:]:
         match = _STEP.fullmatch(step)
         if not match:
-            raise InvalidRequest(f"Unsupported FHIRPath Patch path step '{step}' in '{path}'")
+            raise InvalidRequest(f"Unsupported FHIRPath Patch path step '{step[:60]}' in "
+                                 f"'{path[:120]}'")
         if match.group("name"):
             name = match.group("name")
             found: list[tuple[Any, _Location | None]] = []
@@ -117,7 +126,7 @@ def _locate(resource: dict[str, Any], path: str) -> list[_Location]:
         else:
             expected = match.group("value").strip("'")
             nodes = [(n, loc) for n, loc in nodes
-                     if str(_field_value(n, match.group("field"))) == expected]
+                     if _as_text(_field_value(n, match.group("field"))) == expected]
     for _, location in nodes:
         if location is None:
             raise InvalidRequest("A FHIRPath Patch cannot replace the whole resource")
@@ -125,105 +134,179 @@ def _locate(resource: dict[str, Any], path: str) -> list[_Location]:
     return locations
 
 
-def _part_value(part: dict[str, Any]) -> Any:
-    """The value of a ``value`` part: ``value[x]``, or nested parts forming an object."""
+def _value_of(part: dict[str, Any], resource_type: str, names: tuple[str, ...]) -> Any:
+    """The value a part carries: its ``value[x]``, or nested parts forming an element whose
+    children repeat (become lists) as the definition of ``names`` says."""
     for key, value in part.items():
-        if key.startswith("value") and key != "value":
+        if key.startswith("value") and key[5:6].isupper():
             return value
-    if "part" in part:
-        result: dict[str, Any] = {}
-        for sub in part["part"]:
-            name = sub.get("name")
-            value = _part_value(sub)
-            result.setdefault(name, []).append(value)
-        return {k: v[0] if len(v) == 1 else v for k, v in result.items()}
-    raise InvalidRequest(f"FHIRPath Patch part '{part.get('name')}' has no value")
+    if "part" not in part:
+        raise InvalidRequest(f"FHIRPath Patch part '{str(part.get('name'))[:40]}' has no value")
+    children: dict[str, list[Any]] = {}
+    for child in _parts(part):
+        name = child["name"]
+        children.setdefault(name, []).append(_value_of(child, resource_type, (*names, name)))
+    element: dict[str, Any] = {}
+    for name, values in children.items():
+        if is_repeating(resource_type, [*names, name]):
+            element[name] = values
+        elif len(values) == 1:
+            element[name] = values[0]
+        else:
+            raise InvalidRequest(f"FHIRPath Patch value: '{name}' does not repeat")
+    return element
 
 
-def _operation_parts(parameter: dict[str, Any]) -> dict[str, Any]:
-    parts: dict[str, Any] = {}
-    for part in parameter.get("part", []):
-        name = part.get("name")
-        parts[name] = part if name == "value" else _part_value(part)
+def _parts(parameter: dict[str, Any]) -> list[dict[str, Any]]:
+    parts = parameter.get("part")
+    if not isinstance(parts, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("name"), str) for p in parts
+    ):
+        raise InvalidRequest("FHIRPath Patch: every operation needs a 'part' list of named parts")
     return parts
+
+
+@dataclass
+class _Operation:
+    """One ``operation`` parameter of a FHIRPath Patch."""
+
+    type: str
+    path: str
+    parts: dict[str, dict[str, Any]]
+
+    @classmethod
+    def parse(cls, parameter: Any) -> _Operation:
+        if not isinstance(parameter, dict) or parameter.get("name") != "operation":
+            raise InvalidRequest("FHIRPath Patch parameters must be named 'operation'")
+        parts = {p["name"]: p for p in _parts(parameter)}
+        kind = parts.get("type", {}).get("valueCode")
+        path = parts.get("path", {}).get("valueString")
+        if not isinstance(kind, str) or kind not in _APPLY:
+            raise InvalidRequest(f"Unknown FHIRPath Patch operation type '{str(kind)[:40]}'; "
+                                 f"use one of {', '.join(_APPLY)}")
+        if not isinstance(path, str) or not path.strip():
+            raise InvalidRequest(f"The FHIRPath Patch {kind} operation needs a path (valueString)")
+        return cls(kind, path.strip(), parts)
+
+    def integer(self, name: str) -> int:
+        value = self.parts.get(name, {}).get("valueInteger")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidRequest(f"FHIRPath Patch {self.type}: '{name}' must be a valueInteger")
+        return value
+
+    def name(self) -> str:
+        value = self.parts.get("name", {}).get("valueString")
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise InvalidRequest(f"FHIRPath Patch {self.type}: 'name' must be an element name")
+        return value
+
+    def value(self, resource_type: str, names: tuple[str, ...]) -> Any:
+        if "value" not in self.parts:
+            raise InvalidRequest(f"FHIRPath Patch {self.type}: a value is required")
+        return _value_of(self.parts["value"], resource_type, names)
 
 
 def _single(locations: list[_Location], path: str, op: str) -> _Location:
     if len(locations) != 1:
         raise InvalidRequest(
-            f"FHIRPath Patch {op}: path '{path}' matches {len(locations)} elements, "
+            f"FHIRPath Patch {op}: path '{path[:120]}' matches {len(locations)} elements, "
             "it must match exactly one"
         )
     return locations[0]
 
 
 def _container(resource: dict[str, Any], path: str, op: str) -> tuple[dict[str, Any], tuple]:
-    if path.strip() == resource["resourceType"]:
+    if path == resource["resourceType"]:
         return resource, ()
     location = _single(_locate(resource, path), path, op)
     node = location.get()
     if not isinstance(node, dict):
-        raise InvalidRequest(f"FHIRPath Patch {op}: '{path}' is not an element with children")
+        raise InvalidRequest(f"FHIRPath Patch {op}: '{path[:120]}' is not an element with "
+                             "children")
     return node, location.names
 
 
+def _list_at(resource: dict[str, Any], path: str, op: str) -> tuple[list[Any], tuple]:
+    """The list a path names (``Patient.identifier``), created empty when absent."""
+    locations = _locate(resource, path)
+    if locations:
+        first = locations[0]
+        items = first.parent[first.key]
+        if not isinstance(items, list) or any(
+            loc.parent is not first.parent or loc.key != first.key for loc in locations
+        ):
+            raise InvalidRequest(f"FHIRPath Patch {op}: '{path[:120]}' is not one list")
+        return items, first.names
+    parent, _, name = path.rpartition(".")
+    if not parent or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise InvalidRequest(f"FHIRPath Patch {op}: '{path[:120]}' matches nothing")
+    container, names = _container(resource, parent, op)
+    return container.setdefault(name, []), (*names, name)
+
+
+def _add(resource: dict[str, Any], op: _Operation) -> None:
+    name = op.name()
+    container, names = _container(resource, op.path, "add")
+    value = op.value(resource["resourceType"], (*names, name))
+    if is_repeating(resource["resourceType"], [*names, name]):
+        container.setdefault(name, []).append(value)
+    elif name in container:
+        raise InvalidRequest(f"FHIRPath Patch add: '{op.path}.{name}' already has a value")
+    else:
+        container[name] = value
+
+
+def _insert(resource: dict[str, Any], op: _Operation) -> None:
+    items, names = _list_at(resource, op.path, "insert")
+    index = op.integer("index")
+    if not 0 <= index <= len(items):
+        raise InvalidRequest(f"FHIRPath Patch insert: index {index} out of range")
+    items.insert(index, op.value(resource["resourceType"], names))
+
+
+def _delete(resource: dict[str, Any], op: _Operation) -> None:
+    locations = _locate(resource, op.path)
+    if not locations:
+        return  # deleting what is not there changes nothing (fhirpatch.html)
+    location = _single(locations, op.path, "delete")
+    if location.index is None:
+        del location.parent[location.key]
+    else:
+        del location.parent[location.key][location.index]
+        if not location.parent[location.key]:
+            del location.parent[location.key]
+
+
+def _replace(resource: dict[str, Any], op: _Operation) -> None:
+    location = _single(_locate(resource, op.path), op.path, "replace")
+    value = op.value(resource["resourceType"], location.names)
+    if location.index is None:
+        location.parent[location.key] = value
+    else:
+        location.parent[location.key][location.index] = value
+
+
+def _move(resource: dict[str, Any], op: _Operation) -> None:
+    items, _ = _list_at(resource, op.path, "move")
+    source, destination = op.integer("source"), op.integer("destination")
+    if not (0 <= source < len(items) and 0 <= destination < len(items)):
+        raise InvalidRequest("FHIRPath Patch move: source or destination out of range")
+    items.insert(destination, items.pop(source))
+
+
+_APPLY = {"add": _add, "insert": _insert, "delete": _delete, "replace": _replace,
+          "move": _move}
+
+
 def apply_fhirpath_patch(resource: dict[str, Any], parameters: Any) -> dict[str, Any]:
+    """Apply a FHIRPath Patch ``Parameters`` resource; the input resource is not changed."""
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise InvalidRequest("A FHIRPath Patch body must be a Parameters resource")
+    operations = parameters.get("parameter", [])
+    if not isinstance(operations, list):
+        raise InvalidRequest("Parameters.parameter must be a list of operations")
     patched = copy.deepcopy(resource)
-    for parameter in parameters.get("parameter", []):
-        if parameter.get("name") != "operation":
-            raise InvalidRequest("FHIRPath Patch parameters must be named 'operation'")
-        parts = _operation_parts(parameter)
-        op, path = parts.get("type"), parts.get("path")
-        if not isinstance(path, str):
-            raise InvalidRequest("A FHIRPath Patch operation needs a path")
-        value = _part_value(parts["value"]) if "value" in parts else None
-        if op == "add":
-            name = parts.get("name")
-            container, names = _container(patched, path, op)
-            if is_repeating(patched["resourceType"], [*names, name]):
-                container.setdefault(name, []).append(value)
-            elif name in container:
-                raise InvalidRequest(f"FHIRPath Patch add: '{path}.{name}' already has a value")
-            else:
-                container[name] = value
-        elif op == "insert":
-            location = _locate(patched, path)
-            index = int(parts.get("index", 0))
-            if locations_parent := (location[0] if location else None):
-                items = locations_parent.parent[locations_parent.key]
-            else:
-                raise InvalidRequest(f"FHIRPath Patch insert: '{path}' matches nothing")
-            if not 0 <= index <= len(items):
-                raise InvalidRequest(f"FHIRPath Patch insert: index {index} out of range")
-            items.insert(index, value)
-        elif op == "delete":
-            locations = _locate(patched, path)
-            if not locations:
-                continue
-            location = _single(locations, path, op)
-            if location.index is None:
-                del location.parent[location.key]
-            else:
-                del location.parent[location.key][location.index]
-                if not location.parent[location.key]:
-                    del location.parent[location.key]
-        elif op == "replace":
-            location = _single(_locate(patched, path), path, op)
-            if location.index is None:
-                location.parent[location.key] = value
-            else:
-                location.parent[location.key][location.index] = value
-        elif op == "move":
-            locations = _locate(patched, path)
-            if not locations:
-                raise InvalidRequest(f"FHIRPath Patch move: '{path}' matches nothing")
-            items = locations[0].parent[locations[0].key]
-            source, destination = int(parts.get("source", -1)), int(parts.get("destination", -1))
-            if not (0 <= source < len(items) and 0 <= destination < len(items)):
-                raise InvalidRequest("FHIRPath Patch move: source or destination out of range")
-            items.insert(destination, items.pop(source))
-        else:
-            raise InvalidRequest(f"Unknown FHIRPath Patch operation type '{op}'")
+    for parameter in operations:
+        operation = _Operation.parse(parameter)
+        _APPLY[operation.type](patched, operation)
     return patched

@@ -76,10 +76,22 @@ def _content(resource: dict[str, Any]) -> dict[str, Any]:
     return {**resource, "meta": meta}
 
 
+class _Open:
+    """The default access guard: no per-request access checks (``--auth off``, CLI)."""
+
+    async def check_read(self, resource: dict[str, Any] | None) -> None:
+        return None
+
+    async def check_write(self, resource_type: str, old: dict[str, Any] | None,
+                          new: dict[str, Any] | None) -> None:
+        return None
+
+
 class Repository:
     def __init__(self, db: AsyncDatabase, indexer: Indexer = _no_index) -> None:
         self.db = db
         self.indexer = indexer
+        self.guard: Any = _Open()  # fhir_server.auth.enforce.AccessGuard when auth is on
 
     # -- transactions ---------------------------------------------------------------
     async def in_transaction(
@@ -97,9 +109,12 @@ class Repository:
     async def read(self, resource_type: str, rid: str) -> StoredResource:
         doc = await self.db[resource_type].find_one({"_id": rid}, {"search": 0})
         if doc is not None:
-            return self._from_current(resource_type, doc)
+            stored = self._from_current(resource_type, doc)
+            await self.guard.check_read(stored.resource)
+            return stored
         latest = await self._latest_history(resource_type, rid)
         if latest is not None and latest.deleted:
+            await self.guard.check_read(await self.latest_content(resource_type, rid))
             raise Gone(f"Resource {resource_type}/{rid} was deleted "
                        f"(version {latest.vid})")
         raise NotFound(f"Resource {resource_type}/{rid} is not known")
@@ -109,9 +124,18 @@ class Repository:
         if doc is None:
             raise NotFound(f"Version {vid} of {resource_type}/{rid} is not known")
         entry = self._from_history(doc)
+        await self.guard.check_read(entry.resource or await self.latest_content(
+            resource_type, rid))
         if entry.deleted:
             raise Gone(f"Version {vid} of {resource_type}/{rid} is a deletion")
         return entry
+
+    async def latest_content(self, resource_type: str, rid: str) -> dict[str, Any] | None:
+        """The newest version of a resource that is not a deletion, if any."""
+        doc = await self.db[HISTORY].find_one(
+            {"type": resource_type, "id": rid, "resource": {"$ne": None}},
+            sort=[("vid", DESCENDING)])
+        return None if doc is None else from_bson(doc["resource"])
 
     async def _latest_history(
         self, resource_type: str, rid: str, session: AsyncClientSession | None = None
@@ -135,10 +159,12 @@ class Repository:
         async def work(s: AsyncClientSession) -> StoredResource:
             moment = clock.now()
             stored = _with_meta(resource, rid, 1, moment)
+            await self.guard.check_write(resource_type, None, stored)
             await self.db[resource_type].insert_one(
                 self._current_doc(rid, 1, moment, stored), session=s
             )
-            await self._append_history(resource_type, rid, 1, moment, stored, "POST", s)
+            await self._append_history(resource_type, rid, 1, moment, stored, "POST", s,
+                                       created=True)
             return StoredResource(resource_type, rid, 1, moment, stored, "POST", created=True)
 
         return await self.in_transaction(work, session)
@@ -168,8 +194,10 @@ class Repository:
                 latest = await self._latest_history(resource_type, rid, s)
                 vid = 1 if latest is None else latest.vid + 1
                 stored = _with_meta(resource, rid, vid, moment)
+                await self.guard.check_write(resource_type, None, stored)
                 await collection.insert_one(self._current_doc(rid, vid, moment, stored), session=s)
-                await self._append_history(resource_type, rid, vid, moment, stored, method, s)
+                await self._append_history(resource_type, rid, vid, moment, stored, method, s,
+                                           created=True)
                 return StoredResource(resource_type, rid, vid, moment, stored, method,
                                       created=True)
             old = self._from_current(resource_type, current)
@@ -185,6 +213,7 @@ class Repository:
                 return old  # no change, no new version (as HAPI does)
             vid = old.vid + 1
             stored = _with_meta(resource, rid, vid, moment)
+            await self.guard.check_write(resource_type, old.resource, stored)
             result = await collection.replace_one(
                 {"_id": rid, "vid": old.vid}, self._current_doc(rid, vid, moment, stored),
                 session=s,
@@ -212,11 +241,13 @@ class Repository:
 
         async def work(s: AsyncClientSession) -> StoredResource | None:
             collection = self.db[resource_type]
-            current = await collection.find_one({"_id": rid}, {"vid": 1}, session=s)
+            current = await collection.find_one({"_id": rid}, {"search": 0}, session=s)
             if current is None:
                 if if_match is not None:
                     raise PreconditionFailed(f"{resource_type}/{rid} does not exist")
                 return None
+            await self.guard.check_write(
+                resource_type, self._from_current(resource_type, current).resource, None)
             if if_match is not None and if_match != current["vid"]:
                 raise PreconditionFailed(
                     f"Version conflict: If-Match W/\"{if_match}\" but the current version of "
@@ -256,7 +287,7 @@ class Repository:
         if at is not None:
             low, high = at
             clauses.append({"lastUpdated": {"$lt": high}})
-            clauses.append({"$or": [{"supersededAt": None}, {"supersededAt": {"$gte": low}}]})
+            clauses.append({"$or": [{"supersededAt": None}, {"supersededAt": {"$gt": low}}]})
         if after is not None:
             moment, key = after
             clauses.append({"$or": [
@@ -296,6 +327,8 @@ class Repository:
         resource: dict[str, Any] | None,
         method: str,
         session: AsyncClientSession,
+        *,
+        created: bool = False,
     ) -> None:
         try:
             await self.db[HISTORY].insert_one(
@@ -306,6 +339,7 @@ class Repository:
                     "vid": vid,
                     "lastUpdated": moment,
                     "method": method,
+                    "created": created,
                     "resource": None if resource is None else to_bson(resource),
                 },
                 session=session,
@@ -336,4 +370,5 @@ class Repository:
         return StoredResource(
             doc["type"], doc["id"], doc["vid"], doc["lastUpdated"],
             None if resource is None else from_bson(resource), doc.get("method", "PUT"),
+            created=doc.get("created", False),
         )

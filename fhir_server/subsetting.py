@@ -78,8 +78,21 @@ def apply_summary(resource: dict[str, Any], mode: str) -> dict[str, Any]:
     return _mark(kept)
 
 
+def _element_names(resource_type: str, elements: str) -> set[str]:
+    """Top-level names in ``_elements`` (``name``, ``Patient.name``; ``name.family`` keeps
+    all of ``name``)."""
+    names = set()
+    for element in elements.split(","):
+        parts = element.strip().split(".")
+        if parts[0] == resource_type:
+            parts = parts[1:]
+        if parts and parts[0]:
+            names.add(parts[0])
+    return names
+
+
 def apply_elements(resource: dict[str, Any], elements: str) -> dict[str, Any]:
-    names = {e.strip().split(".")[-1] for e in elements.split(",") if e.strip()}
+    names = _element_names(resource["resourceType"], elements)
     if not names:
         return resource
     _, mandatory = _top_level(resource["resourceType"])

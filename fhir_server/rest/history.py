@@ -1,7 +1,14 @@
-"""history at instance, type and system level (the spec's http page, 3.1.0.11)."""
+"""history at instance, type and system level (the spec's http page, 3.1.0.11).
+
+The Bundle lists versions newest first, deletions included (no resource, method DELETE).
+Each entry's ``request`` says how that version was written and ``response`` what the
+server answered then. Paging follows a keyset cursor carried in the ``next`` link.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -9,16 +16,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import clock
+from ..config import Settings
 from ..dates import parse_date_range, parse_instant
 from ..errors import InvalidRequest
+from ..ids import check_id
+from ..repository import StoredResource
 from .context import services_of
 from .negotiation import check_accept
 from .paging import decode_cursor, encode_cursor
 from .responses import fhir_response
 
-__all__ = ["history"]
+__all__ = ["history", "history_entry"]
 
-_KNOWN = {"_since", "_at", "_count", "_cursor", "_format", "_pretty", "_list", "_sort"}
+_KNOWN = {"_since", "_at", "_count", "_cursor", "_format", "_pretty"}
+_CURSOR = "_cursor"
+_COUNT = re.compile(r"^[0-9]{1,9}$")
 
 
 async def history(
@@ -29,15 +41,14 @@ async def history(
     params = request.query_params
     unknown = sorted(set(params.keys()) - _KNOWN)
     if unknown:
-        raise InvalidRequest(f"Unknown history parameter(s) {', '.join(unknown)}; "
+        raise InvalidRequest(f"Unknown history parameter(s) {', '.join(unknown)[:200]}; "
                              "history takes _since, _at and _count")
-    count = _count(params.get("_count"), services.settings)
+    if rid is not None:
+        check_id(rid)
+    count = page_size(params.get("_count"), services.settings)
     since = parse_instant(params["_since"], "_since") if "_since" in params else None
     at = parse_date_range(params["_at"], "_at") if "_at" in params else None
-    after = None
-    if "_cursor" in params:
-        moment, key = decode_cursor(params["_cursor"])
-        after = (moment, key)
+    after = _cursor(params.get(_CURSOR))
     page = await services.repository.history(
         resource_type, rid, since=since, at=at, count=count, after=after
     )
@@ -45,38 +56,59 @@ async def history(
         # instance history of an unknown resource is 404 (a deleted one still has history)
         await services.repository.read(resource_type, rid)  # type: ignore[arg-type]
     base = services.base
-    path = "/".join(p for p in (resource_type, rid, "_history") if p)
-    keep = [(k, v) for k, v in params.multi_items() if k != "_cursor"]
-    links = [{"relation": "self", "url": f"{base}/{path}" + (f"?{urlencode(keep)}" if keep else "")}]
+    url = f"{base}/" + "/".join(p for p in (resource_type, rid, "_history") if p)
+    query = [(k, v) for k, v in params.multi_items() if k != _CURSOR]
+    links = [{"relation": "self", "url": _with_query(url, params.multi_items())}]
     if page.next_cursor is not None:
-        moment, key = page.next_cursor
-        token = encode_cursor([moment, key])
-        links.append({"relation": "next",
-                      "url": f"{base}/{path}?{urlencode([*keep, ('_cursor', token)])}"})
-    entries: list[dict[str, Any]] = []
-    for stored in page.entries:
-        url = f"{stored.resource_type}/{stored.id}"
-        entry: dict[str, Any] = {"fullUrl": f"{base}/{url}"}
-        if stored.resource is not None:
-            entry["resource"] = stored.resource
-        method = "DELETE" if stored.deleted else ("POST" if stored.vid == 1 and
-                                                  stored.method == "POST" else "PUT")
-        entry["request"] = {"method": method,
-                            "url": url if method != "POST" else stored.resource_type}
-        entry["response"] = {
-            "status": "201 Created" if method == "POST" else
-                      ("204 No Content" if stored.deleted else "200 OK"),
-            "etag": stored.etag,
-            "lastModified": clock.to_instant(stored.last_updated),
-        }
-        entries.append(entry)
-    bundle = {"resourceType": "Bundle", "type": "history", "link": links, "entry": entries}
+        token = encode_cursor(list(page.next_cursor))
+        links.append({"relation": "next", "url": _with_query(url, [*query, (_CURSOR, token)])})
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "history",
+        "link": links,
+        "entry": [history_entry(stored, base) for stored in page.entries],
+    }
     return fhir_response(bundle, 200, request=request, media_type=media)
 
 
-def _count(value: str | None, settings: Any) -> int:
+def history_entry(stored: StoredResource, base: str) -> dict[str, Any]:
+    """One version as a history Bundle entry (Bundle.entry.request / .response)."""
+    url = f"{stored.resource_type}/{stored.id}"
+    entry: dict[str, Any] = {"fullUrl": f"{base}/{url}"}
+    if stored.resource is not None:
+        entry["resource"] = stored.resource
+    if stored.deleted:
+        method, status = "DELETE", "200 OK"
+    elif stored.method == "POST":
+        method, status = "POST", "201 Created"
+    else:
+        method = "PATCH" if stored.method == "PATCH" else "PUT"
+        status = "201 Created" if stored.created else "200 OK"
+    entry["request"] = {"method": method,
+                        "url": stored.resource_type if method == "POST" else url}
+    entry["response"] = {"status": status, "etag": stored.etag,
+                         "lastModified": clock.to_instant(stored.last_updated)}
+    return entry
+
+
+def page_size(value: str | None, settings: Settings) -> int:
+    """``_count``: the page size, capped at the configured maximum."""
     if value is None:
         return settings.default_page_size
-    if not value.isdigit():
-        raise InvalidRequest(f"_count must be a non-negative integer, not '{value}'")
+    if not _COUNT.match(value):
+        raise InvalidRequest(f"_count must be a non-negative integer, not '{value[:40]}'")
     return max(1, min(int(value), settings.max_page_size))
+
+
+def _cursor(token: str | None) -> tuple[datetime, str] | None:
+    if token is None:
+        return None
+    values = decode_cursor(token)
+    if len(values) != 2 or not isinstance(values[0], datetime) or not isinstance(values[1], str):
+        raise InvalidRequest("Invalid or expired paging cursor")
+    return values[0], values[1]
+
+
+def _with_query(url: str, query: Any) -> str:
+    query = list(query)
+    return f"{url}?{urlencode(query)}" if query else url

@@ -12,7 +12,7 @@ from ..repository import StoredResource
 
 __all__ = ["if_match_version", "check_read_preconditions"]
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"?([0-9]{1,18})"?\s*$')
 
 
 def parse_etag(value: str, header: str) -> int:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from ..errors import FhirError, Issue, NotModified, operation_outcome
 from ..json_io import dump_json
 from ..repository import StoredResource
-from .negotiation import FHIR_JSON
+from .negotiation import FHIR_JSON, return_preference
 
 __all__ = ["fhir_response", "error_response", "resource_response", "version_headers"]
 
@@ -59,10 +59,10 @@ def resource_response(
 ) -> Response:
     """A write's response, shaped by ``Prefer: return=``."""
     headers = version_headers(stored, base)
-    prefer = request.headers.get("prefer", "")
-    if "return=minimal" in prefer:
+    prefer = return_preference(request)
+    if prefer == "minimal":
         return Response(status_code=status, headers=headers)
-    if "return=OperationOutcome" in prefer:
+    if prefer == "OperationOutcome":
         verb = "created" if stored.created else "updated"
         outcome = operation_outcome([Issue(
             "information", "informational",

@@ -17,7 +17,7 @@ from .preconditions import if_match_version
 from .responses import fhir_response, resource_response
 
 __all__ = ["create", "update", "delete", "conditional_update", "conditional_delete",
-           "validate_or_raise", "search_params_of"]
+           "validate_or_raise", "search_params_of", "if_none_exist_query"]
 
 
 def validate_or_raise(request: Request, resource: dict[str, Any]) -> None:
@@ -39,6 +39,20 @@ def search_params_of(query: str) -> list[tuple[str, str]]:
     return [(k, v) for k, v in params if k not in ("_format", "_pretty")]
 
 
+def if_none_exist_query(header: str, resource_type: str) -> str:
+    """The search query of an ``If-None-Exist`` header (3.1.0.8.1): ``a=b``, ``?a=b``,
+    ``Type?a=b`` or a full URL ``[base]/Type?a=b`` for the type being created."""
+    target, mark, query = header.strip().partition("?")
+    if not mark:
+        return target
+    named = target.rstrip("/").rsplit("/", 1)[-1]
+    if named and named != resource_type:
+        raise InvalidRequest(
+            f"If-None-Exist '{header[:120]}' searches {named[:40]}, not {resource_type}"
+        )
+    return query
+
+
 async def _matches(request: Request, resource_type: str, query: str, what: str) -> list[str]:
     params = search_params_of(query)
     if not params:
@@ -56,7 +70,8 @@ async def create(request: Request, resource_type: str) -> Response:
     validate_or_raise(request, resource)
     condition = request.headers.get("if-none-exist")
     if condition:
-        found = await _matches(request, resource_type, condition, "create")
+        query = if_none_exist_query(condition, resource_type)
+        found = await _matches(request, resource_type, query, "create")
         if len(found) > 1:
             raise PreconditionFailed(
                 f"If-None-Exist '{condition}' matches more than one {resource_type}"
