@@ -134,7 +134,11 @@ def _max(value: str | None) -> int | None:
 
 
 def _rules(element: dict[str, Any], is_resource_id: bool) -> list[ElementRule]:
-    """One rule per JSON property name of ``element`` (several for a choice)."""
+    """One rule per JSON property name of ``element`` (several for a choice).
+
+    The R4 snapshots type ``Resource.id`` as ``System.String``; the spec's Resource page
+    defines it as ``id`` (https://hl7.org/fhir/R4/resource.html#id), which is what is checked.
+    """
     path = element["path"]
     name = path.rsplit(".", 1)[1]
     maximum = _max(element.get("max"))

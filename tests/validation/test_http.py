@@ -175,3 +175,12 @@ async def test_validate_is_in_the_capability_statement(client):
               for resource in rest.get("resource", []) for operation in
               resource.get("operation", [])}
     assert "validate" in names
+
+
+async def test_validate_a_deleted_instance_is_gone(client):
+    await client.put("Patient/p6", json={"resourceType": "Patient", "id": "p6"},
+                     headers=FHIR_JSON)
+    assert (await client.delete("Patient/p6")).status_code in (200, 204)
+    response = await client.get("Patient/p6/$validate")
+    assert response.status_code == 410
+    assert response.json()["resourceType"] == "OperationOutcome"
