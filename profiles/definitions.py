@@ -56,6 +56,7 @@ def resource_types() -> frozenset[str]:
         sd["type"]
         for sd in structure_definitions().values()
         if sd["kind"] == "resource"
+        and sd.get("fhirVersion", "4.0.1") == "4.0.1"
         and not sd.get("abstract")
         and sd.get("derivation") == "specialization"
     )
