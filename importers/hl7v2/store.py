@@ -79,7 +79,7 @@ async def record_dead_letter(db: AsyncDatabase, letter: DeadLetter, moment: date
 
 
 async def resolve_dead_letter(db: AsyncDatabase, key: str, moment: datetime,
-                              session: AsyncClientSession) -> None:
+                              session: AsyncClientSession | None = None) -> None:
     await db[DEAD_LETTERS].update_one(
         {"_id": key, "status": "open"},
         {"$set": {"status": "resolved", "resolvedAt": moment}}, session=session)

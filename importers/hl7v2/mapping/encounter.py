@@ -87,10 +87,12 @@ def _hospitalization(ctx: MappingContext, pv1: Segment, pv2: Segment | None) -> 
 
 
 def _id(ctx: MappingContext, pv1: Segment) -> tuple[str, list[dict[str, Any]]]:
-    for number in (19, 50):
-        visit = composites.identifier(pv1.field(number), ctx.tables, "VN")
-        if visit:
-            return resource_id("Encounter", visit.get("system", ""), visit["value"]), [visit]
+    """Visit number PV1-19 (else alternate visit id PV1-50) names the Encounter."""
+    visits = [v for v in (composites.identifier(pv1.field(19), ctx.tables, "VN"),
+                          composites.identifier(pv1.field(50), ctx.tables)) if v]
+    if visits:
+        first = visits[0]
+        return resource_id("Encounter", first.get("system", ""), first["value"]), visits
     return ctx.local_id("Encounter", pv1), []
 
 

@@ -5,7 +5,7 @@ Immunization id: the filler order number ORC-3 (the IIS-side id), else the place
 ORC-2, else patient + vaccine + date. Status from RXA-20 completion status and RXA-21 action
 code (D: entered-in-error); refusals (RE) keep their reason RXA-18. The CDC OBX codes become
 Immunization fields: 64994-7 program eligibility, 30963-3 funding source, 69764-9 /
-29768-9 / 29769-7 / 30956-7 vaccine information statements (education); other OBX become
+29768-9 / 29769-7 vaccine information statements (education); other OBX become
 Observations.
 """
 
@@ -27,7 +27,7 @@ __all__ = ["map_vaccinations"]
 
 _ELIGIBILITY, _FUNDING = "64994-7", "30963-3"
 _EDUCATION = {"69764-9": "documentType", "29768-9": "publicationDate",
-              "29769-7": "presentationDate", "30956-7": "reference"}
+              "29769-7": "presentationDate"}
 _FUNCTION = "http://terminology.hl7.org/CodeSystem/v2-0443"
 
 

@@ -2,8 +2,9 @@
 ORM^O01 and OML^O21 order messages with their ask-at-order-entry OBX and specimens (SPM).
 
 An order's identity is its placer order number (OBR-2, else ORC-2), else its filler number
-(OBR-3, else ORC-3): the ServiceRequest id comes from it, so a later result for the same
-order points at the same ServiceRequest.
+(OBR-3, else ORC-3), with its service code OBR-4 (results often share one placer number
+across OBRs): the ServiceRequest id comes from them, so a later result for the same order
+points at the same ServiceRequest.
 """
 
 from __future__ import annotations
@@ -78,10 +79,16 @@ def map_service_request(ctx: MappingContext, group: OrderGroup, *, mode: str = "
         raise MappingError("OBR-4 (universal service identifier) is required but empty",
                            anchor.location(4) if obr else "OBR", "101")
     key = order_key(placer) or order_key(filler)
-    rid = resource_id("ServiceRequest", *key) if key else ctx.local_id("ServiceRequest", anchor)
+    coding = (code.get("coding") or [{}])[0]
+    rid = resource_id("ServiceRequest", *key, coding.get("system", ""),
+                      coding.get("code", code.get("text", ""))) if key else \
+        ctx.local_id("ServiceRequest", anchor)
+    group_number = composites.entity_identifier(group.orc.field(4), ctx.tables, "PGN") \
+        if group.orc is not None else None
     authored = ctx.date_time(group.orc, 9) if group.orc is not None else None
     body = {
         "identifier": [i for i in (placer, filler) if i],
+        "requisition": group_number,
         "status": _status(ctx, group, default_status),
         "intent": "order",
         "code": code,

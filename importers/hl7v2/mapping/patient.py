@@ -23,6 +23,7 @@ _BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 _MAIDEN_NAME = "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName"
 _RELIGION = "http://hl7.org/fhir/StructureDefinition/patient-religion"
 _BIRTH_PLACE = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
+_YES_NO = {"Y": True, "YES": True, "N": False, "NO": False}  # HL7 table 0136, spelled out too
 
 
 def _primary(pid: Segment) -> tuple[int, Value] | None:
@@ -82,16 +83,16 @@ def _death(ctx: MappingContext, pid: Segment) -> dict[str, Any]:
     died = ctx.date_time(pid, 29)
     if died:
         return {"deceasedDateTime": died}
-    indicator = pid[30].upper()
-    return {"deceasedBoolean": indicator == "Y"} if indicator in ("Y", "N") else {}
+    indicator = _YES_NO.get(pid[30].upper())
+    return {} if indicator is None else {"deceasedBoolean": indicator}
 
 
 def _multiple_birth(ctx: MappingContext, pid: Segment) -> dict[str, Any]:
     order = pid[25]
     if order.isdigit():
         return {"multipleBirthInteger": int(order)}
-    indicator = pid[24].upper()
-    return {"multipleBirthBoolean": indicator == "Y"} if indicator in ("Y", "N") else {}
+    indicator = _YES_NO.get(pid[24].upper())
+    return {} if indicator is None else {"multipleBirthBoolean": indicator}
 
 
 def _extensions(ctx: MappingContext, pid: Segment) -> list[dict[str, Any]]:
@@ -164,7 +165,8 @@ def map_patient(ctx: MappingContext, *, replace: bool, pid: Segment | None = Non
         "extension": _extensions(ctx, pid),
         "identifier": _identifiers(ctx, pid),
         "active": True,
-        "name": ctx.each(pid, 5, composites.human_name),
+        "name": [*ctx.each(pid, 5, composites.human_name),
+                 *ctx.each(pid, 9, composites.human_name)],
         "telecom": [*ctx.each(pid, 13, composites.contact_point, "home"),
                     *ctx.each(pid, 14, composites.contact_point, "work"),
                     *ctx.each(pid, 40, composites.contact_point)],
