@@ -22,10 +22,10 @@ from starlette.routing import Route
 from ..config import Settings
 from .context import AccessContext, access_context
 from .enforce import AccessGuard, check_history, enforce, search_grants
-from .restriction import search_restriction
+from .restriction import restriction_of, search_restriction
 
 __all__ = ["install", "enforce", "access_context", "AccessContext", "check_history",
-           "search_grants", "search_restriction"]
+           "search_grants", "search_restriction", "restriction_of"]
 
 
 def _routes() -> list[Route]:

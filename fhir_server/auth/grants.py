@@ -66,7 +66,7 @@ def grants_for(context: AccessContext, permission: str, resource_type: str) -> l
             patient = _own_patient(context)
         else:
             patient = None
-        if patient is not None and not in_compartment:
+        if patient is not None and not in_compartment and resource_type != "*":
             grant = Grant(hidden=resource_type in PATIENT_HIDDEN_TYPES, query=scope.query)
         else:
             grant = Grant(patient, scope.query)

@@ -16,7 +16,7 @@ from ..errors import Forbidden
 from .enforce import search_grants
 from .grants import Grant
 
-__all__ = ["search_restriction", "grant_filter"]
+__all__ = ["search_restriction", "restriction_of", "grant_filter"]
 
 _NOTHING: dict[str, Any] = {"_id": {"$in": []}}
 
@@ -47,3 +47,9 @@ def search_restriction(request: Request, resource_type: str | None) -> dict[str,
         raise Forbidden("Restricted searches need the search service's compartment filters")
     filters = [grant_filter(search, resource_type, grant) for grant in grants]
     return filters[0] if len(filters) == 1 else {"$or": filters}
+
+
+def restriction_of(request: Request, resource_type: str | None) -> dict[str, Any]:
+    """Keyword arguments for ``SearchService.search``: ``restriction=`` when restricted."""
+    restriction = search_restriction(request, resource_type)
+    return {} if restriction is None else {"restriction": restriction}

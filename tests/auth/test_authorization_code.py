@@ -1,0 +1,257 @@
+"""SMART App Launch: authorization code flow with PKCE, standalone and EHR launch, the
+login / consent / patient-picker pages, id_token, refresh tokens, introspection,
+revocation (https://hl7.org/fhir/smart-app-launch/app-launch.html)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from .browser import sign_in_and_allow
+from .conftest import BASE, REDIRECT, ROOT, bearer, pkce_pair, put, query_of, register
+
+SCOPE = "launch/patient openid fhirUser patient/*.rs offline_access"
+
+
+@pytest.fixture
+async def people(auth, repository):
+    await put(repository, {"resourceType": "Patient", "id": "p1",
+                           "name": [{"family": "One", "given": ["Alice"]}]})
+    await put(repository, {"resourceType": "Patient", "id": "p2",
+                           "name": [{"family": "Two", "given": ["Bob"]}]})
+    await put(repository, {"resourceType": "Practitioner", "id": "dr"})
+    await auth.registry.add_user("alice", "alice-password", "Patient/p1")
+    await auth.registry.add_user("drwho", "doctor-password", "Practitioner/dr")
+
+
+def authorize_url(client_id: str, challenge: str | None, scope: str = SCOPE,
+                  **extra: str) -> str:
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+              "scope": scope, "state": "st-123", "aud": BASE, **extra}
+    if challenge is not None:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    return f"{ROOT}/auth/authorize?{urlencode(params)}"
+
+
+async def exchange(http, code: str, verifier: str | None, client_id: str = "app",
+                   **extra) -> object:
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": client_id}
+    if verifier is not None:
+        form["code_verifier"] = verifier
+    return await http.post("/auth/token", data=form, **extra)
+
+
+async def code_for(http, username="alice", password="alice-password", client_id="app",
+                   scope=SCOPE, **kwargs) -> tuple[str, str]:
+    verifier, challenge = pkce_pair()
+    redirect = await sign_in_and_allow(http, authorize_url(client_id, challenge, scope),
+                                       username, password, **kwargs)
+    assert redirect.status_code == 303, redirect.text
+    location = redirect.headers["location"]
+    assert location.startswith(REDIRECT)
+    reply = query_of(location)
+    assert reply["state"] == "st-123"
+    return reply["code"], verifier
+
+
+@pytest.fixture
+async def app_client(auth):
+    return await register(auth, "app", "public",
+                          "patient/*.rs user/*.rs offline_access", name="Growth chart")
+
+
+async def test_standalone_patient_launch(http, auth, people, app_client):
+    code, verifier = await code_for(http)
+    response = await exchange(http, code, verifier)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["patient"] == "p1"
+    assert body["scope"] == "patient/*.rs launch/patient openid fhirUser offline_access"
+    assert body["refresh_token"]
+    jwks = KeySet.import_key_set((await http.get("/auth/jwks")).json())
+    id_token = jwt.decode(body["id_token"], jwks, algorithms=["RS256"])
+    assert id_token.header["alg"] == "RS256"
+    claims = id_token.claims
+    assert claims["iss"] == ROOT and claims["aud"] == "app" and claims["sub"] == "alice"
+    assert claims["exp"] > claims["iat"]
+    assert claims["fhirUser"] == f"{BASE}/Patient/p1"
+    me = await http.get(claims["fhirUser"].removeprefix(ROOT),
+                        headers=bearer(body["access_token"]))
+    assert me.status_code == 200 and me.json()["id"] == "p1"
+    other = await http.get("/fhir/Patient/p2", headers=bearer(body["access_token"]))
+    assert other.status_code == 404
+
+
+async def test_wrong_pkce_verifier(http, people, app_client):
+    code, verifier = await code_for(http)
+    wrong = await exchange(http, code, pkce_pair()[0])
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    missing_code, _ = await code_for(http)
+    missing = await exchange(http, missing_code, None)
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_grant"
+
+
+async def test_reused_code_is_refused_and_revokes_its_tokens(http, people, app_client):
+    code, verifier = await code_for(http)
+    first = await exchange(http, code, verifier)
+    assert first.status_code == 200
+    token = first.json()["access_token"]
+    assert (await http.get("/fhir/Patient/p1", headers=bearer(token))).status_code == 200
+    again = await exchange(http, code, verifier)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    revoked = await http.get("/fhir/Patient/p1", headers=bearer(token))
+    assert revoked.status_code == 401
+    assert "invalid_token" in revoked.headers["www-authenticate"]
+    refresh = await http.post("/auth/token", data={
+        "grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"],
+        "client_id": "app"})
+    assert refresh.status_code == 400
+
+
+async def test_wrong_aud_is_sent_back_as_an_error(http, people, app_client):
+    _, challenge = pkce_pair()
+    url = authorize_url("app", challenge, aud="https://other.example.org/fhir")
+    response = await http.get(url)
+    assert response.status_code == 303
+    reply = query_of(response.headers["location"])
+    assert reply["error"] == "invalid_request" and "aud" in reply["error_description"]
+    assert reply["state"] == "st-123"
+
+
+async def test_public_client_must_use_pkce_s256(http, people, app_client):
+    no_pkce = await http.get(authorize_url("app", None))
+    assert query_of(no_pkce.headers["location"])["error"] == "invalid_request"
+    plain = await http.get(authorize_url("app", None, code_challenge="x" * 43,
+                                         code_challenge_method="plain"))
+    assert "S256" in query_of(plain.headers["location"])["error_description"]
+
+
+async def test_legacy_confidential_client_without_pkce(http, auth, people):
+    await register(auth, "legacy", "confidential-symmetric", "patient/*.read",
+                   secret="legacy-secret", pkce=False)
+    redirect = await sign_in_and_allow(
+        http, authorize_url("legacy", None, "launch/patient patient/*.read"),
+        "alice", "alice-password")
+    code = query_of(redirect.headers["location"])["code"]
+    unauthenticated = await exchange(http, code, None, client_id="legacy")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.json()["error"] == "invalid_client"
+    redirect = await sign_in_and_allow(
+        http, authorize_url("legacy", None, "launch/patient patient/*.read"),
+        "alice", "alice-password")
+    code = query_of(redirect.headers["location"])["code"]
+    response = await exchange(http, code, None, client_id="legacy",
+                              auth=("legacy", "legacy-secret"))
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "patient/*.read launch/patient"
+
+
+async def test_unknown_client_and_redirect_are_shown_not_redirected(http, people,
+                                                                    app_client):
+    unknown = await http.get(authorize_url("nobody", pkce_pair()[1]))
+    assert unknown.status_code == 400 and "not registered" in unknown.text
+    url = authorize_url("app", pkce_pair()[1]).replace(
+        "app.example.org", "evil.example.org")
+    evil = await http.get(url)
+    assert evil.status_code == 400 and "location" not in evil.headers
+
+
+async def test_wrong_password(http, people, app_client):
+    response = await sign_in_and_allow(http, authorize_url("app", pkce_pair()[1]), "alice",
+                                       "not-her-password")
+    assert response.status_code == 401 and "Wrong username or password" in response.text
+
+
+async def test_practitioner_picks_a_patient(http, people, app_client):
+    code, verifier = await code_for(http, "drwho", "doctor-password", patient="p2")
+    body = (await exchange(http, code, verifier)).json()
+    assert body["patient"] == "p2"
+    token = body["access_token"]
+    assert (await http.get("/fhir/Patient/p2", headers=bearer(token))).status_code == 200
+    assert (await http.get("/fhir/Patient/p1", headers=bearer(token))).status_code == 404
+
+
+async def test_person_grants_less_than_asked(http, people, app_client):
+    code, verifier = await code_for(http, keep_scopes={"patient/*.rs", "launch/patient"})
+    body = (await exchange(http, code, verifier)).json()
+    assert body["scope"] == "patient/*.rs launch/patient"
+    assert "refresh_token" not in body and "id_token" not in body
+
+
+async def test_person_denies(http, people, app_client):
+    verifier, challenge = pkce_pair()
+    response = await sign_in_and_allow(http, authorize_url("app", challenge), "alice",
+                                       "alice-password", decision="deny")
+    assert query_of(response.headers["location"])["error"] == "access_denied"
+
+
+async def test_refresh_rotates_and_can_narrow(http, people, app_client):
+    code, verifier = await code_for(http)
+    first = (await exchange(http, code, verifier)).json()
+    refreshed = await http.post("/auth/token", data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+        "client_id": "app", "scope": "patient/Patient.rs offline_access"})
+    assert refreshed.status_code == 200, refreshed.text
+    body = refreshed.json()
+    assert body["scope"] == "patient/Patient.rs offline_access"
+    assert body["patient"] == "p1" and body["refresh_token"] != first["refresh_token"]
+    reuse = await http.post("/auth/token", data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+        "client_id": "app"})
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    wider = await http.post("/auth/token", data={
+        "grant_type": "refresh_token", "refresh_token": body["refresh_token"],
+        "client_id": "app", "scope": "patient/*.rs"})
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+
+
+async def test_introspection_and_revocation(http, auth, people, app_client):
+    await register(auth, "resource-server", "confidential-symmetric", "system/*.rs",
+                   secret="rs-secret")
+    code, verifier = await code_for(http)
+    body = (await exchange(http, code, verifier)).json()
+    token = body["access_token"]
+    seen = await http.post("/auth/introspect", data={"token": token},
+                           auth=("resource-server", "rs-secret"))
+    assert seen.status_code == 200
+    info = seen.json()
+    assert info["active"] is True and info["client_id"] == "app"
+    assert info["patient"] == "p1" and info["scope"] == body["scope"]
+    refresh_info = (await http.post("/auth/introspect", data={"token": body["refresh_token"]},
+                                    headers=bearer(token))).json()
+    assert refresh_info["active"] is True
+    anonymous = await http.post("/auth/introspect", data={"token": token})
+    assert anonymous.status_code == 401
+    revoked = await http.post("/auth/revoke", data={"token": token, "client_id": "app"})
+    assert revoked.status_code == 200
+    assert (await http.post("/auth/introspect", data={"token": token},
+                            auth=("resource-server", "rs-secret"))).json() == {"active": False}
+    assert (await http.get("/fhir/Patient/p1", headers=bearer(token))).status_code == 401
+
+
+async def test_ehr_launch_brings_the_patient(http, auth, people, app_client):
+    launch = await auth.store.put_launch({"patient": "p2", "encounter": None}, 300)
+    verifier, challenge = pkce_pair()
+    url = authorize_url("app", challenge, "launch patient/*.rs", launch=launch)
+    redirect = await sign_in_and_allow(http, url, "drwho", "doctor-password")
+    code = query_of(redirect.headers["location"])["code"]
+    body = (await exchange(http, code, verifier)).json()
+    assert body["patient"] == "p2" and body["scope"] == "patient/*.rs launch"
+    bad = await http.get(authorize_url("app", challenge, "launch patient/*.rs",
+                                       launch="made-up"))
+    assert query_of(bad.headers["location"])["error"] == "invalid_request"
+
+
+async def test_authorize_post_and_existing_session(http, people, app_client):
+    code, verifier = await code_for(http)
+    assert (await exchange(http, code, verifier)).status_code == 200
+    verifier, challenge = pkce_pair()
+    params = dict(query_of(authorize_url("app", challenge)))
+    page = await http.post("/auth/authorize", data=params)
+    assert page.status_code == 200
+    assert 'name="password"' not in page.text and "Growth chart" in page.text
