@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..auth import restriction_of
 from ..errors import InvalidRequest, UnsupportedMediaType
 from .body import read_body
 from .context import services_of
@@ -29,7 +30,8 @@ async def search(
     media = check_accept(request)
     services = services_of(request)
     bundle = await services.search.search(
-        request, resource_type, _query_params(request), compartment=compartment
+        request, resource_type, _query_params(request), compartment=compartment,
+        **restriction_of(request, resource_type)
     )
     return fhir_response(bundle, 200, request=request, media_type=media)
 
@@ -50,5 +52,6 @@ async def search_post(request: Request, resource_type: str | None = None) -> Res
         raise InvalidRequest(f"Malformed form body: {exc}") from None
     params = _query_params(request) + [(k, v) for k, v in form if k not in ("_format",
                                                                           "_pretty")]
-    bundle = await services.search.search(request, resource_type, params)
+    bundle = await services.search.search(request, resource_type, params,
+                                          **restriction_of(request, resource_type))
     return fhir_response(bundle, 200, request=request, media_type=media)
