@@ -106,13 +106,17 @@ class Repository:
             return await own.with_transaction(work, **write_options())
 
     # -- reads ----------------------------------------------------------------------
-    async def read(self, resource_type: str, rid: str) -> StoredResource:
-        doc = await self.db[resource_type].find_one({"_id": rid}, {"search": 0})
+    async def read(
+        self, resource_type: str, rid: str, session: AsyncClientSession | None = None
+    ) -> StoredResource:
+        """The current version; 410 Gone after a delete, 404 when never written."""
+        doc = await self.db[resource_type].find_one({"_id": rid}, {"search": 0},
+                                                    session=session)
         if doc is not None:
             stored = self._from_current(resource_type, doc)
             await self.guard.check_read(stored.resource)
             return stored
-        latest = await self._latest_history(resource_type, rid)
+        latest = await self._latest_history(resource_type, rid, session)
         if latest is not None and latest.deleted:
             await self.guard.check_read(await self.latest_content(resource_type, rid))
             raise Gone(f"Resource {resource_type}/{rid} was deleted "

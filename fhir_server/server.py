@@ -43,12 +43,9 @@ def database_for(settings: Settings, *, must_own: bool = False) -> EmbeddedDatab
 
 
 def run(settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        lock_fd = _server_lock(settings.data_dir)
-    except ServerError as error:
-        log.error("%s", error)
-        return 1
+    """Serve until SIGINT/SIGTERM; the embedded database (no MONGODB_URI) lives exactly as
+    long as this call, also when startup fails. Returns the process exit code."""
+    lock_fd: int | None = None
     database = None
 
     def _terminate(signum: int, _frame: object) -> None:
@@ -56,12 +53,11 @@ def run(settings: Settings) -> int:
 
     try:
         signal.signal(signal.SIGTERM, _terminate)
-        try:
+        if not settings.mongodb_uri:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            lock_fd = _server_lock(settings.data_dir)
             database = database_for(settings, must_own=True)
-        except EmbeddedDatabaseError as error:
-            log.error("%s", error)
-            return 1
-        if database is not None:
+            assert database is not None
             log.info("embedded database at %s (files in %s)", database.uri,
                      settings.data_dir.resolve() / "db")
         app = create_app(settings)
@@ -71,9 +67,13 @@ def run(settings: Settings) -> int:
         server = uvicorn.Server(config)
         server.run()
         return 0 if server.started else 1
+    except (ServerError, EmbeddedDatabaseError) as error:
+        log.error("%s", error)
+        return 1
     except KeyboardInterrupt:
         return 0
     finally:
         if database is not None:
             database.stop()
-        os.close(lock_fd)
+        if lock_fd is not None:
+            os.close(lock_fd)
