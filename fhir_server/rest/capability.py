@@ -1,4 +1,10 @@
-"""``GET /metadata``: the CapabilityStatement, generated from what the server supports."""
+"""``GET /metadata``: the CapabilityStatement, generated from what the server supports
+(the spec's http page 3.1.0.10 "capabilities" and capabilitystatement.html).
+
+Resource types come from the shipped R4 definitions, search parameters from the search
+service, operations from the operation registry; other parts of the server add to
+``rest`` through ``app.state.capability_hooks`` (SMART adds ``security``).
+"""
 
 from __future__ import annotations
 
@@ -10,66 +16,79 @@ from starlette.responses import Response
 from profiles.definitions import resource_types
 
 from .. import __version__, clock
+from ..operations import Operation
 from .context import services_of
 from .negotiation import check_accept
 from .responses import fhir_response
 
 __all__ = ["metadata", "capability_statement"]
 
-_TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-instance",
-                      "history-type", "create", "search-type"]
+FORMATS = ["application/fhir+json", "json"]
+PATCH_FORMATS = ["application/json-patch+json", "application/fhir+json"]
+TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-instance",
+                     "history-type", "create", "search-type"]
+SYSTEM_INTERACTIONS = ["transaction", "batch", "search-system", "history-system"]
+
+
+def _operation_entry(operation: Operation) -> dict[str, Any]:
+    return {"name": operation.name, "definition": operation.definition}
+
+
+def _resource(resource_type: str, search: Any, operations: list[Operation]) -> dict[str, Any]:
+    """One ``rest.resource``: what the REST core does for every type, plus its searches."""
+    resource: dict[str, Any] = {
+        "type": resource_type,
+        "profile": f"http://hl7.org/fhir/StructureDefinition/{resource_type}",
+        "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
+        "versioning": "versioned-update",
+        "readHistory": True,
+        "updateCreate": True,
+        "conditionalCreate": True,
+        "conditionalRead": "full-support",
+        "conditionalUpdate": True,
+        "conditionalDelete": "single",
+    }
+    search_params = search.capability(resource_type)
+    if search_params:
+        resource["searchParam"] = search_params
+    typed = [_operation_entry(op) for op in operations
+             if (op.type_level or op.instance) and op.definition
+             and (op.resource_types is None or resource_type in op.resource_types)]
+    if typed:
+        resource["operation"] = typed
+    return resource
 
 
 def capability_statement(request: Request) -> dict[str, Any]:
     services = services_of(request)
-    operations = services.operations
-    resources = []
-    for resource_type in sorted(resource_types()):
-        resource: dict[str, Any] = {
-            "type": resource_type,
-            "profile": f"http://hl7.org/fhir/StructureDefinition/{resource_type}",
-            "interaction": [{"code": code} for code in _TYPE_INTERACTIONS],
-            "versioning": "versioned-update",
-            "readHistory": True,
-            "updateCreate": True,
-            "conditionalCreate": True,
-            "conditionalRead": "full-support",
-            "conditionalUpdate": True,
-            "conditionalDelete": "single",
-            "searchParam": services.search.capability(resource_type),
-        }
-        type_operations = [
-            {"name": op.name, "definition": op.definition}
-            for op in operations.values()
-            if (op.type_level or op.instance) and op.definition
-            and (op.resource_types is None or resource_type in op.resource_types)
-        ]
-        if type_operations:
-            resource["operation"] = type_operations
-        resources.append(resource)
-    system_operations = [{"name": op.name, "definition": op.definition}
-                         for op in operations.values() if op.system and op.definition]
+    operations = sorted(services.operations.values(), key=lambda op: op.name)
     rest: dict[str, Any] = {
         "mode": "server",
-        "resource": resources,
-        "interaction": [{"code": "transaction"}, {"code": "batch"},
-                        {"code": "history-system"}, {"code": "search-system"}],
+        "documentation": "FHIR R4 RESTful API: every R4 resource type, JSON only.",
+        "resource": [_resource(t, services.search, operations)
+                     for t in sorted(resource_types())],
+        "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
     }
+    system_operations = [_operation_entry(op) for op in operations
+                         if op.system and op.definition]
     if system_operations:
         rest["operation"] = system_operations
     for hook in getattr(request.app.state, "capability_hooks", []):
         hook(request, rest)
     return {
         "resourceType": "CapabilityStatement",
+        "name": "MCHFHIRServer",
+        "title": "MCH FHIR Server",
         "status": "active",
         "date": clock.to_instant(clock.now()),
+        "publisher": "MCH FHIR Server project",
         "kind": "instance",
         "software": {"name": "MCH FHIR Server", "version": __version__},
         "implementation": {"description": "FHIR R4 server for maternal and child health",
                            "url": services.base},
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "json"],
-        "patchFormat": ["application/json-patch+json", "application/fhir+json"],
+        "format": FORMATS,
+        "patchFormat": PATCH_FORMATS,
         "rest": [rest],
     }
 
