@@ -35,8 +35,8 @@ def codeable_concept(value: Value, tables: Tables) -> dict[str, Any] | None:
     """CWE: identifier/text/system triplets 1-3 and 4-6, original text CWE.9."""
     if not value:
         return None
-    if not value.has_parts and value.level == 0:
-        return {"text": value.text}
+    if not value.has_parts:
+        return {"coding": [{"code": value.text}], "text": value.text}
     codings = [coding(value[1], value[2], value[3], tables, value[7]),
                coding(value[4], value[5], value[6], tables, value[8])]
     codings = [c for c in codings if c]

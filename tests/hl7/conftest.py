@@ -63,3 +63,23 @@ async def listener(ingestor: Ingestor) -> AsyncIterator[MllpServer]:
         yield server
     finally:
         await server.close()
+
+
+async def stored(services, control_id: str | None = None) -> dict[str, list[dict]]:
+    """The resources one stored message wrote (its hl7_messages record), by type, at the
+    versions that message wrote."""
+    query = {} if control_id is None else {"controlId": control_id}
+    record = await services.db["hl7_messages"].find_one(query, sort=[("receivedAt", -1)])
+    assert record is not None, f"no stored message {control_id}"
+    found: dict[str, list[dict]] = {}
+    for ref in record["resources"]:
+        resource_type, rid, _, vid = ref.split("/")
+        entry = await services.repository.vread(resource_type, rid, int(vid))
+        found.setdefault(resource_type, []).append(entry.resource)
+    return found
+
+
+async def send_ok(port: int, relative: str) -> str:
+    ack = await exchange(port, message(relative))
+    assert ack_fields(ack)["MSA"][1] == "AA", ack
+    return ack

@@ -88,10 +88,11 @@ def _death(ctx: MappingContext, pid: Segment) -> dict[str, Any]:
 
 
 def _multiple_birth(ctx: MappingContext, pid: Segment) -> dict[str, Any]:
-    order = pid[25]
-    if order.isdigit():
-        return {"multipleBirthInteger": int(order)}
+    """PID-24 multiple birth indicator; PID-25 birth order when part of a multiple birth."""
     indicator = _YES_NO.get(pid[24].upper())
+    order = pid[25]
+    if indicator is not False and order.isdigit() and int(order) > 0:
+        return {"multipleBirthInteger": int(order)}
     return {} if indicator is None else {"multipleBirthBoolean": indicator}
 
 
