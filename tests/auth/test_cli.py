@@ -1,0 +1,108 @@
+"""``fhir-server clients|users|token|keys|launch`` against the database a server uses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from click.testing import CliRunner
+from joserfc.jwk import RSAKey
+
+from fhir_server.cli import main
+
+from .conftest import BASE, bearer, patient, put
+
+
+@pytest.fixture
+def cli(smart_settings, tmp_path):
+    env = {"MONGODB_URI": smart_settings.mongodb_uri, "FHIR_DATABASE": smart_settings.database,
+           "FHIR_BASE_URL": BASE, "FHIR_DATA_DIR": str(tmp_path)}
+
+    async def run(*args: str):
+        result = await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
+        return result
+
+    return run
+
+
+async def test_clients_users_and_operator_tokens(cli, http, auth, repository, tmp_path):
+    await put(repository, patient("p1"))
+    await put(repository, patient("p2"))
+    added = await cli("clients", "add", "--client-id", "ops", "--secret", "ops-secret-1",
+                      "--scope", "system/*.rs patient/*.rs", "--name", "Operations")
+    assert added.exit_code == 0, added.output
+    again = await cli("clients", "add", "--client-id", "ops", "--public", "--scope", "x")
+    assert again.exit_code != 0 and "already exists" in again.output
+    both = await cli("clients", "add", "--client-id", "two", "--public", "--secret", "s",
+                     "--scope", "patient/*.rs")
+    assert both.exit_code != 0 and "exactly one" in both.output
+
+    key = RSAKey.generate_key(2048, auto_kid=True)
+    public = tmp_path / "public.json"
+    public.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
+    private = tmp_path / "private.json"
+    private.write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
+    leaked = await cli("clients", "add", "--client-id", "svc", "--jwks-file", str(private),
+                       "--scope", "system/*.rs")
+    assert leaked.exit_code != 0 and "private key" in leaked.output
+    assert (await cli("clients", "add", "--client-id", "svc", "--jwks-file", str(public),
+                      "--scope", "system/*.rs")).exit_code == 0
+
+    listed = await cli("clients", "list")
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert [(r["client_id"], r["kind"]) for r in rows] == [
+        ("ops", "confidential-symmetric"), ("svc", "confidential-asymmetric")]
+    assert "secret" not in listed.output.replace("confidential-symmetric", "")
+
+    user = await cli("users", "add", "--username", "alice", "--password", "long-password",
+                     "--fhir-user", "Patient/p1")
+    assert user.exit_code == 0, user.output
+    bad = await cli("users", "add", "--username", "bob", "--password", "long-password",
+                    "--fhir-user", "Organization/1")
+    assert bad.exit_code != 0
+    assert await auth.registry.authenticate_user("alice", "long-password") is not None
+
+    issued = await cli("token", "--client-id", "ops", "--scope", "patient/*.rs",
+                       "--patient", "p1", "--purpose", "ETREAT", "--ttl", "120")
+    assert issued.exit_code == 0, issued.output
+    token = issued.output.strip()
+    assert (await http.get("/fhir/Patient/p1", headers=bearer(token))).status_code == 200
+    assert (await http.get("/fhir/Patient/p2", headers=bearer(token))).status_code == 404
+    context = await auth.tokens.verify(token)
+    assert context.kind == "operator" and context.purpose_of_use == ("ETREAT",)
+    audit = await auth.db["auth_audit"].find_one({"jti": context.token_id})
+    assert audit["action"] == "token-issued" and audit["patient"] == "p1"
+
+    escalated = await cli("token", "--client-id", "ops", "--scope", "system/*.cruds")
+    assert escalated.exit_code != 0 and "may not have" in escalated.output
+    no_patient = await cli("token", "--client-id", "ops", "--scope", "patient/*.rs")
+    assert no_patient.exit_code != 0
+
+    removed = await cli("clients", "remove", "--client-id", "svc")
+    assert removed.exit_code == 0
+    assert await auth.registry.client("svc") is None
+
+    launch = await cli("launch", "--patient", "p1")
+    assert await auth.store.launch(launch.output.strip()) == {"patient": "p1",
+                                                              "encounter": None}
+
+
+async def test_key_rotation_keeps_old_tokens_valid(cli, http, auth, repository):
+    await put(repository, patient("p1"))
+    assert (await cli("clients", "add", "--client-id", "ops", "--secret", "ops-secret-1",
+                      "--scope", "system/*.rs")).exit_code == 0
+    old = (await cli("token", "--client-id", "ops", "--scope", "system/*.rs")).output.strip()
+    before = (await http.get("/auth/jwks")).json()["keys"]
+    rotated = await cli("keys", "rotate")
+    assert rotated.exit_code == 0, rotated.output
+    new_kid = rotated.output.split()[-1]
+    new = (await cli("token", "--client-id", "ops", "--scope", "system/*.rs")).output.strip()
+    for token in (old, new):
+        assert (await http.get("/fhir/Patient/p1", headers=bearer(token))).status_code == 200
+    listed = [json.loads(line) for line in (await cli("keys", "list")).output.splitlines()]
+    assert [k["kid"] for k in listed] == [new_kid, before[0]["kid"]]
+    assert listed[1]["retired"] is not None and listed[0]["retired"] is None
+    await auth.keys.keys(refresh=True)
+    published = {k["kid"] for k in (await http.get("/auth/jwks")).json()["keys"]}
+    assert published == {new_kid, before[0]["kid"]}
