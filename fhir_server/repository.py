@@ -230,6 +230,47 @@ class Repository:
 
         return await self.in_transaction(work, session)
 
+    async def create_many(
+        self,
+        resources: list[tuple[dict[str, Any], str]],
+        *,
+        method: str = "POST",
+        session: AsyncClientSession,
+    ) -> list[StoredResource]:
+        """Create new resources, each with its given id, in one bulk insert per collection
+        (and one into ``history``): the fast path of transaction Bundles and bulk loads.
+
+        Every id must be new: a fresh id, or one :meth:`absent_ids` returned in the same
+        transaction. Runs only inside the caller's transaction (``session``).
+        """
+        moment = clock.now()
+        created: list[StoredResource] = []
+        current: dict[str, list[dict[str, Any]]] = {}
+        versions: list[dict[str, Any]] = []
+        for resource, rid in resources:
+            resource_type = resource["resourceType"]
+            stored = _with_meta(resource, rid, 1, moment)
+            await self.guard.check_write(resource_type, None, stored)
+            current.setdefault(resource_type, []).append(
+                self._current_doc(rid, 1, moment, stored))
+            versions.append(self._history_doc(resource_type, rid, 1, moment, stored, method,
+                                              True))
+            created.append(StoredResource(resource_type, rid, 1, moment, stored, method,
+                                          created=True))
+        for resource_type, docs in current.items():
+            await self.db[resource_type].insert_many(docs, session=session)
+        if versions:
+            await self.db[HISTORY].insert_many(versions, session=session)
+        return created
+
+    async def absent_ids(
+        self, resource_type: str, rids: list[str], session: AsyncClientSession | None = None
+    ) -> set[str]:
+        """Those of ``rids`` that were never stored (no version at all, not even deleted)."""
+        known = self.db[HISTORY].find({"type": resource_type, "id": {"$in": rids}},
+                                      {"id": 1, "_id": 0}, session=session)
+        return set(rids) - {doc["id"] async for doc in known}
+
     async def delete(
         self,
         resource_type: str,
@@ -336,20 +377,27 @@ class Repository:
     ) -> None:
         try:
             await self.db[HISTORY].insert_one(
-                {
-                    "_id": f"{resource_type}/{rid}/_history/{vid:012d}",
-                    "type": resource_type,
-                    "id": rid,
-                    "vid": vid,
-                    "lastUpdated": moment,
-                    "method": method,
-                    "created": created,
-                    "resource": None if resource is None else to_bson(resource),
-                },
+                self._history_doc(resource_type, rid, vid, moment, resource, method, created),
                 session=session,
             )
         except DuplicateKeyError:  # pragma: no cover - guarded by the compare-and-set
             raise PreconditionFailed(f"{resource_type}/{rid} changed concurrently") from None
+
+    @staticmethod
+    def _history_doc(
+        resource_type: str, rid: str, vid: int, moment: datetime,
+        resource: dict[str, Any] | None, method: str, created: bool,
+    ) -> dict[str, Any]:
+        return {
+            "_id": f"{resource_type}/{rid}/_history/{vid:012d}",
+            "type": resource_type,
+            "id": rid,
+            "vid": vid,
+            "lastUpdated": moment,
+            "method": method,
+            "created": created,
+            "resource": None if resource is None else to_bson(resource),
+        }
 
     async def _supersede(
         self, resource_type: str, rid: str, vid: int, moment: datetime,

@@ -24,7 +24,7 @@ _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 _IGNORED_PARAMS = ("_format", "_pretty")
 
 
-@dataclass
+@dataclass(eq=False)
 class Entry:
     """One entry's request, as the client wrote it, plus what planning decides."""
 

@@ -2,13 +2,15 @@
 
 Planning, reference resolution, validation and Binary uploads happen first; then every
 write runs in one MongoDB multi-document transaction, in the spec's order (DELETE, POST,
-PUT/PATCH), retried as a whole on transient errors. Any failing entry aborts it and the
-client gets that entry's error, naming the entry's index and fullUrl. GET entries run last,
-once the writes are committed.
+PUT/PATCH), retried as a whole on transient errors. Creates (POSTs, and PUTs of ids never
+stored) are written with one bulk insert per collection. Any failing entry aborts the
+transaction and the client gets that entry's error, naming the entry's index and fullUrl.
+GET entries run last, once the writes are committed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["process_transaction", "processing_order"]
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+Results = dict[int, EntryResult]
 
 
 def processing_order(entries: list[Entry]) -> list[Entry]:
@@ -34,7 +37,7 @@ def processing_order(entries: list[Entry]) -> list[Entry]:
     return sorted(entries, key=lambda e: (_ORDER[e.method], e.index))
 
 
-async def _each(entries: list[Entry], step: Any) -> None:
+async def _each(entries: list[Entry], step: Callable[[Entry], Awaitable[Any]]) -> None:
     for entry in entries:
         try:
             await step(entry)
@@ -67,19 +70,13 @@ async def process_transaction(
     try:
         plan = await _plan(services, entries, uploads)
         writes = [e for e in processing_order(entries) if e.is_write]
-
-        async def work(session: AsyncClientSession) -> dict[int, EntryResult]:
-            results: dict[int, EntryResult] = {}
-            await _each(writes, lambda e: _write(services, e, plan, session, results))
-            return results
-
-        results = await services.repository.in_transaction(work)
+        results = await services.repository.in_transaction(
+            lambda session: _write_all(services, writes, plan, session))
     except BaseException:
         store = BinaryStore(services.db)
         for file_id in uploads:
             await store.delete(file_id)
         raise
-
     for entry in entries:
         if not entry.is_write:
             results[entry.index] = await _read(reader, entry)
@@ -90,6 +87,59 @@ async def process_transaction(
     }
 
 
+async def _write_all(services: Services, writes: list[Entry], plan: Plan,
+                     session: AsyncClientSession) -> Results:
+    results: Results = {}
+
+    async def one(entry: Entry) -> None:
+        original = plan.aliases.get(entry.index)
+        if original is not None:
+            results[entry.index] = EntryResult(200, results[original].stored)
+        else:
+            results[entry.index] = await execute(services, entry, session)
+
+    posts = [e for e in writes if e.method == "POST"]
+    fresh = [e for e in posts if e.existing is None and e.index not in plan.aliases]
+    updates = [e for e in writes if e.method in ("PUT", "PATCH")]
+    await _each([e for e in writes if e.method == "DELETE"], one)
+    await _create_all(services, fresh, "POST", session, results)
+    await _each([e for e in posts if e.index not in results], one)
+    new = await _never_stored(services, updates, session)
+    await _create_all(services, new, "PUT", session, results)
+    await _each([e for e in updates if e.index not in results], one)
+    return results
+
+
+async def _never_stored(services: Services, updates: list[Entry],
+                        session: AsyncClientSession) -> list[Entry]:
+    """Unconditioned PUTs of ids never stored: update-as-create, done in bulk."""
+    plain = [e for e in updates if e.method == "PUT" and e.if_match is None
+             and e.if_none_match is None]
+    absent: set[tuple[str, str]] = set()
+    for resource_type in {e.resource_type for e in plain}:
+        assert resource_type is not None
+        rids = [e.target_id for e in plain if e.resource_type == resource_type]
+        found = await services.repository.absent_ids(resource_type, rids, session)
+        absent.update((resource_type, rid) for rid in found)
+    return [e for e in plain if (e.resource_type, e.target_id) in absent]
+
+
+async def _create_all(services: Services, entries: list[Entry], method: str,
+                      session: AsyncClientSession, results: Results) -> None:
+    repository = services.repository
+
+    async def allowed(entry: Entry) -> None:
+        assert entry.resource_type and entry.resource is not None
+        await repository.guard.check_write(entry.resource_type, None, entry.resource)
+
+    await _each(entries, allowed)
+    created = await repository.create_many(
+        [(e.resource, e.target_id) for e in entries if e.resource and e.target_id],
+        method=method, session=session)
+    for entry, stored in zip(entries, created, strict=True):
+        results[entry.index] = EntryResult(201, stored)
+
+
 async def _read(reader: EntryReader, entry: Entry) -> EntryResult:
     """A GET after the commit: its failure is reported in its entry, the writes stand."""
     try:
@@ -97,13 +147,3 @@ async def _read(reader: EntryReader, entry: Entry) -> EntryResult:
     except FhirError as error:
         return EntryResult(error.status, outcome=EntryError.wrap(
             entry.index, entry.full_url, error).outcome())
-
-
-async def _write(services: Services, entry: Entry, plan: Plan, session: AsyncClientSession,
-                 results: dict[int, EntryResult]) -> None:
-    original = plan.aliases.get(entry.index)
-    if original is not None:
-        first = results[original]
-        results[entry.index] = EntryResult(200, first.stored)
-        return
-    results[entry.index] = await execute(services, entry, session)
