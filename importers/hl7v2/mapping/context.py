@@ -96,11 +96,17 @@ class MappingContext:
             raise MappingError(f"{segment.field_name(number, component)}: {error}",
                                segment.location(number, component)) from None
 
+    @staticmethod
+    def _text(value: Value, component: int) -> str:
+        """Component ``component`` of a field; a field without components is component 1."""
+        if value.has_parts:
+            return value.part(component).first_text
+        return value.text if component == 1 else ""
+
     def date_time(self, segment: Segment, number: int, component: int = 1,
                   repetition: int = 0) -> str | None:
         with self.at(segment, number, component if component > 1 else None):
-            value = segment.field(number, repetition)
-            text = value.part(component).first_text if value.has_parts else value.text
+            text = self._text(segment.field(number, repetition), component)
             return datatypes.date_time(text, self.tables.timezone)
 
     def instant(self, segment: Segment, number: int) -> str | None:
@@ -109,14 +115,11 @@ class MappingContext:
 
     def date(self, segment: Segment, number: int, component: int = 1) -> str | None:
         with self.at(segment, number, component if component > 1 else None):
-            value = segment.field(number)
-            return datatypes.date(value.part(component).first_text if value.has_parts
-                                  else value.text)
+            return datatypes.date(self._text(segment.field(number), component))
 
     def decimal(self, segment: Segment, number: int, component: int = 1):
         with self.at(segment, number, component if component > 1 else None):
-            value = segment.field(number)
-            return datatypes.decimal(value[component] if value.has_parts else value.text)
+            return datatypes.decimal(self._text(segment.field(number), component))
 
     def concept(self, segment: Segment, number: int) -> dict[str, Any] | None:
         return composites.codeable_concept(segment.field(number), self.tables)

@@ -20,7 +20,8 @@ from .participants import organization, practitioner
 
 __all__ = ["ObservationScope", "map_observation", "LABORATORY"]
 
-_RANGE = re.compile(r"^\s*(?P<low>[-+]?\d*\.?\d+)?\s*(?P<dash>-|–)\s*(?P<high>[-+]?\d*\.?\d+)\s*$")
+_RANGE = re.compile(r"^\s*(?P<low>[-+]?\d*\.?\d+)?\s*(-|–|to)\s*(?P<high>[-+]?\d*\.?\d+)\s*$",
+                    re.IGNORECASE)
 _BOUND = re.compile(r"^\s*(?P<op><=|>=|<|>)\s*(?P<value>[-+]?\d*\.?\d+)\s*$")
 _TEXT_TYPES = {"ST", "TX", "FT", "IS", "ID"}
 _CODED_TYPES = {"CE", "CWE", "CNE", "CF"}

@@ -48,10 +48,10 @@ def _identity(ctx: MappingContext, group: OrderGroup, anchor: Segment
 def _timing(ctx: MappingContext, tq1: Segment | None) -> dict[str, Any] | None:
     if tq1 is None:
         return None
-    repeat = tq1.field(3)
+    repeat = composites.codeable_concept(tq1.field(3).part(1), ctx.tables)
     bounds = compact({"start": ctx.date_time(tq1, 7), "end": ctx.date_time(tq1, 8)})
     return compact({
-        "code": {"text": repeat[1]} if repeat[1] else None,
+        "code": repeat,
         "repeat": {"boundsPeriod": bounds} if bounds else None,
     }) or None
 
@@ -67,15 +67,22 @@ def _dose(ctx: MappingContext, order: Segment, fields: dict[str, int]) -> dict[s
     return {}
 
 
+def _nearest(group: OrderGroup, name: str, order: Segment) -> Segment | None:
+    """The ``name`` segment after the order segment (RDE: RXE's own TQ1/RXR), else the
+    first in the group."""
+    after = [s for s in group.all(name) if s.index > order.index]
+    return after[0] if after else group.first(name)
+
+
 def _dosage(ctx: MappingContext, group: OrderGroup, order: Segment,
             fields: dict[str, int]) -> dict[str, Any] | None:
-    rxr = group.first("RXR")
+    rxr = _nearest(group, "RXR", order)
     instructions = "; ".join(
         v.first_text if not v[2] else v[2] for v in order.repetitions(fields["instructions"]))
     dose = _dose(ctx, order, fields)
     dosage = compact({
         "text": instructions or None,
-        "timing": _timing(ctx, group.first("TQ1")),
+        "timing": _timing(ctx, _nearest(group, "TQ1", order)),
         "route": ctx.concept(rxr, 1) if rxr else None,
         "site": ctx.concept(rxr, 2) if rxr else None,
         "method": ctx.concept(rxr, 4) if rxr else None,
