@@ -87,12 +87,16 @@ def _hospitalization(ctx: MappingContext, pv1: Segment, pv2: Segment | None) -> 
 
 
 def _id(ctx: MappingContext, pv1: Segment) -> tuple[str, list[dict[str, Any]]]:
-    """Visit number PV1-19 (else alternate visit id PV1-50) names the Encounter."""
+    """Visit number PV1-19 (else alternate visit id PV1-50) names the Encounter; without
+    one, the patient and admit time PV1-44; without that either, this message."""
     visits = [v for v in (composites.identifier(pv1.field(19), ctx.tables, "VN"),
                           composites.identifier(pv1.field(50), ctx.tables)) if v]
     if visits:
         first = visits[0]
         return resource_id("Encounter", first.get("system", ""), first["value"]), visits
+    admitted = ctx.date_time(pv1, 44)
+    if admitted and ctx.patient:
+        return resource_id("Encounter", ctx.patient["reference"], admitted), []
     return ctx.local_id("Encounter", pv1), []
 
 

@@ -117,19 +117,26 @@ def _code(ctx: MappingContext, obx: Segment, scope: ObservationScope) -> dict[st
     return code
 
 
-def _id(ctx: MappingContext, obx: Segment, code: dict[str, Any], scope: ObservationScope) -> str:
-    if not scope.order_key:
-        return ctx.local_id("Observation", obx)
+def _id(ctx: MappingContext, obx: Segment, code: dict[str, Any], scope: ObservationScope,
+        effective: str | None) -> str:
+    """Order + code + sub-id (+ occurrence); without an order, patient + code + sub-id +
+    time; without a time either, this message and segment."""
     coding = (code.get("coding") or [{}])[0]
     name = (coding.get("system", ""), coding.get("code") or code.get("text", ""))
     slot = (f"{name[0]}|{name[1]}", obx[4])
     scope.seen[slot] = scope.seen.get(slot, 0) + 1
-    return resource_id("Observation", *scope.order_key, *slot, str(scope.seen[slot]))
+    if scope.order_key:
+        return resource_id("Observation", *scope.order_key, *slot, str(scope.seen[slot]))
+    if effective and ctx.patient:
+        return resource_id("Observation", ctx.patient["reference"], *slot, effective,
+                           str(scope.seen[slot]))
+    return ctx.local_id("Observation", obx)
 
 
 def map_observation(ctx: MappingContext, obx: Segment, scope: ObservationScope) -> dict[str, str]:
     """Plan the Observation of one OBX (with the NTEs that follow it as notes)."""
     code = _code(ctx, obx, scope)
+    effective = ctx.date_time(obx, 14) or scope.effective
     notes = [{"text": n.field(3).text} for n in following(ctx.message, obx,
                                                           frozenset({"NTE", "PRT"}))
              if n.name == "NTE" and n.field(3).text]
@@ -141,7 +148,7 @@ def map_observation(ctx: MappingContext, obx: Segment, scope: ObservationScope) 
         "code": code,
         "subject": ctx.patient,
         "encounter": ctx.encounter,
-        "effectiveDateTime": ctx.date_time(obx, 14) or scope.effective,
+        "effectiveDateTime": effective,
         "performer": _performers(ctx, obx),
         **_value(ctx, obx),
         "interpretation": _interpretation(ctx, obx),
@@ -149,7 +156,8 @@ def map_observation(ctx: MappingContext, obx: Segment, scope: ObservationScope) 
         "method": ctx.concept(obx, 17),
         "referenceRange": _with_location(ctx, obx, 7, _reference_range),
     }
-    return ctx.add("Observation", _id(ctx, obx, code, scope), body, source=obx.location())
+    rid = _id(ctx, obx, code, scope, effective)
+    return ctx.add("Observation", rid, body, source=obx.location())
 
 
 def _with_location(ctx: MappingContext, obx: Segment, number: int, read) -> Any:
