@@ -6,8 +6,9 @@ bearer-token middleware, the CapabilityStatement security section, and the repos
 access guard. With ``--auth off`` nothing is installed and ``enforce`` lets all through.
 
 Other modules use: ``enforce`` (the router), ``access_context`` / ``AccessContext`` (who
-is calling, with patient and purpose of use), ``search_grants`` and
-``search_restriction`` (searches), ``check_history`` (history).
+is calling, with patient and purpose of use), ``search_restriction`` /
+``restriction_of`` (the filter searches and their includes are ANDed with),
+``check_history`` (history).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from starlette.routing import Route
 
 from ..config import Settings
 from .context import AccessContext, access_context
-from .enforce import AccessGuard, check_history, enforce, search_grants
+from .enforce import AccessGuard, check_history, enforce
 from .restriction import restriction_of, search_restriction
 
 __all__ = ["install", "enforce", "access_context", "AccessContext", "check_history",
-           "search_grants", "search_restriction", "restriction_of"]
+           "search_restriction", "restriction_of"]
 
 
 def _routes() -> list[Route]:

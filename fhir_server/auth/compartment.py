@@ -6,8 +6,9 @@ Patient itself is in its own compartment. Every such parameter in R4 is a plain 
 (optionally ``.where(resolve() is Patient)``, which the reference's type settles here),
 so membership is decided by walking those paths in the JSON.
 
-This decides single resources (read, vread, history, writes); searches get the same rule
-as a MongoDB filter from the search service.
+:func:`referenced_patients` decides single resources (read, vread, history, writes);
+:func:`compartment_clause` is the same rule as a MongoDB filter on the stored JSON, for
+searches.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["compartment_paths", "in_patient_compartment", "patient_compartment_types",
-           "referenced_patients"]
+           "referenced_patients", "reference_match", "compartment_clause"]
 
 _R4 = Path(__file__).resolve().parent.parent / "search" / "r4"
 _WHERE = re.compile(r"\.where\(resolve\(\) is [A-Za-z]+\)$")
@@ -101,3 +102,22 @@ def referenced_patients(resource: dict[str, Any]) -> set[str]:
 
 def in_patient_compartment(resource: dict[str, Any], patient: str) -> bool:
     return patient in referenced_patients(resource)
+
+
+def reference_match(patient: str) -> dict[str, Any]:
+    """A MongoDB condition on a ``reference`` string that names ``Patient/<patient>``
+    (relative, absolute or versioned), as :func:`referenced_patients` reads it."""
+    pattern = re.compile(rf"(^|/)Patient/{re.escape(patient)}(/_history(/.*)?)?$")
+    return {"$in": [f"Patient/{patient}", pattern]}
+
+
+def compartment_clause(resource_type: str, patient: str) -> dict[str, Any] | None:
+    """The filter for one type's documents in ``Patient/<patient>``'s compartment, on the
+    stored resource JSON; None for a type outside the compartment."""
+    paths = compartment_paths().get(resource_type)
+    if paths is None:
+        return None
+    match = reference_match(patient)
+    clauses: list[dict[str, Any]] = [{"_id": patient}] if resource_type == "Patient" else []
+    clauses += [{f"resource.{'.'.join(path)}.reference": match} for path in paths]
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}

@@ -6,8 +6,8 @@
   a request: a resource outside what the token may see is 404 (as if it did not exist, so
   ids of other patients' data are not confirmed), a write that would put a resource
   outside the token's compartment is 403.
-* ``search_restriction``: the MongoDB filter a search (and its ``_include`` /
-  ``_revinclude``) is ANDed with, so hidden resources are never matched or counted.
+* ``restriction.search_restriction``: the MongoDB filter a search (and its ``_include``
+  / ``_revinclude``) is ANDed with, so hidden resources are never matched or counted.
 * ``check_history``: instance history follows the resource's visibility; type and system
   history are only for unrestricted grants (the history collection has no index
   to filter by compartment).
@@ -28,8 +28,7 @@ from .compartment import in_patient_compartment
 from .context import AccessContext, access_context
 from .grants import PERMISSION_OF, Grant, grants_for
 
-__all__ = ["enforce", "AccessGuard", "current_access", "check_history", "visible",
-           "search_grants"]
+__all__ = ["enforce", "AccessGuard", "current_access", "check_history", "visible"]
 
 current_access: ContextVar[AccessContext | None] = ContextVar("fhir_access", default=None)
 
@@ -61,17 +60,6 @@ def enforce(request: Request, interaction: str, resource_type: str | None) -> No
             f"The access token's scopes do not allow {interaction} on "
             f"{resource_type or 'all resource types'} (granted: {context.scopes})"
         )
-
-
-def search_grants(request: Request, resource_type: str) -> list[Grant] | None:
-    """The grants limiting a search on a type; None when the search is unrestricted."""
-    context = access_context(request) if _auth_on(request) else None
-    if context is None:
-        return None
-    grants = grants_for(context, "s", resource_type)
-    if grants == [Grant()]:
-        return None
-    return grants
 
 
 def visible(context: AccessContext, permission: str, resource: dict[str, Any],

@@ -1,55 +1,129 @@
-"""The MongoDB filter a restricted token's searches are ANDed with.
+"""The MongoDB filter a token's searches are ANDed with, inside the query.
 
-A search by a token whose grants are limited (patient compartment, v2 ``?query``) gets
-``OR(grant filters)``, each grant filter being ``AND(compartment filter, query filter)``.
-The filters are compiled by the search service, so they mean exactly what the search
-parameters mean; hidden resources are never matched, included or counted.
+One filter serves the searched type and every ``_include`` / ``_revinclude`` target, so
+it names the resource type of each document (``resource.resourceType``)::
+
+    OR( {type: T, OR(grant filters for T)}       for each type T a scope names,
+        {type not in those, wildcard grant filter} for ``*`` scopes )
+
+A grant filter is the patient compartment (``compartment_clause``, on the stored JSON),
+and/or a v2 query restriction compiled by the search service (``query_filter``). Hidden
+resources are therefore never matched, included or counted; a token with no grant for
+a type sees none of it, not even through ``_include``. An unrestricted ``*`` grant needs
+no filter at all.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from starlette.requests import Request
 
 from ..errors import Forbidden
-from .enforce import search_grants
-from .grants import Grant
+from .compartment import compartment_clause, patient_compartment_types
+from .context import AccessContext, access_context
+from .grants import PATIENT_HIDDEN_TYPES, Grant, grants_for
 
-__all__ = ["search_restriction", "restriction_of", "grant_filter"]
+__all__ = ["search_restriction", "restriction_of", "token_restriction"]
 
 _NOTHING: dict[str, Any] = {"_id": {"$in": []}}
+_TYPE = "resource.resourceType"
 
 
-def grant_filter(search: Any, resource_type: str, grant: Grant) -> dict[str, Any]:
-    if grant.hidden:
-        return _NOTHING
+def _search_grants(context: AccessContext, resource_type: str) -> list[Grant]:
+    """Grants to see resources of a type in search results (read or search permission)."""
+    found = grants_for(context, "s", resource_type)
+    found += [g for g in grants_for(context, "r", resource_type) if g not in found]
+    return [Grant()] if Grant() in found else found
+
+
+def _any_type_compartment(patient: str) -> dict[str, Any]:
+    """Every type's compartment clause, plus the shared types outside the compartment."""
     clauses: list[dict[str, Any]] = []
+    for resource_type in sorted(patient_compartment_types()):
+        clause = compartment_clause(resource_type, patient)
+        assert clause is not None
+        clauses.append({_TYPE: resource_type, **_and(clause)})
+    hidden = sorted(patient_compartment_types() | PATIENT_HIDDEN_TYPES)
+    clauses.append({_TYPE: {"$nin": hidden}})
+    return {"$or": clauses}
+
+
+def _and(clause: dict[str, Any]) -> dict[str, Any]:
+    """A clause that can be merged into a document with a ``resource.resourceType`` key."""
+    return clause if _TYPE not in clause else {"$and": [clause]}
+
+
+def _grant_filter(search: Any, resource_type: str, grant: Grant) -> dict[str, Any] | None:
+    if grant.hidden:
+        return None
+    parts: list[dict[str, Any]] = []
     if grant.patient is not None:
-        clauses.append(search.compartment_filter(resource_type, "Patient", grant.patient))
+        if resource_type == "*":
+            parts.append(_any_type_compartment(grant.patient))
+        else:
+            clause = compartment_clause(resource_type, grant.patient)
+            parts.append(clause if clause is not None else {})
     if grant.query:
-        clauses.append(search.query_filter(resource_type, list(grant.query)))
-    if not clauses:
+        if resource_type == "*" or not hasattr(search, "query_filter"):
+            raise Forbidden("This server cannot apply the query restriction of the token's "
+                            f"scope on {resource_type} to searches")
+        parts.append(search.query_filter(resource_type, list(grant.query)))
+    parts = [p for p in parts if p]
+    if not parts:
         return {}
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _type_filter(search: Any, resource_type: str, grants: list[Grant]) -> dict[str, Any] | None:
+    """What of a type the grants show: None nothing, ``{}`` everything, else a filter."""
+    filters = [f for f in (_grant_filter(search, resource_type, g) for g in grants)
+               if f is not None]
+    if not filters:
+        return None
+    if {} in filters:
+        return {}
+    return filters[0] if len(filters) == 1 else {"$or": filters}
+
+
+def token_restriction(context: AccessContext, search: Any) -> dict[str, Any] | None:
+    """The filter for a token's searches; None when it may see everything."""
+    wildcard = _search_grants(context, "*")
+    if wildcard == [Grant()]:
+        return None
+    named = sorted({s.resource_type for s in context.scopes.resources} - {"*"})
+    clauses: list[dict[str, Any]] = []
+    for resource_type in named:
+        shown = _type_filter(search, resource_type, _search_grants(context, resource_type))
+        if shown is not None:
+            clauses.append({_TYPE: resource_type, **_and(shown)})
+    shown = _type_filter(search, "*", wildcard)
+    if shown is not None:
+        clauses.append({_TYPE: {"$nin": named}, **_and(shown)})
+    if not clauses:
+        return _NOTHING
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 def search_restriction(request: Request, resource_type: str | None) -> dict[str, Any] | None:
-    """The filter for a search on ``resource_type``; None when the token is unrestricted."""
-    grants = search_grants(request, resource_type or "*")
-    if grants is None:
+    """The filter for a search request (``resource_type`` is informational: one filter
+    covers the searched type and its includes)."""
+    if getattr(request.app.state.settings, "auth", "off") != "smart":
         return None
-    if resource_type is None:
-        raise Forbidden("A patient-context or query-restricted token searches one resource "
-                        "type at a time")
-    search = request.app.state.services.search
-    if not hasattr(search, "compartment_filter") or not hasattr(search, "query_filter"):
-        raise Forbidden("Restricted searches need the search service's compartment filters")
-    filters = [grant_filter(search, resource_type, grant) for grant in grants]
-    return filters[0] if len(filters) == 1 else {"$or": filters}
+    context = access_context(request)
+    if context is None:
+        return _NOTHING
+    return token_restriction(context, request.app.state.services.search)
 
 
 def restriction_of(request: Request, resource_type: str | None) -> dict[str, Any]:
     """Keyword arguments for ``SearchService.search``: ``restriction=`` when restricted."""
     restriction = search_restriction(request, resource_type)
-    return {} if restriction is None else {"restriction": restriction}
+    if restriction is None:
+        return {}
+    search = request.app.state.services.search
+    if "restriction" not in inspect.signature(search.search).parameters:
+        raise Forbidden("Searches with a restricted token need a search service that "
+                        "takes restrictions")
+    return {"restriction": restriction}
