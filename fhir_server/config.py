@@ -45,6 +45,7 @@ class Settings:
     lenient_search: bool = field(
         default_factory=lambda: os.environ.get("FHIR_SEARCH_HANDLING", "strict") == "lenient"
     )
+    mllp_port: int | None = field(default_factory=lambda: _env_int("FHIR_MLLP_PORT", 0) or None)
 
     @property
     def fhir_base(self) -> str:
