@@ -196,3 +196,18 @@ async def test_auth_off_keeps_everything_open(client):
     response = await client.post("Patient", json={"resourceType": "Patient"})
     assert response.status_code == 201
     assert (await client.get("metadata")).json()["rest"][0].get("security") is None
+
+
+async def test_everything_stays_in_the_compartment(http, auth, data):
+    token = bearer(await issue(auth, "patient/*.rs", patient_id="p1"))
+    own = await http.get("/fhir/Patient/p1/$everything", headers=token)
+    assert own.status_code == 200, own.text
+    ids = {(e["resource"]["resourceType"], e["resource"]["id"]) for e in own.json()["entry"]}
+    assert ids == {("Patient", "p1"), ("Observation", "o1"), ("Observation", "lab1"),
+                   ("Practitioner", "dr")}
+    assert (await http.get("/fhir/Patient/p2/$everything", headers=token)).status_code == 404
+    every = await http.get("/fhir/Patient/$everything", headers=token)
+    assert {e["resource"]["id"] for e in every.json()["entry"]} == {"p1", "o1", "lab1", "dr"}
+    narrow = bearer(await issue(auth, "patient/Patient.rs", patient_id="p1"))
+    only = await http.get("/fhir/Patient/p1/$everything", headers=narrow)
+    assert [e["resource"]["id"] for e in only.json()["entry"]] == ["p1"]
