@@ -22,6 +22,7 @@ from pymongo import ASCENDING
 from starlette.responses import Response
 
 from ..auth.compartment import compartment_paths
+from ..auth.restriction import search_restriction
 from ..dates import parse_instant
 from ..errors import InvalidRequest
 from ..ids import check_id
@@ -128,7 +129,7 @@ async def _page(call: OperationCall, params: _Request
         query = compartment_filter(resource_type, params.patients, call.services.base)
         if query is None or resource_type not in existing:
             continue
-        clauses = [query]
+        clauses = [query, *_restriction(call)]
         if params.since is not None:
             clauses.append({"lastUpdated": {"$gte": params.since}})
         if after is not None and resource_type == start_type:
@@ -143,6 +144,12 @@ async def _page(call: OperationCall, params: _Request
         last_type, last = found[params.count - 1]
         return found[:params.count], (last_type, last["id"])
     return found, None
+
+
+def _restriction(call: OperationCall) -> list[dict[str, Any]]:
+    """The calling token's search restriction (patient compartment, scopes), if any."""
+    restriction = search_restriction(call.request, None)
+    return [] if restriction is None else [restriction]
 
 
 def _references(node: Any, base: str) -> set[tuple[str, str]]:
@@ -174,7 +181,8 @@ async def _included(call: OperationCall, params: _Request,
             continue
         ids = sorted(rid for t, rid in wanted if t == resource_type)
         if ids:
-            cursor = call.services.db[resource_type].find({"_id": {"$in": ids}}, {"resource": 1})
+            cursor = call.services.db[resource_type].find(
+                {"$and": [{"_id": {"$in": ids}}, *_restriction(call)]}, {"resource": 1})
             included.extend([(resource_type, from_bson(d["resource"]))
                              async for d in cursor])
     return included
