@@ -94,7 +94,8 @@ async def test_vaccination_record(listener, services):
                  for p in shot["performer"]}
     assert functions == {"AP": "Mike A Lemon", "OP": "NICHOLAS RADON"}
     assert shot["programEligibility"][0]["coding"][0]["code"] == "V05"
-    assert shot["education"] == [{"publicationDate": "2012-07-02",
+    assert shot["education"] == [{"documentType": "Influenza, unspecified formulation",
+                                  "publicationDate": "2012-07-02",
                                   "presentationDate": "2012-08-14"}]
     assert shot["patient"]["reference"] == f"Patient/{found['Patient'][0]['id']}"
     assert found["Patient"][0]["birthDate"] == "2007-07-06"

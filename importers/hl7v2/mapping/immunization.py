@@ -5,8 +5,8 @@ Immunization id: the filler order number ORC-3 (the IIS-side id), else the place
 ORC-2, else patient + vaccine + date. Status from RXA-20 completion status and RXA-21 action
 code (D: entered-in-error); refusals (RE) keep their reason RXA-18. The CDC OBX codes become
 Immunization fields: 64994-7 program eligibility, 30963-3 funding source, 69764-9 /
-29768-9 / 29769-7 vaccine information statements (education); other OBX become
-Observations.
+29768-9 / 29769-7 / 30956-7 vaccine information statements (education: the document
+type is the VIS barcode, else the vaccine type it is about); other OBX become Observations.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from .patient import map_patient
 
 __all__ = ["map_vaccinations"]
 
-_ELIGIBILITY, _FUNDING = "64994-7", "30963-3"
-_EDUCATION = {"69764-9": "documentType", "29768-9": "publicationDate",
-              "29769-7": "presentationDate"}
+_ELIGIBILITY, _FUNDING, _VIS_BARCODE = "64994-7", "30963-3", "69764-9"
+_EDUCATION = {"69764-9": "documentType", "30956-7": "documentType",
+              "29768-9": "publicationDate", "29769-7": "presentationDate"}
 _FUNCTION = "http://terminology.hl7.org/CodeSystem/v2-0443"
 
 
@@ -97,11 +97,20 @@ def _observation_fields(ctx: MappingContext, group: OrderGroup, scope: Observati
         elif code == _FUNDING and ctx.concept(obx, 5):
             fields["fundingSource"] = ctx.concept(obx, 5)
         elif code in _EDUCATION and _fits(obx, _EDUCATION[code]):
-            statement = statements.setdefault(obx[4] or str(obx.sequence), {})
-            statement[_EDUCATION[code]] = _education_value(ctx, obx, _EDUCATION[code])
+            statement = statements.setdefault(obx[4] or str(obx.sequence), {"_sources": []})
+            value = _education_value(ctx, obx, code)
+            if code == _VIS_BARCODE or _EDUCATION[code] not in statement:
+                statement[_EDUCATION[code]] = value
+            statement["_sources"].append(obx)
         else:
             map_observation(ctx, obx, scope)
-    fields["education"] = [compact(s) for s in statements.values() if compact(s)]
+    for statement in statements.values():
+        sources = statement.pop("_sources")
+        if statement.get("documentType") or statement.get("reference"):
+            fields["education"].append(compact(statement))
+        else:
+            for obx in sources:  # imm-1: a statement needs its document; keep the OBX as is
+                map_observation(ctx, obx, scope)
     return fields
 
 
@@ -111,11 +120,12 @@ def _fits(obx: Segment, element: str) -> bool:
     return dated == (obx[2].upper() in ("DT", "TS", "DTM"))
 
 
-def _education_value(ctx: MappingContext, obx: Segment, element: str) -> str | None:
-    if element in ("publicationDate", "presentationDate"):
+def _education_value(ctx: MappingContext, obx: Segment, code: str) -> str | None:
+    """A VIS date, the VIS barcode (its code), or the vaccine type (its name)."""
+    if _EDUCATION[code] in ("publicationDate", "presentationDate"):
         return ctx.date_time(obx, 5)
     value = obx.field(5)
-    return value[2] or value[1] if element != "documentType" else value[1] or value[2]
+    return value[1] or value[2] if code == _VIS_BARCODE else value[2] or value[1]
 
 
 def _immunization(ctx: MappingContext, group: OrderGroup, rxa: Segment) -> dict[str, str]:
