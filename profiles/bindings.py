@@ -10,7 +10,7 @@ from typing import Any
 
 from .findings import Findings
 
-__all__ = ["check_binding"]
+__all__ = ["check_binding", "value_set_verdict"]
 
 _LISTED_CODES = 12
 
@@ -70,3 +70,25 @@ def _allowed(value_set: str, findings: Findings) -> str:
 
 def _plain(value_set: str) -> str:
     return value_set.split("|", 1)[0]
+
+
+def value_set_verdict(value: Any, value_set: str, terminology: Any) -> bool | None:
+    """Whether a coded ``value`` (code string, Coding, CodeableConcept or Quantity) is in
+    ``value_set``: True, False, or None when that cannot be decided locally."""
+    if isinstance(value, str):
+        return terminology.validate_code(value_set, value)
+    if not isinstance(value, dict):
+        return None
+    if "coding" in value or "text" in value:
+        codings = [c for c in value.get("coding", []) if isinstance(c, dict)
+                   and isinstance(c.get("code"), str)]
+        verdicts = [terminology.validate_code(value_set, c["code"], c.get("system"))
+                    for c in codings]
+        if any(verdict is True for verdict in verdicts):
+            return True
+        if not codings:
+            return False if terminology.expand(value_set) is not None else None
+        return False if verdicts and all(v is False for v in verdicts) else None
+    if isinstance(value.get("code"), str):
+        return terminology.validate_code(value_set, value["code"], value.get("system"))
+    return None

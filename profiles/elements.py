@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from .definitions import structure_definitions
-from .invariants import CHEAP_INVARIANTS, Invariant
+from .invariants import Invariant, core_invariant
 from .primitives import PrimitiveType, is_primitive, primitive_type
 
 __all__ = ["ElementRule", "TypeModel", "model_for", "type_url", "RESOURCE_TYPE_CODES"]
@@ -113,11 +113,8 @@ def _compile(definition: dict[str, Any]) -> TypeModel:
 
 
 def _invariants(element: dict[str, Any]) -> tuple[Invariant, ...]:
-    return tuple(
-        Invariant(c["key"], c.get("human", c["key"]), CHEAP_INVARIANTS[c["key"]])
-        for c in element.get("constraint", ())
-        if c.get("key") in CHEAP_INVARIANTS and c.get("severity") == "error"
-    )
+    compiled = (core_invariant(c, element["path"]) for c in element.get("constraint", ()))
+    return tuple(invariant for invariant in compiled if invariant is not None)
 
 
 def _add_requirement(model: TypeModel, element: dict[str, Any]) -> None:

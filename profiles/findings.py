@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from fhir_server.errors import Issue
 from terminology.service import TerminologyService
+
+if TYPE_CHECKING:
+    from .registry import DefinitionRegistry
 
 __all__ = ["Findings"]
 
 
 @dataclass
 class Findings:
-    """The issues found so far in one validation, and the services the checks use."""
+    """The issues found so far in one validation, and the services the checks use.
+
+    ``detailed`` (``$validate``) adds what a write does not need: warnings of invariants
+    and best practices, and ``mustSupport`` elements that are absent.
+    """
 
     terminology: TerminologyService
+    registry: DefinitionRegistry | None = None
+    detailed: bool = False
     issues: list[Issue] = field(default_factory=list)
+    root: Any = None
 
     def error(self, code: str, location: str, message: str) -> None:
         """Record an error-severity issue with its FHIRPath ``location``."""
         self.issues.append(Issue("error", code, message, (location,)))
+
+    def warning(self, code: str, location: str, message: str) -> None:
+        self.issues.append(Issue("warning", code, message, (location,)))
+
+    def information(self, code: str, location: str, message: str) -> None:
+        self.issues.append(Issue("information", code, message, (location,)))
+
+    def has_errors_since(self, mark: int) -> bool:
+        return any(issue.severity in ("error", "fatal") for issue in self.issues[mark:])

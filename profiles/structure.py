@@ -37,8 +37,12 @@ def check_resource(resource: Any, location: str | None, findings: Findings) -> N
         findings.error("structure", f"{where}.resourceType" if location else "resourceType",
                        f"Unknown resourceType '{str(resource_type)[:80]}'")
         return
-    check_object(resource, model_for(type_url(resource_type)), location or resource_type,
-                 findings)
+    outer, findings.root = findings.root, resource
+    try:
+        check_object(resource, model_for(type_url(resource_type)), location or resource_type,
+                     findings)
+    finally:
+        findings.root = outer
 
 
 def check_object(value: dict[str, Any], model: TypeModel, location: str,
@@ -76,8 +80,11 @@ def check_object(value: dict[str, Any], model: TypeModel, location: str,
             findings.error("required", _child(location, path),
                            f"{path} is required (minimum cardinality 1) but missing")
     for invariant in model.invariants:
-        if not invariant.holds(value):
-            findings.error("invariant", location, f"{invariant.key}: {invariant.human}")
+        if invariant.severity != "error" and not findings.detailed:
+            continue
+        if invariant.holds(value, findings.root) is False:
+            report = findings.error if invariant.severity == "error" else findings.warning
+            report("invariant", location, f"{invariant.key}: {invariant.human}")
 
 
 def _child(location: str, path: str) -> str:

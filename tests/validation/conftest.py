@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from profiles.policy import ProfilePolicy
 from profiles.validator import Validator
 
 
 @pytest.fixture(scope="session")
 def validator() -> Validator:
-    return Validator()
+    return Validator(policy=ProfilePolicy())

@@ -116,7 +116,7 @@ def test_unsigned_int(validator, value, ok):
     (" ".join(["QUJD"] * 40) + "!", False),
 ])
 def test_base64_binary(validator, value, ok):
-    found = findings(validator, patient(photo=[{"data": value}]))
+    found = findings(validator, patient(photo=[{"contentType": "image/png", "data": value}]))
     if ok:
         assert found == []
     else:

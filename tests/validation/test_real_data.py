@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from fhir_server.json_io import parse_json
+from profiles.policy import ProfilePolicy
+from profiles.validator import Validator
 
 from .helpers import findings
 
@@ -33,12 +35,20 @@ def test_synthea_transaction_bundle_is_valid(validator, path):
 
 
 @pytest.mark.parametrize("path", NDJSON, ids=lambda p: p.name.split(".")[0])
-def test_synthea_bulk_export_resources_are_valid(validator, path):
-    problems = []
+def test_synthea_bulk_export_resources_are_valid(path):
+    """The bulk data claims US Core profiles, which are not installed here: with unknown
+    profiles as warnings, those claims are the only issues."""
+    lenient = Validator(policy=ProfilePolicy(unknown_profile="warning"))
+    problems, unknown = [], set()
     for line in path.read_bytes().splitlines():
         resource = parse_json(line)
-        problems += [(resource["id"], *issue) for issue in findings(validator, resource)]
+        for issue in lenient.validate(resource):
+            if issue.code == "not-supported" and issue.severity == "warning":
+                unknown.add(issue.diagnostics.split("'")[1])
+            else:
+                problems.append((resource["id"], issue))
     assert problems == []
+    assert unknown and all(u.startswith("http://hl7.org/fhir/us/core/") for u in unknown)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

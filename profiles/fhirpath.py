@@ -1,0 +1,78 @@
+"""Invariants (``ElementDefinition.constraint``) evaluated with a FHIRPath engine.
+
+https://hl7.org/fhir/R4/conformance-rules.html#constraints. Expressions are parsed once
+(``fhirpathpy``) and evaluated against the element with ``%resource``/``%rootResource``
+set; an expression the engine cannot evaluate (an unsupported function such as
+``htmlChecks()``) is skipped, never held against the resource.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from fhirpathpy import apply_parsed_path
+from fhirpathpy.engine.nodes import ResourceNode
+from fhirpathpy.models import models
+from fhirpathpy.parser import parse
+
+__all__ = ["CompiledInvariant", "compile_invariant", "evaluate_invariant"]
+
+log = logging.getLogger(__name__)
+_R4 = models["r4"]
+_OPTIONS = {"traceFn": lambda *_args: None}
+
+
+@dataclass(frozen=True)
+class CompiledInvariant:
+    key: str
+    severity: str  # error or warning
+    human: str
+    expression: str
+    type_path: str  # the element path giving the engine its type information
+    parsed: Any
+
+
+@cache
+def _parsed(expression: str) -> Any | None:
+    try:
+        return parse(expression)
+    except Exception:  # noqa: BLE001 - the parser raises bare Exceptions
+        log.info("FHIRPath expression not supported: %s", expression)
+        return None
+
+
+def compile_invariant(constraint: dict[str, Any], type_path: str) -> CompiledInvariant | None:
+    """The compiled form of one constraint, or None when its expression cannot be parsed."""
+    expression = constraint.get("expression")
+    if not expression:
+        return None
+    parsed = _parsed(expression)
+    if parsed is None:
+        return None
+    return CompiledInvariant(constraint.get("key", "?"), constraint.get("severity", "error"),
+                             constraint.get("human", constraint.get("key", "")), expression,
+                             type_path.split(":", 1)[0], parsed)
+
+
+def evaluate_invariant(invariant: CompiledInvariant, value: Any, resource: dict[str, Any],
+                       type_code: str | None = None) -> bool | None:
+    """Whether ``value`` (inside ``resource``) satisfies the invariant; None when the
+    expression cannot be evaluated. ``type_code`` names the value's type when the element
+    path does not (a choice element, a primitive)."""
+    try:
+        node = ResourceNode.create_node(value, type_code or invariant.type_path)
+        result = apply_parsed_path(node, invariant.parsed,
+                                   {"resource": resource, "rootResource": resource}, _R4,
+                                   _OPTIONS)
+    except Exception:  # noqa: BLE001 - the engine raises bare Exceptions
+        log.debug("Cannot evaluate %s: %s", invariant.key, invariant.expression)
+        return None
+    if result == [True]:
+        return True
+    if result == [False] or result == []:
+        return False
+    return None
+

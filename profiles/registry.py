@@ -1,0 +1,130 @@
+"""Every StructureDefinition the server knows, by canonical URL.
+
+Three layers, later ones shadowing earlier ones: the official R4 definitions (resources,
+datatypes, core profiles such as vital signs, core extensions), the project's own
+maternal and child health profiles (``profiles/mch/``), and the definitions stored in
+MongoDB (implementation guides installed with ``fhir-server ig install`` or created through
+the REST API), which :mod:`profiles.stored` refreshes. A definition without a snapshot gets
+one generated from its differential (https://hl7.org/fhir/R4/profiling.html#snapshot).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .definitions import load_bundle, structure_definitions
+from .profile_tree import ElementNode, compile_tree
+from .snapshot import SnapshotError, generate_snapshot
+
+__all__ = ["DefinitionRegistry", "project_definitions", "PROJECT_BASE", "MCH_DIR"]
+
+PROJECT_BASE = "https://mch-fhir.org/fhir"
+MCH_DIR = Path(__file__).with_name("mch")
+_CORE_EXTRA_BUNDLES = ("profiles-others", "extension-definitions")
+
+log = logging.getLogger(__name__)
+
+
+def _canonical(url: str) -> str:
+    return url.split("|", 1)[0]
+
+
+@cache
+def _core_extras() -> dict[str, dict[str, Any]]:
+    """Core profiles (vital signs, ...) and core extension definitions."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in _CORE_EXTRA_BUNDLES:
+        for entry in load_bundle(name)["entry"]:
+            resource = entry["resource"]
+            if resource.get("resourceType") == "StructureDefinition":
+                found[resource["url"]] = resource
+    return found
+
+
+@cache
+def project_definitions() -> tuple[dict[str, Any], ...]:
+    """The project's own profiles and extensions (``profiles/mch/*.json``)."""
+    return tuple(orjson.loads(path.read_bytes()) for path in sorted(MCH_DIR.glob("*.json")))
+
+
+class DefinitionRegistry:
+    """StructureDefinitions by URL with snapshots, and a generation number that changes
+    whenever the stored layer does (compiled trees are cached per generation)."""
+
+    def __init__(self, extra: Iterable[dict[str, Any]] = ()) -> None:
+        self._project = {sd["url"]: sd for sd in project_definitions()}
+        self._stored: dict[str, dict[str, Any]] = {}
+        self._snapshots: dict[str, dict[str, Any] | None] = {}
+        self._trees: dict[str, ElementNode | None] = {}
+        self.generation = 0
+        self.add(extra)
+
+    def add(self, definitions: Iterable[dict[str, Any]]) -> None:
+        """Add (or replace) definitions in the stored layer."""
+        for definition in definitions:
+            if definition.get("resourceType") == "StructureDefinition" and "url" in definition:
+                self._stored[definition["url"]] = definition
+        self._invalidate()
+
+    def replace_stored(self, definitions: Iterable[dict[str, Any]]) -> None:
+        """Make ``definitions`` the whole stored layer (a refresh from MongoDB)."""
+        self._stored = {}
+        self.add(definitions)
+
+    def _invalidate(self) -> None:
+        self._snapshots = {}
+        self._trees = {}
+        self.generation += 1
+
+    def raw(self, url: str) -> dict[str, Any] | None:
+        """The definition as given, possibly without a snapshot."""
+        url = _canonical(url)
+        return (self._stored.get(url) or self._project.get(url)
+                or structure_definitions().get(url) or _core_extras().get(url))
+
+    def get(self, url: str) -> dict[str, Any] | None:
+        """The definition with a snapshot (generated when missing), or None when unknown
+        or when its snapshot cannot be generated."""
+        url = _canonical(url)
+        if url in self._snapshots:
+            return self._snapshots[url]
+        definition = self.raw(url)
+        if definition is not None and "snapshot" not in definition:
+            self._snapshots[url] = None  # guards against a cycle of base definitions
+            definition = self._with_snapshot(definition)
+        self._snapshots[url] = definition
+        return definition
+
+    def _with_snapshot(self, definition: dict[str, Any]) -> dict[str, Any] | None:
+        base = self.get(definition.get("baseDefinition", ""))
+        if base is None:
+            log.warning("No base definition %s for %s", definition.get("baseDefinition"),
+                        definition.get("url"))
+            return None
+        try:
+            return {**definition, "snapshot": {"element": generate_snapshot(definition, base,
+                                                                             self.get)}}
+        except SnapshotError as error:
+            log.warning("Cannot generate the snapshot of %s: %s", definition.get("url"), error)
+            return None
+
+    def tree(self, url: str) -> ElementNode | None:
+        """The compiled element tree of ``url`` (cached until the stored layer changes)."""
+        url = _canonical(url)
+        if url not in self._trees:
+            definition = self.get(url)
+            self._trees[url] = None if definition is None else compile_tree(definition)
+        return self._trees[url]
+
+    def knows(self, url: str) -> bool:
+        return self.raw(url) is not None
+
+    def urls(self) -> list[str]:
+        """Every non-core definition (project and stored), for listings."""
+        return sorted(set(self._project) | set(self._stored))
