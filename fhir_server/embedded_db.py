@@ -1,7 +1,13 @@
 """The embedded database: a SecantusDB server (``secantusd-py``) run as a child process.
 
 SecantusDB speaks the MongoDB wire protocol over WiredTiger. It is GPL-2.0, so it is only
-ever run as a separate program and reached over the wire, never imported.
+ever run as a separate program and reached over the wire, never imported. It runs with
+``--sync-on-commit``: without it, a write acknowledged with ``j: true`` can be lost when
+the database process is killed (tests/rest/test_restart.py shows it).
+
+The database is a child of the process that starts it, in its own process group, and is
+sent SIGTERM when that process dies (Linux ``PR_SET_PDEATHSIG``; note that the signal
+follows the *thread* that started it, so start it from the main thread).
 
 Files under the data dir:
 
@@ -127,6 +133,7 @@ class EmbeddedDatabase:
             "--port", str(port),
             "--storage-path", str(storage),
             "--log-level", "WARNING",
+            "--sync-on-commit",  # an acknowledged (j: true) write survives a crash
         ]
         process = subprocess.Popen(
             command,
