@@ -172,11 +172,16 @@ async def login(request: Request) -> Response:
     client = await auth.registry.client(doc["request"]["client_id"])
     if client is None:
         return _error_page("The application is no longer registered.")
-    user = await auth.registry.authenticate_user(form.get("username", ""),
-                                                 form.get("password", ""))
+    username = form.get("username", "")[:128]
+    if await auth.store.login_blocked(username):
+        return _login_page(auth, client, handle, doc["csrf"],
+                           "Too many failed sign-ins; try again in a quarter of an hour.", 429)
+    user = await auth.registry.authenticate_user(username, form.get("password", ""))
     if user is None:
+        await auth.store.login_failed(username)
         return _login_page(auth, client, handle, doc["csrf"],
                            "Wrong username or password.", 401)
+    await auth.store.login_succeeded(username)
     cookie = await auth.store.put_session(user.username, user.fhir_user,
                                           auth.options.login_seconds)
     await auth.store.bind_pending(handle, cookie)

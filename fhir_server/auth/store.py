@@ -10,6 +10,7 @@ digests, so a database dump cannot be replayed.
 * ``auth_codes``: authorization codes (single use; reuse revokes what they gave out)
 * ``auth_refresh``: refresh tokens (single use; each use hands out the next one)
 * ``auth_launch``: EHR launch contexts behind the opaque ``launch`` parameter
+* ``auth_login_failures``: failed sign-ins per username, to slow down password guessing
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-__all__ = ["AuthStore", "digest", "new_secret"]
+__all__ = ["AuthStore", "digest", "new_secret", "MAX_LOGIN_FAILURES"]
 
-_COLLECTIONS = ("auth_pending", "auth_sessions", "auth_codes", "auth_refresh", "auth_launch")
+_COLLECTIONS = ("auth_pending", "auth_sessions", "auth_codes", "auth_refresh", "auth_launch",
+                "auth_login_failures")
+_FAILURE_WINDOW_SECONDS = 900
+MAX_LOGIN_FAILURES = 5
 
 
 def digest(secret: str) -> str:
@@ -51,6 +55,7 @@ class AuthStore:
         self.codes = db["auth_codes"]
         self.refresh = db["auth_refresh"]
         self.launches = db["auth_launch"]
+        self.login_failures = db["auth_login_failures"]
         self.db = db
 
     async def ensure_indexes(self) -> None:
@@ -99,6 +104,22 @@ class AuthStore:
 
     async def end_session(self, cookie: str) -> None:
         await self.sessions.delete_one({"_id": digest(cookie)})
+
+    async def login_blocked(self, username: str) -> bool:
+        doc = await self.login_failures.find_one({"_id": username.lower()})
+        return (doc is not None and doc["expiresAt"] > _now()
+                and doc["failures"] >= MAX_LOGIN_FAILURES)
+
+    async def login_failed(self, username: str) -> None:
+        """Count a failure; the count is forgotten a quarter of an hour after the first."""
+        await self.login_failures.update_one(
+            {"_id": username.lower()},
+            {"$inc": {"failures": 1},
+             "$setOnInsert": {"expiresAt": _expires(_FAILURE_WINDOW_SECONDS)}},
+            upsert=True)
+
+    async def login_succeeded(self, username: str) -> None:
+        await self.login_failures.delete_one({"_id": username.lower()})
 
     # -- authorization codes -----------------------------------------------------------
     async def put_code(self, grant: dict[str, Any], seconds: int) -> str:

@@ -44,7 +44,7 @@ async def sign_in_and_allow(http: httpx.AsyncClient, authorize_url: str, usernam
         login = Form(page.text)
         page = await http.post(urljoin(authorize_url, login.action), data={
             **login.hidden, "username": username, "password": password})
-        if page.status_code == 401:
+        if page.status_code in (401, 429):
             return page
         assert page.status_code == 303, page.text
         page = await http.get(urljoin(authorize_url, page.headers["location"]))

@@ -255,3 +255,14 @@ async def test_authorize_post_and_existing_session(http, people, app_client):
     page = await http.post("/auth/authorize", data=params)
     assert page.status_code == 200
     assert 'name="password"' not in page.text and "Growth chart" in page.text
+
+
+async def test_password_guessing_is_slowed_down(http, people, app_client):
+    url = authorize_url("app", pkce_pair()[1])
+    for _ in range(5):
+        response = await sign_in_and_allow(http, url, "alice", "guess")
+        assert response.status_code == 401
+    blocked = await sign_in_and_allow(http, url, "alice", "alice-password")
+    assert blocked.status_code == 429 and "Too many" in blocked.text
+    other = await sign_in_and_allow(http, url, "drwho", "doctor-password", patient="p1")
+    assert other.status_code == 303
