@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from ..search.compartments import compartment_definitions
+
 __all__ = ["compartment_types"]
 
 
 @cache
 def compartment_types() -> frozenset[str]:
-    return frozenset({"Patient"})
+    return frozenset(compartment_definitions())

@@ -1,4 +1,10 @@
-"""Search engine (first cut: ``_id`` and ``_count`` only)."""
+"""The search engine: implements :class:`fhir_server.search.SearchService`.
+
+Parse (``query``) -> compile to MongoDB filters (``compiler``) -> one keyset page with
+totals and includes (``execution``) -> ``searchset`` Bundle (``bundle``). The parameter
+definitions in force (official plus custom, see ``custom``) are shared through MongoDB.
+https://hl7.org/fhir/R4/search.html
+"""
 
 from __future__ import annotations
 
@@ -7,46 +13,104 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from starlette.requests import Request
 
+from profiles.definitions import resource_types
+
 from ..config import Settings
 from ..errors import InvalidRequest
-from ..json_io import from_bson
+from .bundle import searchset
+from .capability import capability_entries
+from .compartments import compartment_definitions, compartment_filter, in_compartment
+from .compiler import Compiler, and_filters
+from .custom import RegistryStore
+from .execution import run_search
+from .index import index_resource
+from .indexes import ensure_search_indexes
+from .parameters import IndexContext
+from .query import SearchQuery, parse_query
 
 __all__ = ["SearchEngine"]
+
+
+def _lenient(request: Request | None, settings: Settings) -> bool:
+    prefer = request.headers.get("prefer", "") if request is not None else ""
+    handling = [p.strip().partition("=")[2] for p in prefer.split(";")
+                if p.strip().startswith("handling=")]
+    if handling:
+        return handling[-1].strip() == "lenient"
+    return settings.lenient_search
 
 
 class SearchEngine:
     def __init__(self, db: AsyncDatabase, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        self.context = IndexContext(settings.fhir_base)
+        self.store = RegistryStore(db)
+
+    @property
+    def registry(self) -> Any:
+        return self.store.registry
 
     def index(self, resource: dict[str, Any]) -> dict[str, Any]:
-        return {}
+        return index_resource(self.store.registry, resource, self.context)
 
     async def ensure_indexes(self) -> None:
-        return None
+        await ensure_search_indexes(self.db)
+        await self.store.refresh(force=True)
+        from .reindex import resume_interrupted
+
+        await resume_interrupted(self)
 
     def capability(self, resource_type: str) -> list[dict[str, Any]]:
-        return [{"name": "_id", "type": "token",
-                 "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"}]
+        return capability_entries(self.store.registry, resource_type)
 
-    def _filter(self, params: list[tuple[str, str]]) -> tuple[dict[str, Any], int]:
-        query: dict[str, Any] = {}
-        count = self.settings.default_page_size
-        for name, value in params:
-            if name == "_id":
-                query["_id"] = {"$in": [str(v) for v in value.split(",")]}
-            elif name == "_count":
-                count = int(value)
-            elif name not in ("_format", "_pretty"):
-                raise InvalidRequest(f"Unknown search parameter '{name}'")
-        return query, count
+    def _parse(self, types: list[str], params: list[tuple[str, str]], lenient: bool
+               ) -> SearchQuery:
+        return parse_query(self.store.registry, types, params, self.context, lenient=lenient,
+                           max_count=self.settings.max_page_size,
+                           default_count=self.settings.default_page_size)
+
+    async def filters(
+        self, query: SearchQuery, compartment: tuple[str, str] | None,
+        restriction: dict[str, Any] | None,
+    ) -> dict[str, dict[str, Any]]:
+        compiler = Compiler(self.db, self.store.registry)
+        result = {}
+        for resource_type in query.resource_types:
+            own = await compiler.filter(resource_type, query.clauses[resource_type])
+            place = compartment_filter(resource_type, *compartment) if compartment else None
+            result[resource_type] = and_filters(own, place, restriction)
+        return result
 
     async def match_ids(
-        self, resource_type: str, params: list[tuple[str, str]], limit: int
+        self, resource_type: str, params: list[tuple[str, str]], limit: int, *,
+        restriction: dict[str, Any] | None = None,
     ) -> list[str]:
-        query, _ = self._filter(params)
-        docs = await self.db[resource_type].find(query, {"_id": 1}).limit(limit).to_list()
-        return [d["_id"] for d in docs]
+        await self.store.refresh()
+        query = self._parse([resource_type], params, lenient=False)
+        filters = await self.filters(query, None, restriction)
+        cursor = self.db[resource_type].find(filters[resource_type], {"_id": 1}).limit(limit)
+        return [d["_id"] for d in await cursor.to_list()]
+
+    async def _types(self, resource_type: str | None, params: list[tuple[str, str]],
+                     compartment: tuple[str, str] | None) -> list[str]:
+        if resource_type is not None:
+            if compartment and not in_compartment(resource_type, compartment[0]):
+                raise InvalidRequest(f"{resource_type} is not in the {compartment[0]} "
+                                     "compartment")
+            return [resource_type]
+        requested = [t for name, value in params if name == "_type"
+                     for t in value.split(",") if t]
+        unknown = [t for t in requested if t not in resource_types()]
+        if unknown:
+            raise InvalidRequest(f"Unknown resource type(s) in _type: {', '.join(unknown)[:200]}")
+        if requested:
+            types = set(requested)
+        else:
+            types = set(await self.db.list_collection_names()) & resource_types()
+        if compartment:
+            types = {t for t in types if in_compartment(t, compartment[0])}
+        return sorted(types)
 
     async def search(
         self,
@@ -55,18 +119,24 @@ class SearchEngine:
         params: list[tuple[str, str]],
         *,
         compartment: tuple[str, str] | None = None,
+        restriction: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        if resource_type is None:
-            raise InvalidRequest("System-level search is not supported yet")
-        query, count = self._filter(params)
-        docs = await self.db[resource_type].find(query).limit(count).to_list()
-        base = self.settings.fhir_base
-        return {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "entry": [
-                {"fullUrl": f"{base}/{resource_type}/{d['_id']}",
-                 "resource": from_bson(d["resource"]), "search": {"mode": "match"}}
-                for d in docs
-            ],
-        }
+        await self.store.refresh()
+        if compartment and compartment[0] not in compartment_definitions():
+            raise InvalidRequest(f"Unknown compartment {compartment[0]}")
+        types = await self._types(resource_type, params, compartment)
+        own = [(k, v) for k, v in params if k != "_type"]
+        query = self._parse(types, own, _lenient(request, self.settings))
+        if resource_type is None and any(k == "_type" for k, _ in params):
+            query.applied.insert(0, ("_type", ",".join(types)))
+        filters = await self.filters(query, compartment, restriction)
+        page = await run_search(self.db, self.store.registry, filters, query.results,
+                                restriction)
+        return searchset(self.settings.fhir_base, _path(resource_type, compartment),
+                         query.applied, page, query.results, query.results.cursor)
+
+
+def _path(resource_type: str | None, compartment: tuple[str, str] | None) -> str:
+    if compartment:
+        return f"{compartment[0]}/{compartment[1]}/{resource_type or '*'}"
+    return resource_type or ""

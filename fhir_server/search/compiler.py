@@ -1,0 +1,116 @@
+"""Compiling parsed clauses into MongoDB filters.
+
+Simple clauses become conditions on ``search.<code>`` through their parameter type.
+Chains (``subject:Patient.name=x``) and reverse chains (``_has:Observation:patient:code=x``)
+are resolved inside out: the inner search runs first (on its own indexes) and yields the
+references or ids the outer condition matches, bounded by :data:`MAX_JOIN`.
+https://hl7.org/fhir/R4/search.html#chaining
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from ..errors import InvalidRequest
+from .definitions import Registry
+from .filters import RANK_ID, RANK_REFERENCE, Condition, Element, Exists, Field, Nothing, render
+from .parameters import combine_or
+from .query import Clause
+
+__all__ = ["Compiler", "MAX_JOIN", "and_filters"]
+
+MAX_JOIN = 50_000
+
+
+def and_filters(*filters: dict[str, Any] | None) -> dict[str, Any]:
+    """AND of MongoDB filters, keeping keys flat when they do not collide."""
+    result: dict[str, Any] = {}
+    extra: list[dict[str, Any]] = []
+    for item in filters:
+        if not item:
+            continue
+        if result.keys() & item.keys():
+            extra.append(item)
+        else:
+            result.update(item)
+    if extra:
+        result["$and"] = [*result.get("$and", []), *extra]
+    return result
+
+
+class Compiler:
+    def __init__(self, db: AsyncDatabase, registry: Registry) -> None:
+        self.db = db
+        self.registry = registry
+
+    async def filter(self, resource_type: str, clauses: list[Clause]) -> dict[str, Any]:
+        conditions = [await self.condition(resource_type, c) for c in clauses]
+        return render(conditions)
+
+    async def condition(self, resource_type: str, clause: Clause) -> Condition:
+        if clause.has is not None:
+            return await self._has(resource_type, clause)
+        parameter = clause.parameter
+        assert parameter is not None
+        path = f"search.{parameter.code}"
+        if parameter.code == "_id":
+            return self._id(clause)
+        if clause.missing is not None:
+            return Exists(path, not clause.missing)
+        if clause.chain is not None:
+            return await self._chain(path, clause)
+        handler = self.registry.handler(resource_type, parameter)
+        combine = getattr(handler, "clause", None)
+        if combine is not None:
+            return combine(list(clause.values), clause.modifier, path)
+        return combine_or([handler.condition(v, clause.modifier, path) for v in clause.values])
+
+    @staticmethod
+    def _id(clause: Clause) -> Condition:
+        if clause.missing is not None:
+            return Nothing() if clause.missing else Field("_id", {"$exists": True})
+        ids = list(dict.fromkeys(clause.values))
+        if clause.modifier == "not":
+            return Field("_id", {"$nin": ids})
+        return Field("_id", ids[0] if len(ids) == 1 else {"$in": ids}, rank=RANK_ID)
+
+    async def _ids(self, resource_type: str, clause: Clause) -> list[str]:
+        query = await self.filter(resource_type, [clause])
+        docs = await self.db[resource_type].find(query, {"_id": 1}).limit(MAX_JOIN + 1).to_list()
+        if len(docs) > MAX_JOIN:
+            raise InvalidRequest(f"A chained search on {resource_type} matches more than "
+                                 f"{MAX_JOIN} resources; narrow it down")
+        return [d["_id"] for d in docs]
+
+    async def _chain(self, path: str, clause: Clause) -> Condition:
+        assert clause.chain is not None
+        references: list[str] = []
+        for target, inner in clause.chain.targets.items():
+            references.extend(f"{target}/{rid}" for rid in await self._ids(target, inner))
+        if not references:
+            return Nothing()
+        return Element(path, {"r": {"$in": references}}, rank=RANK_REFERENCE)
+
+    async def _has(self, resource_type: str, clause: Clause) -> Condition:
+        has = clause.has
+        assert has is not None
+        query = await self.filter(has.source_type, [has.inner])
+        field = f"search.{has.reference.code}"
+        cursor = self.db[has.source_type].find(query, {field + ".r": 1}).limit(MAX_JOIN + 1)
+        prefix = resource_type + "/"
+        ids: dict[str, None] = {}
+        count = 0
+        async for doc in cursor:
+            count += 1
+            for entry in doc.get("search", {}).get(has.reference.code, []):
+                reference = entry.get("r", "")
+                if reference.startswith(prefix):
+                    ids[reference[len(prefix):]] = None
+        if count > MAX_JOIN:
+            raise InvalidRequest(f"_has on {has.source_type} matches more than {MAX_JOIN} "
+                                 "resources; narrow it down")
+        if not ids:
+            return Nothing()
+        return Field("_id", {"$in": list(ids)}, rank=RANK_ID)

@@ -1,0 +1,183 @@
+"""SearchParameter definitions: the official R4 set plus custom SearchParameter resources.
+
+The official definitions ship in ``r4/search-parameters.json.gz`` (HL7 FHIR 4.0.1, CC0).
+A :class:`Registry` answers which parameters a resource type has (its own and those based
+on ``Resource``/``DomainResource``), with their compiled extractors and type handlers.
+https://hl7.org/fhir/R4/searchparameter.html
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from profiles.definitions import resource_types
+
+from ..errors import InvalidResource
+from .parameters import ParameterType
+from .parameters.composite import Component, CompositeParameter
+from .parameters.date import DateParameter
+from .parameters.number import NumberParameter
+from .parameters.quantity import QuantityParameter
+from .parameters.reference import ReferenceParameter
+from .parameters.string import StringParameter
+from .parameters.token import TokenParameter
+from .parameters.uri import UriParameter
+from .paths import Extractor, compile_expression, compile_relative
+
+__all__ = ["SearchParameter", "Registry", "official_parameters", "parameter_from_resource",
+           "SUPPORTED_TYPES"]
+
+R4_FILE = Path(__file__).with_name("r4") / "search-parameters.json.gz"
+_GENERIC_BASES = ("Resource", "DomainResource")
+_NOT_DOMAIN = frozenset({"Bundle", "Binary", "Parameters"})
+_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+_TYPES: dict[str, ParameterType] = {
+    "string": StringParameter(), "token": TokenParameter(), "reference": ReferenceParameter(),
+    "date": DateParameter(), "number": NumberParameter(), "quantity": QuantityParameter(),
+    "uri": UriParameter(),
+}
+SUPPORTED_TYPES = frozenset({*_TYPES, "composite"})
+_UNINDEXED = frozenset({"_id"})  # answered from the document's own _id
+
+
+@dataclass(frozen=True)
+class SearchParameter:
+    url: str
+    code: str
+    type: str
+    base: tuple[str, ...]
+    expression: str | None
+    target: tuple[str, ...] = ()
+    components: tuple[tuple[str, str], ...] = ()  # (definition url, expression)
+    description: str = field(default="", repr=False)
+    custom: bool = False
+
+    @property
+    def supported(self) -> bool:
+        return self.type in SUPPORTED_TYPES and bool(self.expression)
+
+    def applies_to(self, resource_type: str) -> bool:
+        if resource_type in self.base:
+            return True
+        if "Resource" in self.base:
+            return True
+        return "DomainResource" in self.base and resource_type not in _NOT_DOMAIN
+
+
+def parameter_from_resource(resource: dict[str, Any], custom: bool = False) -> SearchParameter:
+    """A definition from a SearchParameter resource (raises InvalidResource if unusable)."""
+    code, kind = resource.get("code"), resource.get("type")
+    if not isinstance(code, str) or not _CODE.match(code):
+        raise InvalidResource(f"SearchParameter code '{str(code)[:64]}' is not a valid name")
+    if kind not in SUPPORTED_TYPES:
+        raise InvalidResource(f"SearchParameter '{code}' has unsupported type '{kind}'")
+    base = tuple(b for b in resource.get("base", []) if isinstance(b, str))
+    unknown = [b for b in base if b not in resource_types() and b not in _GENERIC_BASES]
+    if not base or unknown:
+        raise InvalidResource(f"SearchParameter '{code}' has unknown base {unknown or base}")
+    expression = resource.get("expression")
+    if not isinstance(expression, str) or not expression.strip():
+        raise InvalidResource(f"SearchParameter '{code}' has no expression")
+    components = tuple(
+        (c.get("definition", ""), c.get("expression", ""))
+        for c in resource.get("component", []) if isinstance(c, dict)
+    )
+    return SearchParameter(
+        url=resource.get("url") or f"urn:custom:{code}", code=code, type=kind, base=base,
+        expression=expression, target=tuple(resource.get("target", [])),
+        components=components, description=resource.get("description", ""), custom=custom,
+    )
+
+
+@cache
+def official_parameters() -> tuple[SearchParameter, ...]:
+    with gzip.open(R4_FILE, "rb") as handle:
+        bundle = orjson.loads(handle.read())
+    result = []
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        result.append(SearchParameter(
+            url=resource["url"], code=resource["code"], type=resource["type"],
+            base=tuple(resource["base"]), expression=resource.get("expression"),
+            target=tuple(resource.get("target", [])),
+            components=tuple((c["definition"], c["expression"])
+                             for c in resource.get("component", [])),
+            description=resource.get("description", ""),
+        ))
+    return tuple(result)
+
+
+class Registry:
+    """The parameters in force: official ones, overridden or extended by custom ones."""
+
+    def __init__(self, custom: tuple[SearchParameter, ...] = ()) -> None:
+        self.custom = custom
+        self._all = official_parameters() + custom
+        self._by_url = {p.url: p for p in self._all}
+        self._by_type: dict[str, dict[str, SearchParameter]] = {}
+        self._extractors: dict[tuple[str, str], Extractor] = {}
+        self._handlers: dict[tuple[str, str], ParameterType] = {}
+
+    def parameters(self, resource_type: str) -> dict[str, SearchParameter]:
+        """Every parameter of a type, by code (unsupported ones included)."""
+        found = self._by_type.get(resource_type)
+        if found is None:
+            found = {}
+            for parameter in self._all:
+                if parameter.applies_to(resource_type):
+                    found[parameter.code] = parameter
+            self._by_type[resource_type] = found
+        return found
+
+    def get(self, resource_type: str, code: str) -> SearchParameter | None:
+        return self.parameters(resource_type).get(code)
+
+    def extractor(self, resource_type: str, parameter: SearchParameter) -> Extractor:
+        key = (resource_type, parameter.code)
+        extractor = self._extractors.get(key)
+        if extractor is None:
+            extractor = compile_expression(resource_type, parameter.expression or "")
+            self._extractors[key] = extractor
+        return extractor
+
+    def handler(self, resource_type: str, parameter: SearchParameter) -> ParameterType:
+        if parameter.type != "composite":
+            return _TYPES[parameter.type]
+        key = (resource_type, parameter.code)
+        handler = self._handlers.get(key)
+        if handler is None:
+            components = []
+            for definition, expression in parameter.components:
+                component = self._by_url.get(definition)
+                if component is None or component.type not in _TYPES:
+                    raise InvalidResource(
+                        f"Composite parameter '{parameter.code}' refers to unknown or "
+                        f"unsupported component '{definition}'")
+                components.append(Component(_TYPES[component.type],
+                                            compile_relative(expression), component))
+            handler = CompositeParameter(components)
+            self._handlers[key] = handler
+        return handler
+
+    def check(self, parameter: SearchParameter) -> None:
+        """Raise InvalidResource when a parameter's expression or components are unusable."""
+        types = [b for b in parameter.base if b in resource_types()] or ["Patient"]
+        for resource_type in types:
+            try:
+                compile_expression(resource_type, parameter.expression or "")
+            except Exception as error:  # fhirpathpy raises plain Exceptions
+                raise InvalidResource(f"SearchParameter '{parameter.code}' expression does "
+                                      f"not compile: {error}") from None
+            self.handler(resource_type, parameter)
+
+    def indexed(self, resource_type: str) -> list[SearchParameter]:
+        """The parameters whose values are extracted into a resource's index."""
+        return [p for p in self.parameters(resource_type).values()
+                if p.supported and p.code not in _UNINDEXED]

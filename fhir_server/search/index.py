@@ -1,0 +1,52 @@
+"""Extracting a resource's search index at write time.
+
+``search.<code>`` holds the entries of each parameter that has values (see the parameter
+type modules for their shape), ``search._sort.<code>`` the ascending/descending sort keys,
+and ``search._compartments`` the compartments the resource is in.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .compartments import compartment_memberships
+from .definitions import Registry
+from .parameters import IndexContext
+
+__all__ = ["index_resource", "SORT_FIELD"]
+
+log = logging.getLogger(__name__)
+SORT_FIELD = "_sort"
+
+
+def index_resource(
+    registry: Registry, resource: dict[str, Any], context: IndexContext
+) -> dict[str, Any]:
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str):
+        return {}
+    index: dict[str, Any] = {}
+    sort: dict[str, Any] = {}
+    for parameter in registry.indexed(resource_type):
+        try:
+            nodes = registry.extractor(resource_type, parameter)(resource)
+            if not nodes:
+                continue
+            handler = registry.handler(resource_type, parameter)
+            entries = handler.entries(nodes, context)
+        except Exception:  # one odd value must never fail a write
+            log.exception("extracting %s.%s failed", resource_type, parameter.code)
+            continue
+        if not entries:
+            continue
+        index[parameter.code] = entries
+        keys = handler.sort_values(entries)
+        if keys is not None:
+            sort[parameter.code] = {"a": keys[0], "d": keys[1]}
+    if sort:
+        index[SORT_FIELD] = sort
+    memberships = compartment_memberships(resource_type, resource.get("id"), index)
+    if memberships:
+        index["_compartments"] = memberships
+    return index

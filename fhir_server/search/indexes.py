@@ -1,0 +1,64 @@
+"""The MongoDB indexes searches use.
+
+One multikey index per (type, parameter, sub-field) that common clients and the benchmark
+query (MongoDB allows 64 per collection; there are 1,378 parameters, so not all of them),
+plus ``search._compartments`` on every Patient-compartment type seen in practice.
+Equality sub-fields: ``r`` (reference), ``c``/``sc`` (token code, system|code); range
+sub-fields: ``n`` (string), ``s``/``e`` (date), ``clo`` (quantity in canonical unit).
+"""
+
+from __future__ import annotations
+
+from pymongo import IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from .compartments import COMPARTMENTS_FIELD
+from .index import SORT_FIELD
+
+__all__ = ["ensure_search_indexes", "SEARCH_INDEXES"]
+
+_CLINICAL = {
+    "patient": ["r"], "subject": ["r"], "date": ["s", "e"], "code": ["c", "sc"],
+    "_lastUpdated": ["s"],
+}
+SEARCH_INDEXES: dict[str, dict[str, list[str]]] = {
+    "Patient": {"name": ["n"], "family": ["n"], "given": ["n"], "identifier": ["c", "sc"],
+                "birthdate": ["s", "e"], "_lastUpdated": ["s"], "organization": ["r"],
+                "general-practitioner": ["r"]},
+    "Observation": {**_CLINICAL, "category": ["sc"], "value-quantity": ["clo"],
+                    "encounter": ["r"], "combo-code": ["sc"]},
+    "Encounter": {**_CLINICAL, "participant": ["r"], "location": ["r"],
+                  "service-provider": ["r"]},
+    "Condition": {**_CLINICAL, "onset-date": ["s"], "encounter": ["r"]},
+    "Immunization": {**_CLINICAL, "vaccine-code": ["sc", "c"]},
+    "MedicationRequest": {**_CLINICAL, "authoredon": ["s"], "encounter": ["r"]},
+    "Procedure": {**_CLINICAL, "encounter": ["r"]},
+    "DiagnosticReport": {**_CLINICAL, "encounter": ["r"]},
+    "AllergyIntolerance": {"patient": ["r"], "code": ["sc"], "_lastUpdated": ["s"]},
+    "CarePlan": {"patient": ["r"], "subject": ["r"], "date": ["s"], "_lastUpdated": ["s"]},
+    "Claim": {"patient": ["r"], "_lastUpdated": ["s"]},
+    "ExplanationOfBenefit": {"patient": ["r"], "_lastUpdated": ["s"]},
+    "Organization": {"name": ["n"], "identifier": ["sc"], "_lastUpdated": ["s"]},
+    "Practitioner": {"name": ["n"], "identifier": ["sc"], "_lastUpdated": ["s"]},
+    "Location": {"name": ["n"], "_lastUpdated": ["s"]},
+}
+_SORTED = {"Observation": ["date"], "Patient": ["birthdate", "family"],
+           "Encounter": ["date"], "Condition": ["onset-date"]}
+
+
+def _models(resource_type: str) -> list[IndexModel]:
+    models = [IndexModel([(COMPARTMENTS_FIELD, 1)], name="compartments")]
+    for code, fields in SEARCH_INDEXES[resource_type].items():
+        models.extend(IndexModel([(f"search.{code}.{f}", 1)], name=f"{code}.{f}")
+                      for f in fields)
+    for code in _SORTED.get(resource_type, []):
+        for suffix, direction in (("a", 1), ("d", -1)):
+            field = f"search.{SORT_FIELD}.{code}.{suffix}"
+            models.append(IndexModel([(field, direction), ("_id", 1)],
+                                     name=f"sort.{code}.{suffix}"))
+    return models
+
+
+async def ensure_search_indexes(db: AsyncDatabase) -> None:
+    for resource_type in SEARCH_INDEXES:
+        await db[resource_type].create_indexes(_models(resource_type))

@@ -1,0 +1,51 @@
+"""Normalising values for indexing and comparison (the spec's search page, "string")."""
+
+from __future__ import annotations
+
+import unicodedata
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Any
+
+from bson.decimal128 import Decimal128, create_decimal128_context
+
+from ..errors import InvalidRequest
+
+__all__ = ["normalize_text", "to_decimal", "parse_decimal", "number_value"]
+
+
+def normalize_text(text: str) -> str:
+    """Case- and accent-insensitive form: NFKD, combining marks dropped, case-folded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """A JSON number (int, float or Decimal) as a Decimal; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Decimal128):
+        return value.to_decimal()
+    return None
+
+
+def number_value(value: Decimal) -> Decimal128:
+    """How a number is stored in the index: Decimal128, compared numerically by MongoDB."""
+    with localcontext(create_decimal128_context()) as context:
+        return Decimal128(context.create_decimal(value))
+
+
+def parse_decimal(text: str, name: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise InvalidRequest(f"Invalid number '{text[:80]}' for {name}") from None
+    if not value.is_finite():
+        raise InvalidRequest(f"Invalid number '{text[:80]}' for {name}")
+    return value
