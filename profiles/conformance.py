@@ -72,7 +72,8 @@ class ProfileChecker:
                                 f"found {count}")
         if node.max is not None and count > node.max and (
                 node.base_max is None or node.max < node.base_max):
-            self.findings.error("structure", where,
+            self.findings.error("structure", items[node.max].location if node.is_choice
+                                else where,
                                 f"{_label(node)}: max allowed = {node.max}, but found {count}")
         if self.findings.detailed and node.must_support and not items:
             self.findings.information("informational", where,

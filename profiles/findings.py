@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ class Findings:
     detailed: bool = False
     issues: list[Issue] = field(default_factory=list)
     root: Any = None
+    extension_check: Callable[[dict[str, Any], str], None] | None = None
 
     def error(self, code: str, location: str, message: str) -> None:
         """Record an error-severity issue with its FHIRPath ``location``."""

@@ -10,11 +10,14 @@ Keys not in :data:`PYTHON_INVARIANTS` are evaluated with ``fhirpathpy``; ``txt-1
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from .fhirpath import compile_invariant, evaluate_invariant
 
@@ -49,18 +52,13 @@ def _dom_2(value: dict[str, Any], _root: Any) -> bool:
     return not any("contained" in c for c in _contained(value))
 
 
-def _local_references(value: Any, found: set[str]) -> set[str]:
+_LOCAL_REFERENCE = re.compile(rb'"(#[^"\\]*)"')
+
+
+def _local_references(value: Any) -> set[bytes]:
     """Every string starting with ``#`` anywhere in ``value`` (references, canonicals,
     uris), as dom-3's ``descendants()`` collects them."""
-    if isinstance(value, dict):
-        for item in value.values():
-            _local_references(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _local_references(item, found)
-    elif isinstance(value, str) and value.startswith("#"):
-        found.add(value)
-    return found
+    return set(_LOCAL_REFERENCE.findall(orjson.dumps(value, default=str)))
 
 
 def _dom_3(value: dict[str, Any], _root: Any) -> bool:
@@ -69,8 +67,8 @@ def _dom_3(value: dict[str, Any], _root: Any) -> bool:
     contained = _contained(value)
     if not contained:
         return True
-    everywhere = _local_references(value, set())
-    return all(f"#{c.get('id')}" in everywhere or "#" in _local_references(c, set())
+    everywhere = _local_references(value)
+    return all(f"#{c.get('id')}".encode() in everywhere or b"#" in _local_references(c)
                for c in contained)
 
 

@@ -79,6 +79,8 @@ def check_object(value: dict[str, Any], model: TypeModel, location: str,
         if not any(name in value for name in names):
             findings.error("required", _child(location, path),
                            f"{path} is required (minimum cardinality 1) but missing")
+    if model.path == "Extension" and findings.extension_check is not None:
+        findings.extension_check(value, location)
     for invariant in model.invariants:
         if invariant.severity != "error" and not findings.detailed:
             continue

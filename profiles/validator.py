@@ -50,6 +50,9 @@ class Validator:
         elements (``$validate``); a write only needs the errors.
         """
         findings = Findings(self.terminology, self.registry, detailed, root=resource)
+        checker = ProfileChecker(self.registry, findings)
+        findings.extension_check = lambda extension, where: self._check_extension(
+            extension, where, checker)
         try:
             check_resource(resource, None, findings)
         except RecursionError:
@@ -58,10 +61,8 @@ class Validator:
             return findings.issues
         if findings.has_errors_since(0) or not isinstance(resource, dict):
             return findings.issues
-        checker = ProfileChecker(self.registry, findings)
-        self._check_extensions(resource, str(resource["resourceType"]), checker)
         self._check_profiles(resource, str(resource["resourceType"]), checker, list(profiles))
-        return findings.issues
+        return list(dict.fromkeys(findings.issues))
 
     def _check_profiles(self, resource: dict[str, Any], location: str,
                         checker: ProfileChecker, asked: list[str]) -> None:
@@ -87,24 +88,10 @@ class Validator:
         else:
             findings.warning("not-supported", f"{location}.meta.profile", message)
 
-    def _check_extensions(self, value: Any, location: str, checker: ProfileChecker) -> None:
-        """Each extension against its definition, when the definition is known."""
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                self._check_extensions(item, f"{location}[{index}]", checker)
-            return
-        if not isinstance(value, dict):
-            return
-        for key, item in value.items():
-            name = key[1:] if key.startswith("_") else key
-            where = f"{location}.{name}"
-            if key in ("extension", "modifierExtension") and isinstance(item, list):
-                for index, extension in enumerate(item):
-                    self._check_extension(extension, f"{where}[{index}]", checker)
-            self._check_extensions(item, where, checker)
-
-    def _check_extension(self, extension: Any, where: str, checker: ProfileChecker) -> None:
-        url = extension.get("url") if isinstance(extension, dict) else None
+    def _check_extension(self, extension: dict[str, Any], where: str,
+                         checker: ProfileChecker) -> None:
+        """An extension against its definition, when the definition is known."""
+        url = extension.get("url")
         if not isinstance(url, str) or "://" not in url:
             return
         definition = self.registry.get(url)
