@@ -55,7 +55,8 @@ def _and(clause: dict[str, Any]) -> dict[str, Any]:
     return clause if _TYPE not in clause else {"$and": [clause]}
 
 
-def _grant_filter(search: Any, resource_type: str, grant: Grant) -> dict[str, Any] | None:
+async def _grant_filter(search: Any, resource_type: str, grant: Grant
+                        ) -> dict[str, Any] | None:
     if grant.hidden:
         return None
     parts: list[dict[str, Any]] = []
@@ -69,16 +70,17 @@ def _grant_filter(search: Any, resource_type: str, grant: Grant) -> dict[str, An
         if resource_type == "*" or not hasattr(search, "query_filter"):
             raise Forbidden("This server cannot apply the query restriction of the token's "
                             f"scope on {resource_type} to searches")
-        parts.append(search.query_filter(resource_type, list(grant.query)))
+        parts.append(await search.query_filter(resource_type, list(grant.query)))
     parts = [p for p in parts if p]
     if not parts:
         return {}
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-def _type_filter(search: Any, resource_type: str, grants: list[Grant]) -> dict[str, Any] | None:
+async def _type_filter(search: Any, resource_type: str, grants: list[Grant]
+                       ) -> dict[str, Any] | None:
     """What of a type the grants show: None nothing, ``{}`` everything, else a filter."""
-    filters = [f for f in (_grant_filter(search, resource_type, g) for g in grants)
+    filters = [f for f in [await _grant_filter(search, resource_type, g) for g in grants]
                if f is not None]
     if not filters:
         return None
@@ -87,7 +89,7 @@ def _type_filter(search: Any, resource_type: str, grants: list[Grant]) -> dict[s
     return filters[0] if len(filters) == 1 else {"$or": filters}
 
 
-def token_restriction(context: AccessContext, search: Any) -> dict[str, Any] | None:
+async def token_restriction(context: AccessContext, search: Any) -> dict[str, Any] | None:
     """The filter for a token's searches; None when it may see everything."""
     wildcard = _search_grants(context, "*")
     if wildcard == [Grant()]:
@@ -95,10 +97,11 @@ def token_restriction(context: AccessContext, search: Any) -> dict[str, Any] | N
     named = sorted({s.resource_type for s in context.scopes.resources} - {"*"})
     clauses: list[dict[str, Any]] = []
     for resource_type in named:
-        shown = _type_filter(search, resource_type, _search_grants(context, resource_type))
+        shown = await _type_filter(search, resource_type,
+                                   _search_grants(context, resource_type))
         if shown is not None:
             clauses.append({_TYPE: resource_type, **_and(shown)})
-    shown = _type_filter(search, "*", wildcard)
+    shown = await _type_filter(search, "*", wildcard)
     if shown is not None:
         clauses.append({_TYPE: {"$nin": named}, **_and(shown)})
     if not clauses:
@@ -106,7 +109,8 @@ def token_restriction(context: AccessContext, search: Any) -> dict[str, Any] | N
     return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
-def search_restriction(request: Request, resource_type: str | None) -> dict[str, Any] | None:
+async def search_restriction(request: Request, resource_type: str | None
+                             ) -> dict[str, Any] | None:
     """The filter for a search request (``resource_type`` is informational: one filter
     covers the searched type and its includes)."""
     if getattr(request.app.state.settings, "auth", "off") != "smart":
@@ -114,12 +118,12 @@ def search_restriction(request: Request, resource_type: str | None) -> dict[str,
     context = access_context(request)
     if context is None:
         return _NOTHING
-    return token_restriction(context, request.app.state.services.search)
+    return await token_restriction(context, request.app.state.services.search)
 
 
-def restriction_of(request: Request, resource_type: str | None) -> dict[str, Any]:
+async def restriction_of(request: Request, resource_type: str | None) -> dict[str, Any]:
     """Keyword arguments for ``SearchService.search``: ``restriction=`` when restricted."""
-    restriction = search_restriction(request, resource_type)
+    restriction = await search_restriction(request, resource_type)
     if restriction is None:
         return {}
     search = request.app.state.services.search

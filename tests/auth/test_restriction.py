@@ -60,7 +60,7 @@ async def stored(repository):
 async def test_filter_agrees_with_single_resource_rule(smart_app, stored, ctx):
     db = smart_app.state.services.db
     search = smart_app.state.services.search
-    restriction = token_restriction(ctx, search)
+    restriction = await token_restriction(ctx, search)
     assert restriction is not None
     found = set()
     for resource_type in sorted({r["resourceType"] for r in stored}):
@@ -71,14 +71,15 @@ async def test_filter_agrees_with_single_resource_rule(smart_app, stored, ctx):
     assert found == expected
 
 
-def test_unrestricted_tokens_need_no_filter():
-    assert token_restriction(context("system/*.rs", kind="backend"), None) is None
-    assert token_restriction(context("user/*.read", fhir_user="Practitioner/dr"), None) is None
+async def test_unrestricted_tokens_need_no_filter():
+    assert await token_restriction(context("system/*.rs", kind="backend"), None) is None
+    assert await token_restriction(context("user/*.read", fhir_user="Practitioner/dr"),
+                                   None) is None
 
 
 async def test_patient_filter_details(smart_app, stored):
     db = smart_app.state.services.db
-    restriction = token_restriction(context("patient/*.rs", patient_id="p1"), None)
+    restriction = await token_restriction(context("patient/*.rs", patient_id="p1"), None)
     observations = {d["_id"] async for d in db["Observation"].find(restriction)}
     assert observations == {"o1", "o3", "o4", "o5"}
     patients = {d["_id"] async for d in db["Patient"].find(restriction)}
