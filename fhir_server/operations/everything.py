@@ -129,7 +129,7 @@ async def _page(call: OperationCall, params: _Request
         query = compartment_filter(resource_type, params.patients, call.services.base)
         if query is None or resource_type not in existing:
             continue
-        clauses = [query, *_restriction(call)]
+        clauses = [query, *await _restriction(call)]
         if params.since is not None:
             clauses.append({"lastUpdated": {"$gte": params.since}})
         if after is not None and resource_type == start_type:
@@ -146,9 +146,9 @@ async def _page(call: OperationCall, params: _Request
     return found, None
 
 
-def _restriction(call: OperationCall) -> list[dict[str, Any]]:
+async def _restriction(call: OperationCall) -> list[dict[str, Any]]:
     """The calling token's search restriction (patient compartment, scopes), if any."""
-    restriction = search_restriction(call.request, None)
+    restriction = await search_restriction(call.request, None)
     return [] if restriction is None else [restriction]
 
 
@@ -182,7 +182,7 @@ async def _included(call: OperationCall, params: _Request,
         ids = sorted(rid for t, rid in wanted if t == resource_type)
         if ids:
             cursor = call.services.db[resource_type].find(
-                {"$and": [{"_id": {"$in": ids}}, *_restriction(call)]}, {"resource": 1})
+                {"$and": [{"_id": {"$in": ids}}, *await _restriction(call)]}, {"resource": 1})
             included.extend([(resource_type, from_bson(d["resource"]))
                              async for d in cursor])
     return included

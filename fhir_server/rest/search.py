@@ -31,7 +31,7 @@ async def search(
     services = services_of(request)
     bundle = await services.search.search(
         request, resource_type, _query_params(request), compartment=compartment,
-        **restriction_of(request, resource_type)
+        **await restriction_of(request, resource_type)
     )
     return fhir_response(bundle, 200, request=request, media_type=media)
 
@@ -53,5 +53,5 @@ async def search_post(request: Request, resource_type: str | None = None) -> Res
     params = _query_params(request) + [(k, v) for k, v in form if k not in ("_format",
                                                                           "_pretty")]
     bundle = await services.search.search(request, resource_type, params,
-                                          **restriction_of(request, resource_type))
+                                          **await restriction_of(request, resource_type))
     return fhir_response(bundle, 200, request=request, media_type=media)
