@@ -16,8 +16,10 @@ from ..filters import (
     RANK_EQUAL,
     RANK_RANGE,
     AllOf,
+    AnyOf,
     Condition,
     Element,
+    Exists,
     NoElement,
     Nothing,
 )
@@ -164,14 +166,23 @@ class TokenParameter:
         if value.text is not None:
             return Element(path, {"d": prefix_range(value.text)}, rank=RANK_RANGE)
         if value.codes is not None:
-            pairs = sorted(f"{system}|{code}" for system, code in value.codes)
-            if modifier == "not-in":
-                return NoElement(path, {"sc": {"$in": pairs}})
-            return Element(path, {"sc": {"$in": pairs}}, rank=RANK_EQUAL) if pairs else Nothing()
+            return self._in(value.codes, modifier == "not-in", path)
         match, hint = self._match(value)
         if modifier == "not":
             return NoElement(path, match)
         return Element(path, match, hint=hint, rank=RANK_EQUAL)
+
+    @staticmethod
+    def _in(codes: frozenset[tuple[str, str]], negated: bool, path: str) -> Condition:
+        """Coded values in (or, negated, not in) a ValueSet; a plain ``code`` element has no
+        system in the resource, so it is compared with the ValueSet's codes alone."""
+        if not codes:
+            return Nothing() if not negated else Exists(path, True)
+        pairs = {"sc": {"$in": sorted(f"{system}|{code}" for system, code in codes)}}
+        plain = {"c": {"$in": sorted({code for _, code in codes})}, "s": {"$exists": False}}
+        if negated:
+            return AllOf((NoElement(path, pairs), NoElement(path, plain)))
+        return AnyOf((Element(path, pairs, rank=RANK_EQUAL), Element(path, plain)))
 
     def clause(self, values: list[TokenValue], modifier: str | None, path: str) -> Condition:
         """``:not`` with several values means none of them (as HAPI does)."""
