@@ -48,9 +48,18 @@ class ProfileChecker:
 
     def conforms(self, value: Any, url: str) -> bool:
         """Whether ``value`` conforms to profile ``url`` (for profile discriminators)."""
-        probe = ProfileChecker(self.registry, Findings(self.findings.terminology,
-                                                       self.registry, root=self.findings.root))
+        definition = self.registry.get(url)
+        if (definition is None or isinstance(value, dict) and "resourceType" in value
+                and value["resourceType"] != definition.get("type")):
+            return False
+        probe = ProfileChecker(self.registry, self._probe_findings(detailed=False))
         return probe.check(value, url, "$this") and not probe.findings.has_errors_since(0)
+
+    def _probe_findings(self, detailed: bool) -> Findings:
+        """Findings for a trial check, in the same resource context."""
+        return Findings(self.findings.terminology, self.registry, detailed,
+                        resource=self.findings.resource, root=self.findings.root,
+                        container=self.findings.container)
 
     def in_value_set(self, value: Any, value_set: str) -> bool | None:
         return value_set_verdict(value, value_set, self.findings.terminology)
@@ -170,7 +179,7 @@ class ProfileChecker:
             self.findings.warning("code-invalid", item.location, message)
 
     def _check_target(self, node: ElementNode, item: Item) -> None:
-        referenced = _referenced_type(item.value, self.findings.root)
+        referenced = _referenced_type(item.value, self.findings.container)
         allowed = {self.profile_type(p) for p in node.target_profiles}
         if referenced is None or "Resource" in allowed or None in allowed:
             return
@@ -185,11 +194,10 @@ class ProfileChecker:
             return
         attempts = []
         for profile in profiles:
-            probe = Findings(self.findings.terminology, self.registry,
-                             self.findings.detailed, root=self.findings.root)
+            probe = self._probe_findings(self.findings.detailed)
             if not ProfileChecker(self.registry, probe).check(item.value, profile,
                                                                item.location):
-                continue
+                return  # conformance to an unknown profile cannot be decided
             if not probe.has_errors_since(0):
                 self.findings.issues.extend(probe.issues)
                 return
@@ -202,7 +210,8 @@ class ProfileChecker:
         for invariant in node.invariants:
             if invariant.severity != "error" and not self.findings.detailed:
                 continue
-            if evaluate_invariant(invariant, value, self.findings.root, type_code) is False:
+            if evaluate_invariant(invariant, value, self.findings.resource, self.findings.root,
+                                  type_code) is False:
                 report = (self.findings.error if invariant.severity == "error"
                           else self.findings.warning)
                 report("invariant", where, f"Constraint failed: {invariant.key}: "

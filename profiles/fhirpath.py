@@ -57,16 +57,17 @@ def compile_invariant(constraint: dict[str, Any], type_path: str) -> CompiledInv
                              type_path.split(":", 1)[0], parsed)
 
 
-def evaluate_invariant(invariant: CompiledInvariant, value: Any, resource: dict[str, Any],
+def evaluate_invariant(invariant: CompiledInvariant, value: Any, resource: Any, root: Any,
                        type_code: str | None = None) -> bool | None:
-    """Whether ``value`` (inside ``resource``) satisfies the invariant; None when the
-    expression cannot be evaluated. ``type_code`` names the value's type when the element
-    path does not (a choice element, a primitive)."""
+    """Whether ``value`` satisfies the invariant, with ``resource`` and ``root`` as
+    ``%resource`` and ``%rootResource``; None when the expression cannot be evaluated.
+    ``type_code`` names the value's type when the element path does not (a choice
+    element, a primitive)."""
     try:
         node = ResourceNode.create_node(value, type_code or invariant.type_path)
         result = apply_parsed_path(node, invariant.parsed,
-                                   {"resource": resource, "rootResource": resource}, _R4,
-                                   _OPTIONS)
+                                   {"resource": _typed(resource), "rootResource": _typed(root)},
+                                   _R4, _OPTIONS)
     except Exception:  # noqa: BLE001 - the engine raises bare Exceptions
         log.debug("Cannot evaluate %s: %s", invariant.key, invariant.expression)
         return None
@@ -76,3 +77,10 @@ def evaluate_invariant(invariant: CompiledInvariant, value: Any, resource: dict[
         return False
     return None
 
+
+
+def _typed(resource: Any) -> Any:
+    """A resource as an engine node that knows its type (for ``%resource.type()``)."""
+    if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+        return ResourceNode.create_node(resource, resource["resourceType"])
+    return resource

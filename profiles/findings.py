@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,9 @@ class Findings:
     registry: DefinitionRegistry | None = None
     detailed: bool = False
     issues: list[Issue] = field(default_factory=list)
-    root: Any = None
+    resource: Any = None  # FHIRPath %resource: the resource (or contained resource) at hand
+    root: Any = None  # FHIRPath %rootResource: the outermost resource
+    container: Any = None  # the resource whose ``contained`` local references ``#id`` name
     extension_check: Callable[[dict[str, Any], str], None] | None = None
 
     def error(self, code: str, location: str, message: str) -> None:
@@ -39,6 +42,23 @@ class Findings:
 
     def information(self, code: str, location: str, message: str) -> None:
         self.issues.append(Issue("information", code, message, (location,)))
+
+    @contextmanager
+    def inside(self, resource: Any, contained: bool) -> Iterator[None]:
+        """Within ``resource``: a contained resource is its own ``%resource`` below the
+        same ``%rootResource``; a Bundle entry or top-level resource is both (at the top)
+        or neither (a Bundle's entries keep the Bundle as ``%resource``)."""
+        saved = (self.resource, self.root, self.container)
+        if self.root is None:
+            self.resource = self.root = resource
+        if contained:
+            self.resource = resource
+        else:
+            self.container = resource
+        try:
+            yield
+        finally:
+            self.resource, self.root, self.container = saved
 
     def has_errors_since(self, mark: int) -> bool:
         return any(issue.severity in ("error", "fatal") for issue in self.issues[mark:])

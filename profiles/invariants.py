@@ -23,7 +23,7 @@ from .fhirpath import compile_invariant, evaluate_invariant
 
 __all__ = ["Invariant", "PYTHON_INVARIANTS", "core_invariant"]
 
-Check = Callable[[dict[str, Any], Any], bool | None]
+Check = Callable[[dict[str, Any], Any], bool | None]  # (value, Findings) -> verdict
 _SKIPPED = frozenset({"ele-1", "txt-1", "txt-2", "sqty-1"})
 
 
@@ -37,7 +37,7 @@ class Invariant:
     holds: Check
 
 
-def _ext_1(extension: dict[str, Any], _root: Any) -> bool:
+def _ext_1(extension: dict[str, Any], _context: Any) -> bool:
     """``extension.exists() != value.exists()``"""
     has_value = any(key.startswith(("value", "_value")) for key in extension)
     return has_value != ("extension" in extension)
@@ -47,7 +47,7 @@ def _contained(value: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in value.get("contained", []) if isinstance(c, dict)]
 
 
-def _dom_2(value: dict[str, Any], _root: Any) -> bool:
+def _dom_2(value: dict[str, Any], _context: Any) -> bool:
     """``contained.contained.empty()``"""
     return not any("contained" in c for c in _contained(value))
 
@@ -61,7 +61,7 @@ def _local_references(value: Any) -> set[bytes]:
     return set(_LOCAL_REFERENCE.findall(orjson.dumps(value, default=str)))
 
 
-def _dom_3(value: dict[str, Any], _root: Any) -> bool:
+def _dom_3(value: dict[str, Any], _context: Any) -> bool:
     """``contained.where((('#'+id in (%resource.descendants().reference | ...)) or
     descendants().where(reference = '#').exists() ...).not()).empty()``"""
     contained = _contained(value)
@@ -72,68 +72,75 @@ def _dom_3(value: dict[str, Any], _root: Any) -> bool:
                for c in contained)
 
 
-def _dom_4(value: dict[str, Any], _root: Any) -> bool:
+def _dom_4(value: dict[str, Any], _context: Any) -> bool:
     """``contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()``"""
     return not any(isinstance(c.get("meta"), dict) and ("versionId" in c["meta"]
                                                         or "lastUpdated" in c["meta"])
                    for c in _contained(value))
 
 
-def _dom_5(value: dict[str, Any], _root: Any) -> bool:
+def _dom_5(value: dict[str, Any], _context: Any) -> bool:
     """``contained.meta.security.empty()``"""
     return not any(isinstance(c.get("meta"), dict) and "security" in c["meta"]
                    for c in _contained(value))
 
 
-def _dom_6(value: dict[str, Any], _root: Any) -> bool:
+def _dom_6(value: dict[str, Any], _context: Any) -> bool:
     """``text.`div`.exists()``"""
     return isinstance(value.get("text"), dict) and "div" in value["text"]
 
 
-def _instant(text: str) -> datetime | None:
+def _precise_instant(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text) if "T" in text else None
     except ValueError:
         return None
 
 
-def _per_1(period: dict[str, Any], _root: Any) -> bool | None:
-    """``start.hasValue().not() or end.hasValue().not() or (start <= end)``"""
+def _per_1(period: dict[str, Any], _context: Any) -> bool | None:
+    """``start.hasValue().not() or end.hasValue().not() or (start <= end)``; as in FHIRPath,
+    values of different precision that agree as far as both go are not comparable, and
+    the constraint then fails."""
     start, end = period.get("start"), period.get("end")
     if not isinstance(start, str) or not isinstance(end, str):
         return True
-    first, last = _instant(start), _instant(end)
+    first, last = _precise_instant(start), _precise_instant(end)
     if first is not None and last is not None:
         if (first.tzinfo is None) != (last.tzinfo is None):
             return None
         return first <= last
     size = min(len(start), len(end), 10)
-    return start[:size] <= end[:size]
+    if start[:size] != end[:size]:
+        return start[:size] < end[:size]
+    return len(start) == len(end)
 
 
-def _ref_1(reference: dict[str, Any], root: Any) -> bool:
+def _ref_1(reference: dict[str, Any], context: Any) -> bool:
     """``reference.startsWith('#').not() or (reference.substring(1) in
-    %rootResource.contained.id)`` (a bare ``#`` points at the container)."""
+    %rootResource.contained.id)`` (a bare ``#`` points at the container); inside a Bundle
+    the entry's resource holds the contained resources."""
     target = reference.get("reference")
     if not isinstance(target, str) or not target.startswith("#") or target == "#":
         return True
-    return isinstance(root, dict) and any(c.get("id") == target[1:] for c in _contained(root))
+    container = context.container
+    return isinstance(container, dict) and any(c.get("id") == target[1:]
+                                               for c in _contained(container))
 
 
 def _absent_or(first: str, second: str) -> Check:
-    def check(value: dict[str, Any], _root: Any) -> bool:
+    def check(value: dict[str, Any], _context: Any) -> bool:
         return first not in value or second in value
     check.__doc__ = f"``{first}.empty() or {second}.exists()``"
     return check
 
 
-def _obs_6(observation: dict[str, Any], _root: Any) -> bool:
+def _obs_6(observation: dict[str, Any], _context: Any) -> bool:
     """``dataAbsentReason.empty() or value.empty()``"""
     return "dataAbsentReason" not in observation or not any(
         key.startswith("value") and key[5:6].isupper() for key in observation)
 
 
-def _obs_7(observation: dict[str, Any], _root: Any) -> bool:
+def _obs_7(observation: dict[str, Any], _context: Any) -> bool:
     """``value.empty() or component.code.where(coding.intersect(%resource.code.coding)
     .exists()).empty()``"""
     if not any(key.startswith("value") and key[5:6].isupper() for key in observation):
@@ -147,7 +154,7 @@ def _obs_7(observation: dict[str, Any], _root: Any) -> bool:
     return True
 
 
-def _obs_3(reference_range: dict[str, Any], _root: Any) -> bool:
+def _obs_3(reference_range: dict[str, Any], _context: Any) -> bool:
     """``low.exists() or high.exists() or text.exists()``"""
     return any(key in reference_range for key in ("low", "high", "text"))
 
@@ -158,7 +165,7 @@ def _quantity_value(quantity: Any) -> Decimal | None:
     return None
 
 
-def _rng_2(range_: dict[str, Any], _root: Any) -> bool | None:
+def _rng_2(range_: dict[str, Any], _context: Any) -> bool | None:
     """``low.empty() or high.empty() or (low <= high)``"""
     low, high = range_.get("low"), range_.get("high")
     if not isinstance(low, dict) or not isinstance(high, dict):
@@ -171,7 +178,7 @@ def _rng_2(range_: dict[str, Any], _root: Any) -> bool | None:
     return low_value <= high_value
 
 
-def _rat_1(ratio: dict[str, Any], _root: Any) -> bool:
+def _rat_1(ratio: dict[str, Any], _context: Any) -> bool:
     """``(numerator.empty() xor denominator.exists()) and (numerator.exists() or
     extension.exists())``"""
     numerator, denominator = "numerator" in ratio, "denominator" in ratio
@@ -179,7 +186,7 @@ def _rat_1(ratio: dict[str, Any], _root: Any) -> bool:
 
 
 def _bundle_type_rule(field: str, types: frozenset[str], inside_entries: bool) -> Check:
-    def check(bundle: dict[str, Any], _root: Any) -> bool:
+    def check(bundle: dict[str, Any], _context: Any) -> bool:
         if bundle.get("type") in types:
             return True
         if not inside_entries:
@@ -188,7 +195,7 @@ def _bundle_type_rule(field: str, types: frozenset[str], inside_entries: bool) -
     return check
 
 
-def _bdl_7(bundle: dict[str, Any], _root: Any) -> bool:
+def _bdl_7(bundle: dict[str, Any], _context: Any) -> bool:
     """``(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl &
     resource.meta.versionId).isDistinct()``"""
     if bundle.get("type") == "history":
@@ -207,12 +214,12 @@ def _bdl_7(bundle: dict[str, Any], _root: Any) -> bool:
     return True
 
 
-def _bdl_8(entry: dict[str, Any], _root: Any) -> bool:
+def _bdl_8(entry: dict[str, Any], _context: Any) -> bool:
     """``fullUrl.contains('/_history/').not()``"""
     return not (isinstance(entry.get("fullUrl"), str) and "/_history/" in entry["fullUrl"])
 
 
-def _bdl_5(entry: dict[str, Any], _root: Any) -> bool:
+def _bdl_5(entry: dict[str, Any], _context: Any) -> bool:
     """``resource.exists() or request.exists() or response.exists()``"""
     return any(key in entry for key in ("resource", "request", "response"))
 
@@ -259,4 +266,5 @@ def core_invariant(constraint: dict[str, Any], path: str) -> Invariant | None:
     if compiled is None:
         return None
     return Invariant(key, severity, human,
-                     lambda value, root: evaluate_invariant(compiled, value, root))
+                     lambda value, context: evaluate_invariant(compiled, value, context.resource,
+                                                               context.root))

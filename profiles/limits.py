@@ -2,13 +2,15 @@
 
 https://hl7.org/fhir/R4/elementdefinition-definitions.html#ElementDefinition.minValue_x_.
 Numbers compare by value, dates and times as ISO strings of the same precision, Quantities
-by value when their units are the same code.
+by value when their units are the same code or convertible UCUM units.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from terminology.ucum import UCUM, canonical_quantity
 
 __all__ = ["limit_problem"]
 
@@ -29,8 +31,10 @@ def _comparable(value: Any) -> Any:
 def _compare(value: Any, limit: Any) -> int | None:
     """-1, 0 or 1 as ``value`` is below, at or above ``limit``; None when incomparable."""
     if isinstance(limit, dict):
-        if not isinstance(value, dict) or value.get("code") != limit.get("code"):
+        if not isinstance(value, dict):
             return None
+        if value.get("code") != limit.get("code"):
+            return _compare_ucum(value, limit)
         value, limit = value.get("value"), limit.get("value")
     left, right = _comparable(value), _comparable(limit)
     if left is None or right is None or type(left) is not type(right):
@@ -39,6 +43,19 @@ def _compare(value: Any, limit: Any) -> int | None:
         size = min(len(left), len(right))
         left, right = left[:size], right[:size]
     return (left > right) - (left < right)
+
+
+def _compare_ucum(value: dict[str, Any], limit: dict[str, Any]) -> int | None:
+    """Quantities in different UCUM units, compared after conversion to base units."""
+    if value.get("system") != UCUM or limit.get("system") != UCUM:
+        return None
+    converted = [canonical_quantity(q.get("value"), q.get("code"))
+                 if isinstance(q.get("value"), int | float | Decimal)
+                 and isinstance(q.get("code"), str) else None for q in (value, limit)]
+    left, right = converted
+    if left is None or right is None or left[1] != right[1]:
+        return None
+    return (left[0] > right[0]) - (left[0] < right[0])
 
 
 def _limit(element: dict[str, Any], prefix: str) -> Any:

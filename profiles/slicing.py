@@ -46,7 +46,7 @@ class Item:
 
 
 def _segments(path: str) -> list[str]:
-    return [s for s in re.split(r"\.(?![^(]*\))", path) if s] if path != "$this" else []
+    return [s for s in re.split(r"\.(?![^(]*\))", path) if s and s != "$this"]
 
 
 def type_of_key(key: str, stem: str) -> str:
@@ -139,27 +139,40 @@ def _value_matches(node: ElementNode, target: ElementNode | None, path: str,
     if target is None and path == "url":
         expected = _extension_url(node)
         return expected is not None and any(v == expected for v, _ in actual)
-    if target is None or not actual:
+    if target is None:
+        return False
+    required = target.binding is not None and target.binding[0] == "required"
+    if target.fixed is None and target.pattern is None and not required:
+        return True  # the slice does not constrain this discriminator
+    if not actual:
         return False
     if target.fixed is not None:
         return any(equals_fixed(v, target.fixed[1]) for v, _ in actual)
     if target.pattern is not None:
         return any(matches_pattern(v, target.pattern[1]) for v, _ in actual)
-    if target.binding is not None and target.binding[0] == "required":
-        return any(context.in_value_set(v, target.binding[1]) for v, _ in actual)
-    return False
+    assert target.binding is not None
+    return any(context.in_value_set(v, target.binding[1]) for v, _ in actual)
 
 
 def _type_matches(item: Item, target: ElementNode | None, path: str,
                   actual: list[tuple[Any, str | None]], context: SliceContext) -> bool:
     if target is None:
         return False
-    if path == "$this":
-        return item.type_code in target.types
     if "resolve()" in path:
         return _targets_match(target, actual, context)
-    return any(key is not None and type_of_key(key, target.stem) in target.types
-               for _, key in actual)
+    if not _segments(path):
+        return _type_of(item.value, None, target, item.type_code) in target.types
+    return any(_type_of(value, key, target, None) in target.types for value, key in actual)
+
+
+def _type_of(value: Any, key: str | None, target: ElementNode, declared: str | None) -> str | None:
+    """The FHIR type of a value: a resource's type, a choice property's type suffix, or
+    the type declared for the element."""
+    if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
+        return value["resourceType"]
+    if key is not None and target.is_choice:
+        return type_of_key(key, target.stem)
+    return declared if declared is not None else (target.types[0] if target.types else None)
 
 
 def _targets_match(target: ElementNode, actual: list[tuple[Any, str | None]],

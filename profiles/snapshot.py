@@ -140,9 +140,15 @@ class _Snapshot:
         self.elements[position + 1:position + 1] = children
 
     def _referenced_children(self, element: dict[str, Any]) -> list[dict[str, Any]]:
+        """The children of the element a ``contentReference`` names, as the base resource
+        defines them (not as this profile constrains them)."""
         target = element["contentReference"].split("#", 1)[1]
+        base = self.resolve(f"{CORE}{target.split('.', 1)[0]}")
+        if base is None:
+            raise SnapshotError(f"unknown base of {element['contentReference']}")
         return [self._moved(e, target, element["id"], (target, element["path"]))
-                for e in self.elements if e["id"].startswith(f"{target}.")]
+                for e in base["snapshot"]["element"]
+                if e.get("id", e["path"]).startswith(f"{target}.")]
 
     def _type_children(self, element: dict[str, Any]) -> list[dict[str, Any]]:
         types = element.get("type", [])

@@ -37,12 +37,10 @@ def check_resource(resource: Any, location: str | None, findings: Findings) -> N
         findings.error("structure", f"{where}.resourceType" if location else "resourceType",
                        f"Unknown resourceType '{str(resource_type)[:80]}'")
         return
-    outer, findings.root = findings.root, resource
-    try:
+    with findings.inside(resource, contained=location is not None and ".contained[" in location
+                         and location.endswith("]")):
         check_object(resource, model_for(type_url(resource_type)), location or resource_type,
                      findings)
-    finally:
-        findings.root = outer
 
 
 def check_object(value: dict[str, Any], model: TypeModel, location: str,
@@ -84,7 +82,7 @@ def check_object(value: dict[str, Any], model: TypeModel, location: str,
     for invariant in model.invariants:
         if invariant.severity != "error" and not findings.detailed:
             continue
-        if invariant.holds(value, findings.root) is False:
+        if invariant.holds(value, findings) is False:
             report = findings.error if invariant.severity == "error" else findings.warning
             report("invariant", location, f"{invariant.key}: {invariant.human}")
 

@@ -24,7 +24,6 @@ from .structure import check_resource
 
 __all__ = ["Validator"]
 
-_CORE_EXTENSIONS = "http://hl7.org/fhir/StructureDefinition/"
 _NESTED = (("contained", None), ("entry", "resource"), ("parameter", "resource"))
 
 
@@ -49,7 +48,7 @@ class Validator:
         ``detailed``: also warnings of best-practice invariants and absent ``mustSupport``
         elements (``$validate``); a write only needs the errors.
         """
-        findings = Findings(self.terminology, self.registry, detailed, root=resource)
+        findings = Findings(self.terminology, self.registry, detailed)
         checker = ProfileChecker(self.registry, findings)
         findings.extension_check = lambda extension, where: self._check_extension(
             extension, where, checker)
@@ -61,13 +60,16 @@ class Validator:
             return findings.issues
         if findings.has_errors_since(0) or not isinstance(resource, dict):
             return findings.issues
-        self._check_profiles(resource, str(resource["resourceType"]), checker, list(profiles))
+        with findings.inside(resource, contained=False):
+            self._check_profiles(resource, str(resource["resourceType"]), checker,
+                                 list(profiles))
         return list(dict.fromkeys(findings.issues))
 
     def _check_profiles(self, resource: dict[str, Any], location: str,
                         checker: ProfileChecker, asked: list[str]) -> None:
         for nested, where in _nested_resources(resource, location):
-            self._check_profiles(nested, where, checker, [])
+            with checker.findings.inside(nested, contained=".contained[" in where):
+                self._check_profiles(nested, where, checker, [])
         resource_type = resource["resourceType"]
         wanted = _claimed(resource) + self.policy.required_for(resource_type) + asked
         for url in dict.fromkeys(wanted):
@@ -98,12 +100,9 @@ class Validator:
         if definition is not None and definition.get("type") == "Extension":
             checker.check(extension, url, where)
             return
-        findings = checker.findings
-        if url.startswith(_CORE_EXTENSIONS):
-            findings.error("structure", where, f"Unknown extension {url}")
-        elif findings.detailed:
-            findings.warning("not-supported", where,
-                             f"The extension {url} is unknown, and not allowed to be checked")
+        if checker.findings.detailed:
+            checker.findings.warning("not-supported", where,
+                                     f"The extension {url} is unknown, so it was not checked")
 
 
 def _claimed(resource: dict[str, Any]) -> list[str]:
