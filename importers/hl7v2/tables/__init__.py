@@ -30,9 +30,8 @@ from zoneinfo import ZoneInfo
 __all__ = ["Concept", "Tables", "load_tables", "CONFIG_ENV"]
 
 CONFIG_ENV = "FHIR_HL7_CONFIG"
-TABLES = Path(__file__).parent / "tables"
+TABLES = Path(__file__).parent
 V2_TABLE = re.compile(r"^HL7\s?(\d{4})$", re.IGNORECASE)
-LOCAL_TABLE = re.compile(r"^99[A-Za-z0-9]{3}$")
 
 
 @dataclass(frozen=True)
