@@ -47,6 +47,11 @@ class SearchService(Protocol):
         """Ids of up to ``limit`` resources matching a conditional-interaction query
         (unknown parameters are always an error here: 400)."""
 
+    async def query_filter(self, resource_type: str, params: list[tuple[str, str]]
+                           ) -> dict[str, Any]:
+        """The MongoDB filter of search parameters on one type (for restrictions built
+        from a search query, e.g. SMART v2 scopes); result parameters are refused."""
+
     def capability(self, resource_type: str) -> list[dict[str, Any]]:
         """``CapabilityStatement.rest.resource.searchParam`` entries for a type."""
 

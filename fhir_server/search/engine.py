@@ -26,7 +26,7 @@ from .execution import run_search
 from .index import index_resource
 from .indexes import ensure_search_indexes
 from .parameters import IndexContext
-from .query import SearchQuery, parse_query
+from .query import RESULT_PARAMETERS, SearchQuery, parse_query
 
 __all__ = ["SearchEngine"]
 
@@ -91,6 +91,18 @@ class SearchEngine:
         filters = await self.filters(query, None, restriction)
         cursor = self.db[resource_type].find(filters[resource_type], {"_id": 1}).limit(limit)
         return [d["_id"] for d in await cursor.to_list()]
+
+    async def query_filter(self, resource_type: str, params: list[tuple[str, str]]
+                           ) -> dict[str, Any]:
+        """The MongoDB filter of a search's parameters on one type (e.g. the query part of
+        a SMART v2 scope such as ``patient/Observation.rs?category=laboratory``); only
+        filtering parameters are allowed, unknown ones are a 400."""
+        await self.store.refresh()
+        query = self._parse([resource_type], params, lenient=False)
+        if query.applied and any(name.startswith("_") and name.partition(":")[0] in
+                                 RESULT_PARAMETERS for name, _ in query.applied):
+            raise InvalidRequest("A query restriction takes filtering parameters only")
+        return (await self.filters(query, None, None))[resource_type]
 
     async def _types(self, resource_type: str | None, params: list[tuple[str, str]],
                      compartment: tuple[str, str] | None) -> list[str]:

@@ -42,10 +42,11 @@ def number_value(value: Decimal) -> Decimal128:
 
 
 def parse_decimal(text: str, name: str) -> Decimal:
+    """A search number; beyond what Decimal128 holds (34 digits, exponent 6111) is a 400."""
     try:
-        value = Decimal(text)
+        value = Decimal(text) if len(text) <= 60 else None
     except (InvalidOperation, ValueError):
-        raise InvalidRequest(f"Invalid number '{text[:80]}' for {name}") from None
-    if not value.is_finite():
+        value = None
+    if value is None or not value.is_finite() or abs(value.adjusted()) > 6000:
         raise InvalidRequest(f"Invalid number '{text[:80]}' for {name}")
     return value
