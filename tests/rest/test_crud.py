@@ -14,14 +14,16 @@ VALUESETS = Path(__file__).parents[2] / "terminology" / "r4" / "valuesets.json.g
 
 
 async def test_create_assigns_id_and_meta_and_version_headers(client, db):
-    sent = patient(id="client-chosen", meta={"versionId": "99", "profile": ["http://x/p"]})
+    tag = {"system": "urn:mch:tags", "code": "anc"}
+    sent = patient(id="client-chosen", meta={"versionId": "99", "tag": [tag],
+                                              "source": "urn:mch:clinic-7"})
     r = await client.post("Patient", json=sent)
     assert r.status_code == 201, r.text
     body = r.json()
     rid = body["id"]
     assert rid != "client-chosen"
     assert body["meta"]["versionId"] == "1"
-    assert body["meta"]["profile"] == ["http://x/p"]
+    assert body["meta"]["tag"] == [tag] and body["meta"]["source"] == "urn:mch:clinic-7"
     assert r.headers["etag"] == 'W/"1"'
     assert r.headers["location"] == f"http://testserver/fhir/Patient/{rid}/_history/1"
     modified = parsedate_to_datetime(r.headers["last-modified"])

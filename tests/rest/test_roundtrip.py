@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
+
+from fhir_server.json_io import dump_json
 
 from .helpers import FHIR_JSON, assert_outcome, patient
 
@@ -76,9 +79,12 @@ async def test_key_order_does_not_matter(client):
 async def test_synthea_resources_round_trip_exactly(client):
     for resource_type in ("Patient", "Encounter", "Immunization", "Condition",
                           "MedicationRequest", "Procedure"):
-        line = _first_line(resource_type)
-        sent = _textual(line)
-        r = await client.put(f"{resource_type}/{sent['id']}", content=line.encode(),
+        sent = _textual(_first_line(resource_type))
+        # meta (not part of the round-trip promise) names US Core profiles the server
+        # does not know; whether unknown profiles are accepted is the validator's policy
+        body = {k: v for k, v in json.loads(_first_line(resource_type),
+                                            parse_float=Decimal).items() if k != "meta"}
+        r = await client.put(f"{resource_type}/{sent['id']}", content=dump_json(body),
                              headers=FHIR_JSON)
         assert r.status_code in (200, 201), (resource_type, r.text)
         read = await client.get(f"{resource_type}/{sent['id']}")
