@@ -29,7 +29,7 @@ from .parameters.reference import ReferenceParameter
 from .parameters.string import StringParameter
 from .parameters.token import TokenParameter
 from .parameters.uri import UriParameter
-from .paths import Extractor, compile_expression, compile_relative
+from .paths import Extractor, check_syntax, compile_expression, compile_relative
 
 __all__ = ["SearchParameter", "Registry", "official_parameters", "parameter_from_resource",
            "SUPPORTED_TYPES"]
@@ -171,10 +171,11 @@ class Registry:
         types = [b for b in parameter.base if b in resource_types()] or ["Patient"]
         for resource_type in types:
             try:
+                check_syntax(parameter.expression or "")
                 compile_expression(resource_type, parameter.expression or "")
             except Exception as error:  # fhirpathpy raises plain Exceptions
-                raise InvalidResource(f"SearchParameter '{parameter.code}' expression does "
-                                      f"not compile: {error}") from None
+                raise InvalidResource(f"SearchParameter '{parameter.code}' expression is "
+                                      f"not valid FHIRPath: {error}") from None
             self.handler(resource_type, parameter)
 
     def indexed(self, resource_type: str) -> list[SearchParameter]:

@@ -27,6 +27,7 @@ __all__ = [
     "compile_relative",
     "split_union",
     "reference_type",
+    "check_syntax",
 ]
 
 log = logging.getLogger(__name__)
@@ -242,3 +243,27 @@ def compile_relative(expression: str) -> Callable[[Node], list[Node]]:
 
         compiled.append(walk)
     return lambda node: [found for walk in compiled for found in walk(node)]
+
+
+def check_syntax(expression: str) -> None:
+    """Raise ValueError when ``expression`` is not valid FHIRPath (``fhirpathpy`` itself
+    recovers from syntax errors silently)."""
+    from antlr4 import CommonTokenStream, InputStream, Token
+    from antlr4.error.ErrorListener import ErrorListener
+    from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
+    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
+
+    class Raising(ErrorListener):  # type: ignore[misc]
+        def syntaxError(self, recognizer: Any, symbol: Any, line: int, column: int,
+                        message: str, error: Any) -> None:
+            raise ValueError(f"column {column}: {message}")
+
+    lexer = FHIRPathLexer(InputStream(expression))
+    lexer.removeErrorListeners()
+    lexer.addErrorListener(Raising())
+    parser = FHIRPathParser(CommonTokenStream(lexer))
+    parser.removeErrorListeners()
+    parser.addErrorListener(Raising())
+    parser.expression()
+    if parser.getCurrentToken().type != Token.EOF:
+        raise ValueError(f"unexpected '{parser.getCurrentToken().text}'")
