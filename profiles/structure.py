@@ -16,6 +16,7 @@ from .definitions import resource_types
 from .elements import RESOURCE_TYPE_CODES, ElementRule, TypeModel, model_for, type_url
 from .findings import Findings
 from .primitives import json_kind_of
+from .quantities import QUANTITY_TYPES, check_ucum_code
 
 __all__ = ["check_resource", "check_object"]
 
@@ -79,6 +80,8 @@ def check_object(value: dict[str, Any], model: TypeModel, location: str,
                            f"{path} is required (minimum cardinality 1) but missing")
     if model.path == "Extension" and findings.extension_check is not None:
         findings.extension_check(value, location)
+    elif model.path in QUANTITY_TYPES:
+        check_ucum_code(value, location, findings)
     for invariant in model.invariants:
         if invariant.severity != "error" and not findings.detailed:
             continue

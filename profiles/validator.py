@@ -20,6 +20,7 @@ from .conformance import ProfileChecker
 from .findings import Findings
 from .policy import ProfilePolicy
 from .registry import DefinitionRegistry
+from .stored import ConformanceStore
 from .structure import check_resource
 
 __all__ = ["Validator"]
@@ -35,10 +36,12 @@ class Validator:
 
     def __init__(self, terminology: TerminologyService | None = None,
                  registry: DefinitionRegistry | None = None,
-                 policy: ProfilePolicy | None = None) -> None:
+                 policy: ProfilePolicy | None = None, store: ConformanceStore | None = None
+                 ) -> None:
         self.terminology = terminology if terminology is not None else shipped_terminology()
         self.registry = registry if registry is not None else DefinitionRegistry()
         self.policy = policy if policy is not None else ProfilePolicy.from_environment()
+        self.store = store
 
     def validate(self, resource: dict[str, Any], *, profiles: Iterable[str] = (),
                  detailed: bool = False) -> list[Issue]:
@@ -48,6 +51,8 @@ class Validator:
         ``detailed``: also warnings of best-practice invariants and absent ``mustSupport``
         elements (``$validate``); a write only needs the errors.
         """
+        if self.store is not None:
+            self.store.refresh_soon()
         findings = Findings(self.terminology, self.registry, detailed)
         checker = ProfileChecker(self.registry, findings)
         findings.extension_check = lambda extension, where: self._check_extension(

@@ -2,8 +2,11 @@
 
 https://hl7.org/fhir/R4/resource-operation-validate.html. The resource comes as the
 request body, as the ``resource`` parameter of a Parameters body, or (instance level,
-without one) is the stored resource. The answer is 200 with an OperationOutcome listing
-every problem, or a single "All OK" information issue.
+without one) is the stored resource. ``profile`` adds a profile to check against (its
+claims in ``meta.profile`` are always checked); ``mode`` is ``create``, ``update`` (an
+id is needed) or ``delete`` (the instance must exist; nothing in this server forbids
+deleting it). The answer is 200 with an OperationOutcome listing every problem, warnings
+and absent ``mustSupport`` elements included, or a single "All OK" information issue.
 """
 
 from __future__ import annotations
@@ -19,18 +22,68 @@ from . import Operation, OperationCall
 
 __all__ = ["OPERATIONS"]
 
-_UNSUPPORTED_PARAMETERS = ("mode", "profile")
+_MODES = ("create", "update", "delete")
 
 
 async def validate(call: OperationCall) -> Response:
     media = check_accept(call.request)
-    resource = await _resource_to_validate(call)
-    issues = _mismatches(call, resource) + call.services.validator.validate(resource)
-    issues += _ignored_parameters(call)
-    if not issues:
-        issues = [Issue("information", "informational", "All OK")]
+    mode = _single(call, "mode", ("valueCode", "valueString"))
+    profile = _single(call, "profile", ("valueUri", "valueCanonical", "valueString"))
+    if mode is not None and mode not in _MODES:
+        raise InvalidRequest(f"$validate mode must be one of {', '.join(_MODES)}, not "
+                             f"'{mode[:40]}'")
+    validator = call.services.validator
+    if validator.store is not None:
+        await validator.store.refresh()
+    if profile is not None and validator.registry.get(profile) is None:
+        raise InvalidRequest(f"Unknown profile '{profile[:200]}': install the implementation "
+                             "guide that defines it (fhir-server ig install)")
+    if mode == "delete":
+        issues = await _delete_issues(call)
+    else:
+        resource = await _resource_to_validate(call)
+        issues = _mismatches(call, resource) + _mode_issues(call, mode, resource)
+        issues += validator.validate(resource, profiles=[profile] if profile else [],
+                                     detailed=True)
+    if not any(issue.severity in ("error", "fatal", "warning") for issue in issues):
+        issues = [Issue("information", "informational", "All OK"), *issues]
     return fhir_response(operation_outcome(issues), 200, request=call.request,
                          media_type=media)
+
+
+def _single(call: OperationCall, name: str, keys: tuple[str, ...]) -> str | None:
+    """The one value of parameter ``name`` (query string or Parameters body)."""
+    values = []
+    for given, value in call.parameters:
+        if given != name:
+            continue
+        if isinstance(value, dict):
+            value = next((value[k] for k in keys if k in value), None)
+        if not isinstance(value, str) or not value:
+            raise InvalidRequest(f"The $validate parameter '{name}' needs a value")
+        values.append(value)
+    if len(values) > 1:
+        raise InvalidRequest(f"The $validate parameter '{name}' may be given only once")
+    return values[0] if values else None
+
+
+async def _delete_issues(call: OperationCall) -> list[Issue]:
+    if call.id is None:
+        raise InvalidRequest("$validate with mode=delete is invoked on an instance: "
+                             "[type]/[id]/$validate")
+    assert call.resource_type is not None
+    await call.services.repository.read(call.resource_type, call.id)
+    return [Issue("information", "informational",
+                  f"{call.resource_type}/{call.id} can be deleted: this server keeps no "
+                  "rule that forbids it")]
+
+
+def _mode_issues(call: OperationCall, mode: str | None, resource: dict[str, Any]
+                 ) -> list[Issue]:
+    if mode == "update" and call.id is None and not resource.get("id"):
+        return [Issue("error", "required", "An update needs the resource id (mode=update)",
+                      ("id",))]
+    return []
 
 
 async def _resource_to_validate(call: OperationCall) -> dict[str, Any]:
@@ -75,16 +128,6 @@ def _mismatches(call: OperationCall, resource: dict[str, Any]) -> list[Issue]:
             f"The id in the resource ('{resource.get('id')}') does not match the id in the "
             f"URL ('{call.id}')", ("id",)))
     return issues
-
-
-def _ignored_parameters(call: OperationCall) -> list[Issue]:
-    given = {name for name, _ in call.parameters}
-    return [
-        Issue("warning", "not-supported",
-              f"The $validate parameter '{name}' is not supported yet; the resource was "
-              "validated against the base R4 definition only")
-        for name in _UNSUPPORTED_PARAMETERS if name in given
-    ]
 
 
 OPERATIONS = [
