@@ -8,6 +8,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from profiles.service import build_validator
 from profiles.validator import Validator
 
 from .config import Settings
@@ -40,7 +41,8 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
     db = client[settings.database]
     search = SearchEngine(db, settings)
     repository = Repository(db, indexer=search.index)
-    services = Services(settings, client, db, repository, Validator(), search, registry())
+    validator = await build_validator(db, repository)
+    services = Services(settings, client, db, repository, validator, search, registry())
     await ensure_base_indexes(db)
     await search.ensure_indexes()
     return services
