@@ -19,6 +19,11 @@ from fhir_server.rest.app import create_app
 DATA = Path(__file__).parent / "data"
 BASE = "http://testserver/fhir"
 
+# Per-test databases skip storing the 2,400 shipped terminology resources (tests/terminology
+# seeds explicitly); the Synthea bulk data claims US Core profiles the server does not ship.
+os.environ.setdefault("FHIR_TERMINOLOGY_SEED", "off")
+os.environ.setdefault("FHIR_UNKNOWN_PROFILE", "warning")
+
 
 @pytest.fixture(scope="session")
 def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
