@@ -29,9 +29,14 @@ def _settings(data_dir: Path, mongodb_uri: str | None) -> Settings:
                     database=os.environ.get("FHIR_DATABASE", "fhir"))
 
 
-def _run(settings: Settings, work: Callable[[Any], Awaitable[T]], max_bytes: int) -> T:
-    """Run ``work(ingestor)`` against the server's database."""
+def _run(settings: Settings, work: Callable[[Any], Awaitable[T]], max_bytes: int,
+         *, long_running: bool = False) -> T:
+    """Run ``work(ingestor)`` against the server's database. A short command leaves storing
+    the shipped terminology (a background task of the services) to the server."""
     from importers.hl7v2 import Ingestor
+
+    if not long_running:
+        os.environ.setdefault("FHIR_TERMINOLOGY_SEED", "off")
 
     from ..database import connect
     from ..server import database_for
@@ -91,7 +96,7 @@ def listen(host: str, port: int, data_dir: Path, mongodb_uri: str | None,
         await stop.wait()
         await server.close()
 
-    _run(_settings(data_dir, mongodb_uri), work, max_bytes)
+    _run(_settings(data_dir, mongodb_uri), work, max_bytes, long_running=True)
 
 
 @hl7.command("import")

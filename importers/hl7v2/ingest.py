@@ -18,6 +18,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from fhir_server import clock
+from fhir_server.errors import FhirError
 from fhir_server.json_io import from_bson
 from fhir_server.repository import Repository
 from profiles.validator import Validator
@@ -105,10 +106,14 @@ class Ingestor:
             return await self._commit(parsed, writes, text, source)
         except Failure as failure:
             return await self._fail(failure, header, key, message, text, source)
-        except PyMongoError as error:
+        except (PyMongoError, FhirError) as error:
             log.exception("storing HL7 v2 message %s failed", header.control_id)
             failure = Failure("AR", AckError("207", f"The message could not be stored now "
                                              f"({type(error).__name__}); send it again"))
+            return await self._fail(failure, header, key, message, text, source)
+        except Exception as error:  # a bug must not take the listener down or lose the text
+            log.exception("HL7 v2 message %s failed", header.control_id)
+            failure = Failure("AE", AckError("207", f"Internal error: {type(error).__name__}"))
             return await self._fail(failure, header, key, message, text, source)
 
     # -- steps ------------------------------------------------------------------------
