@@ -2,8 +2,9 @@
 
 NM -> valueQuantity (units OBX-6, UCUM where known), SN -> Quantity/Range/Ratio,
 ST/TX/FT -> valueString, CE/CWE/CNE -> valueCodeableConcept, DT/DTM/TS -> valueDateTime,
-TM -> valueTime; other types keep their text as valueString. Reference range OBX-7,
-abnormal flags OBX-8 -> interpretation, result status OBX-11 -> status.
+TM -> valueTime, CX -> valueString (the id); other types keep their text as valueString.
+Reference range OBX-7, abnormal flags OBX-8 -> interpretation, result status OBX-11 ->
+status.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def _value(ctx: MappingContext, obx: Segment) -> dict[str, Any]:
             return {"valueDateTime": datatypes.date_time(first.text, ctx.tables.timezone)}
         if value_type == "TM":
             return {"valueTime": datatypes.time(first.text)}
+        if value_type == "CX":
+            return {"valueString": "; ".join(r[1] for r in reps if r[1])}
     separator = "\n" if value_type in _TEXT_TYPES else "; "
     text = separator.join(r.text for r in reps if r.text)
     return {"valueString": text} if text else {}
