@@ -15,8 +15,15 @@ from typing import TYPE_CHECKING, Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..binary import BinaryStore
-from ..errors import (Gone, InvalidRequest, InvalidResource, Issue, NotFound, PreconditionFailed,
-                      operation_outcome)
+from ..errors import (
+    Gone,
+    InvalidRequest,
+    InvalidResource,
+    Issue,
+    NotFound,
+    PreconditionFailed,
+    operation_outcome,
+)
 from ..json_io import parse_json
 from ..patch import apply_fhirpath_patch, apply_json_patch
 from ..repository import StoredResource

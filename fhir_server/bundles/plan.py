@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..auth.restriction import current_restriction
 from ..errors import InvalidRequest, InvalidResource, NotFound, PreconditionFailed
 from .entries import Entry, parse_query
 from .references import ReferenceMap, conditional_references
@@ -47,7 +48,8 @@ class Plan:
 
 async def _match(services: Services, resource_type: str, params: list[tuple[str, str]],
                  what: str) -> str | None:
-    found = await services.search.match_ids(resource_type, params, limit=2)
+    found = await services.search.match_ids(resource_type, params, limit=2,
+                                            **await current_restriction(services.search))
     if len(found) > 1:
         raise PreconditionFailed(f"The {what} matches more than one {resource_type}; "
                                  "be more selective")

@@ -1,18 +1,18 @@
 """``Patient/[id]/$everything`` and ``Patient/$everything`` (R4 patient-operation-everything).
 
 The patient(s), every resource in their Patient compartment (R4
-CompartmentDefinition/patient, as :func:`fhir_server.auth.compartment.compartment_paths`
-reads it), and the Practitioners, Organizations, Locations and Medications those resources
-reference (``search.mode = include``, fetched per page). ``_since``, ``_type`` and
-``_count`` are supported; the type-level call takes a ``patient`` list (R5's parameter;
-without it, every patient). Paging is keyset: the ``next`` link carries the resource type
+CompartmentDefinition/patient; the search index stores each resource's compartments, see
+:mod:`fhir_server.search.compartments`), and the Practitioners, Organizations, Locations and
+Medications those resources reference (``search.mode = include``, fetched per page). The
+caller's access restriction (SMART scopes, consent) is part of every query. ``_since``,
+``_type`` and ``_count`` are supported; the type-level call takes a ``patient`` list (R5's
+parameter; without it, every patient). Paging is keyset: the ``next`` link carries the resource type
 and id to continue after, nothing is kept on the server.
 """
 
 from __future__ import annotations
 
 import base64
-import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +21,6 @@ import orjson
 from pymongo import ASCENDING
 from starlette.responses import Response
 
-from ..auth.compartment import compartment_paths
 from ..auth.restriction import search_restriction
 from ..dates import parse_instant
 from ..errors import InvalidRequest
@@ -29,37 +28,37 @@ from ..ids import check_id
 from ..json_io import from_bson
 from ..rest.negotiation import check_accept
 from ..rest.responses import fhir_response
+from ..search import compartment_filter
+from ..search.compartments import COMPARTMENTS_FIELD, compartment_definitions
 from . import Operation, OperationCall
 
-__all__ = ["OPERATIONS", "compartment_filter"]
+__all__ = ["OPERATIONS"]
 
 INCLUDED_TYPES = ("Practitioner", "Organization", "Location", "Medication")
 DEFINITION = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 _UNSUPPORTED = ("start", "end")
 
 
-def compartment_filter(resource_type: str, patients: list[str] | None, base: str
-                       ) -> dict[str, Any] | None:
-    """The MongoDB filter for ``resource_type`` documents in these patients' compartments
-    (any patient's when ``patients`` is None); None when the type is not in it."""
-    if resource_type == "Patient":
-        return {} if patients is None else {"_id": {"$in": patients}}
-    paths = compartment_paths().get(resource_type)
-    if not paths:
-        return None
+def _compartment(resource_type: str, patients: list[str] | None) -> dict[str, Any] | None:
+    """The filter for ``resource_type`` documents in these patients' compartments (any
+    patient's when ``patients`` is None); None when the type is never in one. Uses the
+    compartment memberships the search index stores with each resource."""
     if patients is None:
-        target: Any = {"$regex": f"^(Patient/|{re.escape(base)}/Patient/)"}
-    else:
-        target = {"$in": [f"Patient/{p}" for p in patients]
-                  + [f"{base}/Patient/{p}" for p in patients]}
-    return {"$or": [{f"resource.{'.'.join(path)}.reference": target} for path in paths]}
+        if compartment_filter(resource_type, "Patient", "-") is None:
+            return None
+        return {COMPARTMENTS_FIELD: {"$regex": "^Patient/"}}
+    clauses = [compartment_filter(resource_type, "Patient", p) for p in patients]
+    if clauses[0] is None:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 def _types(requested: set[str] | None) -> list[str]:
-    """Patient first, then the other compartment types alphabetically."""
-    others = sorted(t for t in compartment_paths() if t != "Patient")
-    ordered = ["Patient", *others]
-    return [t for t in ordered if requested is None or t in requested]
+    """Patient first, then the other compartment types alphabetically (the access log,
+    AuditEvent, only when ``_type`` asks for it)."""
+    others = sorted(t for t in compartment_definitions()["Patient"] if t != "Patient")
+    return [t for t in ["Patient", *others] if t in requested] if requested is not None \
+        else [t for t in ["Patient", *others] if t != "AuditEvent"]
 
 
 def _value(value: Any) -> str:
@@ -78,6 +77,7 @@ class _Request:
         self.types: set[str] | None = None
         self.patients: list[str] | None = [check_id(call.id)] if call.id else None
         self.cursor: tuple[str, str] | None = None
+        self.restrictions: list[dict[str, Any]] = []
         for name, raw in call.parameters:
             self._read(name, _value(raw), settings.max_page_size, call.id is None)
 
@@ -110,7 +110,7 @@ def _decode_cursor(token: str) -> tuple[str, str]:
     try:
         value = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         resource_type, rid = value
-        if resource_type not in compartment_paths() or not isinstance(rid, str):
+        if resource_type not in _types(None) or not isinstance(rid, str):
             raise ValueError
         return resource_type, rid
     except (ValueError, TypeError, orjson.JSONDecodeError):
@@ -126,10 +126,10 @@ async def _page(call: OperationCall, params: _Request
     start_type, after = params.cursor or (types[0] if types else "", None)
     found: list[tuple[str, dict[str, Any]]] = []
     for resource_type in types[types.index(start_type) if start_type in types else 0:]:
-        query = compartment_filter(resource_type, params.patients, call.services.base)
+        query = _compartment(resource_type, params.patients)
         if query is None or resource_type not in existing:
             continue
-        clauses = [query, *await _restriction(call)]
+        clauses = [query, *params.restrictions]
         if params.since is not None:
             clauses.append({"lastUpdated": {"$gte": params.since}})
         if after is not None and resource_type == start_type:
@@ -182,7 +182,7 @@ async def _included(call: OperationCall, params: _Request,
         ids = sorted(rid for t, rid in wanted if t == resource_type)
         if ids:
             cursor = call.services.db[resource_type].find(
-                {"$and": [{"_id": {"$in": ids}}, *await _restriction(call)]}, {"resource": 1})
+                {"$and": [{"_id": {"$in": ids}}, *params.restrictions]}, {"resource": 1})
             included.extend([(resource_type, from_bson(d["resource"]))
                              async for d in cursor])
     return included
@@ -210,6 +210,7 @@ async def everything(call: OperationCall) -> Response:
     params = _Request(call)
     if call.id is not None:
         await call.services.repository.read("Patient", call.id)  # 404 / 410 first
+    params.restrictions = await _restriction(call)
     page, next_cursor = await _page(call, params)
     included = await _included(call, params, page)
     base = call.services.base

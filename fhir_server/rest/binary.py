@@ -16,8 +16,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ..binary import (BinaryStore, content_id, fhir_json_chunks, fhir_json_length,
-                      metadata_of, raw_chunks, with_content)
+from ..binary import (
+    BinaryStore,
+    content_id,
+    fhir_json_chunks,
+    fhir_json_length,
+    metadata_of,
+    raw_chunks,
+    with_content,
+)
 from ..errors import InvalidRequest, InvalidResource, PayloadTooLarge
 from ..ids import check_id
 from ..json_io import dump_json

@@ -66,8 +66,9 @@ async def everything(client, url):
 
 @pytest.fixture
 async def two_patients(client):
-    first = await load_bundle(client, BUNDLES[0])
-    second = await load_bundle(client, BUNDLES[-1])
+    smallest = sorted(BUNDLES, key=lambda p: p.stat().st_size)
+    first = await load_bundle(client, smallest[0])
+    second = await load_bundle(client, smallest[1])
     return first, second
 
 
@@ -80,7 +81,7 @@ def patient_of(loaded):
 async def test_everything_matches_the_bundle(client, two_patients):
     first, _ = two_patients
     expected_matches, expected_includes = oracle(*first)
-    assert len(expected_matches) > 100 and expected_includes
+    assert len(expected_matches) > 50 and expected_includes
     matches, includes, pages = await everything(
         client, f"Patient/{patient_of(first)}/$everything?_count=1000")
     assert pages == 1
