@@ -23,9 +23,11 @@ from starlette.requests import Request
 from ..errors import Forbidden
 from .compartment import compartment_clause, patient_compartment_types
 from .context import AccessContext, access_context
+from .enforce import current_access
 from .grants import PATIENT_HIDDEN_TYPES, Grant, grants_for
 
-__all__ = ["search_restriction", "restriction_of", "token_restriction"]
+__all__ = ["search_restriction", "restriction_of", "current_restriction",
+           "token_restriction"]
 
 _NOTHING: dict[str, Any] = {"_id": {"$in": []}}
 _TYPE = "resource.resourceType"
@@ -115,19 +117,34 @@ async def search_restriction(request: Request, resource_type: str | None
     covers the searched type and its includes)."""
     if getattr(request.app.state.settings, "auth", "off") != "smart":
         return None
+    from ..privacy import with_consent
+
     context = access_context(request)
     if context is None:
         return _NOTHING
-    return await token_restriction(context, request.app.state.services.search)
+    return await with_consent(
+        request, await token_restriction(context, request.app.state.services.search))
+
+
+def _keyword(method: Any, restriction: dict[str, Any] | None) -> dict[str, Any]:
+    if restriction is None:
+        return {}
+    if "restriction" not in inspect.signature(method).parameters:
+        raise Forbidden("Searches with a restricted token need a search service that "
+                        "takes restrictions")
+    return {"restriction": restriction}
 
 
 async def restriction_of(request: Request, resource_type: str | None) -> dict[str, Any]:
     """Keyword arguments for ``SearchService.search``: ``restriction=`` when restricted."""
     restriction = await search_restriction(request, resource_type)
-    if restriction is None:
+    return _keyword(request.app.state.services.search.search, restriction)
+
+
+async def current_restriction(search: Any) -> dict[str, Any]:
+    """Keyword arguments for ``SearchService.match_ids`` (conditional interactions,
+    transaction entries), from the current request's access context."""
+    context = current_access.get()
+    if context is None:
         return {}
-    search = request.app.state.services.search
-    if "restriction" not in inspect.signature(search.search).parameters:
-        raise Forbidden("Searches with a restricted token need a search service that "
-                        "takes restrictions")
-    return {"restriction": restriction}
+    return _keyword(search.match_ids, await token_restriction(context, search))

@@ -80,3 +80,26 @@ async def test_system_search_and_unscoped_types(http, auth, data):
     narrow = await issue(auth, "patient/Observation.rs", patient_id="p1")
     refused = await http.get("/fhir/Condition", headers=bearer(narrow))
     assert refused.status_code == 403
+
+
+async def test_conditional_writes_do_not_see_other_patients(http, auth, repository, data):
+    for oid, pid in (("m1", "p1"), ("m2", "p2")):
+        resource = observation(oid, pid)
+        resource["identifier"] = [{"system": "urn:test", "value": "same"}]
+        await put(repository, resource)
+    token = bearer(await issue(auth, "patient/*.cruds", patient_id="p1"))
+    body = observation("ignored", "p1")
+    del body["id"]
+    body["identifier"] = [{"system": "urn:test", "value": "same"}]
+    updated = await http.put("/fhir/Observation?identifier=urn:test|same", json=body,
+                             headers=token)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["id"] == "m1"
+    exists = await http.post("/fhir/Observation", json=body, headers={
+        **token, "If-None-Exist": "identifier=urn:test|same"})
+    assert exists.status_code == 200 and exists.json()["id"] == "m1"
+    deleted = await http.delete("/fhir/Observation?identifier=urn:test|same", headers=token)
+    assert deleted.status_code in (200, 204)
+    system = bearer(await issue(auth, "system/*.rs", kind="backend"))
+    assert (await http.get("/fhir/Observation/m2", headers=system)).status_code == 200
+    assert (await http.get("/fhir/Observation/m1", headers=system)).status_code == 410
