@@ -15,6 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..auth.restriction import current_restriction
 from ..errors import InvalidRequest, NotFound, PreconditionFailed, UnsupportedMediaType
 from ..ids import check_id
 from ..json_io import parse_json
@@ -78,7 +79,8 @@ async def conditional_patch(request: Request, resource_type: str) -> Response:
     params = search_params_of(request.url.query)
     if not params:
         raise InvalidRequest("A conditional patch needs search parameters")
-    found = await services.search.match_ids(resource_type, params, limit=2)
+    found = await services.search.match_ids(resource_type, params, limit=2,
+                                            **await current_restriction(services.search))
     if len(found) > 1:
         raise PreconditionFailed(f"The conditional patch matches more than one {resource_type}")
     if not found:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..auth.restriction import current_restriction
 from ..errors import InvalidRequest, InvalidResource, Issue, PreconditionFailed, operation_outcome
 from ..ids import check_id
 from .body import check_resource, read_resource
@@ -57,7 +58,9 @@ async def _matches(request: Request, resource_type: str, query: str, what: str) 
     params = search_params_of(query)
     if not params:
         raise InvalidRequest(f"A conditional {what} needs search parameters")
-    return await services_of(request).search.match_ids(resource_type, params, limit=2)
+    search = services_of(request).search
+    return await search.match_ids(resource_type, params, limit=2,
+                                  **await current_restriction(search))
 
 
 async def create(request: Request, resource_type: str) -> Response:
