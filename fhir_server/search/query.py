@@ -23,7 +23,7 @@ __all__ = ["Clause", "Chain", "Has", "SearchQuery", "parse_query", "RESULT_PARAM
 
 RESULT_PARAMETERS = frozenset({
     "_count", "_sort", "_include", "_revinclude", "_summary", "_elements", "_total",
-    "_contained", "_containedType", "_cursor", "_type", "_format", "_pretty",
+    "_contained", "_containedType", "_cursor", "_type", "_format", "_pretty", "_totalMethod",
 })
 _MAX_CHAIN = 4
 _MAX_VALUES = 1000

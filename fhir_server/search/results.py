@@ -20,6 +20,7 @@ __all__ = ["Include", "SortKey", "ResultParameters", "parse_result_parameter",
 
 CURSOR_PARAMETER = "_cursor"
 _TOTALS = ("none", "estimate", "accurate")
+_TOTAL_METHODS = {"count": "accurate", "estimate": "estimate"}
 _UNSORTABLE = frozenset({"composite", "special"})
 
 
@@ -75,9 +76,9 @@ def _sort(raw: str, registry: Registry, types: list[str]) -> list[SortKey]:
 
 def _include(name: str, raw: str, registry: Registry) -> Include:
     _, _, modifier = name.partition(":")
-    if modifier not in ("", "iterate", "recurse"):
+    if modifier not in ("", "iterate", "recurse", "recursive"):
         raise InvalidRequest(f"Unknown modifier on {name[:60]}: use :iterate")
-    iterate = modifier in ("iterate", "recurse")
+    iterate = modifier in ("iterate", "recurse", "recursive")
     if raw == "*":
         return Include(None, None, None, iterate)
     parts = raw.split(":")
@@ -119,6 +120,10 @@ def parse_result_parameter(
         if raw not in _TOTALS:
             raise InvalidRequest(f"Invalid _total '{raw[:40]}': use none, estimate or accurate")
         results.total = raw
+    elif base == "_totalMethod":  # Aidbox's name, sent by fhirpy's count()
+        if raw not in _TOTAL_METHODS:
+            raise InvalidRequest(f"Invalid _totalMethod '{raw[:40]}': use count or estimate")
+        results.total = _TOTAL_METHODS[raw]
     elif base == "_contained":
         if raw != "false":
             raise InvalidRequest("_contained is not supported: contained resources are not "
