@@ -31,3 +31,34 @@ async def test_synthea_bundles_load_and_every_reference_resolves(client, db):
         if response.status_code != 200:
             unresolved.append((reference, response.status_code))
     assert unresolved == []
+
+
+def conditional(bundle):
+    """The Bundle with its Organizations and Practitioners created only if absent, by
+    identifier (as newer Synthea versions write them)."""
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] in ("Organization", "Practitioner"):
+            identifier = resource["identifier"][0]
+            entry["request"]["ifNoneExist"] = (
+                f"identifier={identifier['system']}|{identifier['value']}")
+    return bundle
+
+
+async def test_shared_organizations_and_practitioners_are_not_duplicated(client, db):
+    shared: dict[str, set[str]] = {"Organization": set(), "Practitioner": set()}
+    for path in BUNDLES:
+        bundle = conditional(load(path))
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            if resource["resourceType"] in shared:
+                identifier = resource["identifier"][0]
+                shared[resource["resourceType"]].add(
+                    f"{identifier['system']}|{identifier['value']}")
+        response = await client.post("", json=bundle, headers=FHIR)
+        assert response.status_code == 200, f"{path.name}: {response.text[:300]}"
+    for resource_type, identifiers in shared.items():
+        assert await db[resource_type].count_documents({}) == len(identifiers)
+    refs = await stored_references(db)
+    for reference in [r for r in refs if r.startswith(("Organization/", "Practitioner/"))]:
+        assert (await client.get(reference)).status_code == 200, reference

@@ -288,3 +288,34 @@ async def test_malformed_bundles_are_refused(client):
     no_request = await post_bundle(client, {"resourceType": "Bundle", "type": "transaction",
                                             "entry": [{"resource": patient()}]})
     assert no_request.status_code == 400
+
+
+async def test_identifier_conditions_create_once_and_resolve_references(client, db):
+    """Newer Synthea style: ifNoneExist and conditional references by identifier."""
+    npi = "http://hl7.org/fhir/sid/us-npi|9941339108"
+    practitioner = {"resourceType": "Practitioner", "name": [{"family": "Mwangi"}],
+                    "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi",
+                                    "value": "9941339108"}]}
+
+    def transaction():
+        encounter = {"resourceType": "Encounter", "status": "finished",
+                     "class": {"code": "AMB"},
+                     "participant": [{"individual": {"reference": f"Practitioner?identifier={npi}"}}]}
+        return bundle(
+            "transaction",
+            entry("POST", "Encounter", encounter, urn()),
+            entry("POST", "Practitioner", practitioner, urn(), ifNoneExist=f"identifier={npi}"),
+        )
+
+    first = await post_bundle(client, transaction())
+    assert first.status_code == 200, first.text
+    assert first.json()["entry"][1]["response"]["status"].startswith("201")
+    second = await post_bundle(client, transaction())
+    assert second.status_code == 200, second.text
+    assert second.json()["entry"][1]["response"]["status"].startswith("200")
+    assert await db["Practitioner"].count_documents({}) == 1
+    practitioner_id = (await db["Practitioner"].find_one({}))["_id"]
+    async for encounter in db["Encounter"].find({}):
+        individual = encounter["resource"]["participant"][0]["individual"]
+        assert individual["reference"] == f"Practitioner/{practitioner_id}"
+    assert await db["Encounter"].count_documents({}) == 2
