@@ -122,6 +122,10 @@ class DefinitionRegistry:
             self._trees[url] = None if definition is None else compile_tree(definition)
         return self._trees[url]
 
+    def stored_definitions(self) -> list[dict[str, Any]]:
+        """The stored layer as given (installed guides, user-created definitions)."""
+        return list(self._stored.values())
+
     def knows(self, url: str) -> bool:
         return self.raw(url) is not None
 

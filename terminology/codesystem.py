@@ -19,6 +19,7 @@ class CodeSystemConcepts:
 
     def __init__(self, code_system: dict[str, Any]) -> None:
         self.url: str = code_system["url"]
+        self.resource = code_system
         self.complete = code_system.get("content") == "complete"
         self.concepts: dict[str, dict[str, Any]] = {}
         self.children: dict[str, set[str]] = {}
@@ -47,6 +48,14 @@ class CodeSystemConcepts:
                     found.add(child)
                     pending.append(child)
         return found
+
+    def parents(self, code: str) -> set[str]:
+        """The codes directly above ``code``."""
+        return {parent for parent, children in self.children.items() if code in children}
+
+    def display(self, code: str) -> str | None:
+        concept = self.concepts.get(code)
+        return None if concept is None else concept.get("display")
 
     def property_values(self, code: str, name: str) -> Iterator[str]:
         """The values of concept property ``name`` on ``code``, as strings."""

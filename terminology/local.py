@@ -102,11 +102,27 @@ class LocalTerminology:
         return None
 
     def _is_all_of_ucum(self, value_set: str) -> bool:
-        resource = self.resource("ValueSet", value_set)
-        includes = (resource or {}).get("compose", {}).get("include", [])
+        return self.is_all_of_ucum(self.resource("ValueSet", value_set) or {})
+
+    @staticmethod
+    def is_all_of_ucum(value_set: dict[str, Any]) -> bool:
+        """Whether ``value_set`` is all of UCUM (not enumerable: codes are parsed)."""
+        includes = value_set.get("compose", {}).get("include", [])
         return bool(includes) and all(
             i.get("system") == UCUM and not i.get("concept") and not i.get("filter")
             for i in includes)
+
+    def expand_resource(self, value_set: dict[str, Any]) -> ValueSetExpansion | None:
+        """The expansion of a ValueSet resource (a known one by its URL, unless it differs
+        from the one held here)."""
+        url = value_set.get("url")
+        if isinstance(url, str) and self.resource("ValueSet", url) == value_set:
+            return self.expand(url)
+        try:
+            codes = expand_compose(value_set, self.code_system, self._codes_of)
+        except NotExpandable:
+            return None
+        return ValueSetExpansion(url or "", frozenset(codes))
 
     def _compute_expansion(self, url: str) -> ValueSetExpansion | None:
         resource = self.resource("ValueSet", url)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,13 +58,14 @@ async def _claim(db: AsyncDatabase) -> bool:
     return taken is not None
 
 
-async def seed_shipped(db: AsyncDatabase, store: Store) -> int:
-    """Store the shipped content with ``store(resource, id)`` (an update-as-create) unless
-    it is there already; the number of resources stored."""
+async def seed_shipped(db: AsyncDatabase, store: Store,
+                       resources: Iterable[dict[str, Any]] | None = None) -> int:
+    """Store the shipped content (or ``resources``) with ``store(resource, id)`` (an
+    update-as-create) unless it is there already; the number of resources stored."""
     if not await _claim(db):
         return 0
     count = 0
-    for resource in shipped_resources():
+    for resource in shipped_resources() if resources is None else resources:
         meta = resource.get("meta", {})
         tags = [t for t in meta.get("tag", []) if t != SHIPPED_TAG] + [SHIPPED_TAG]
         await store({**resource, "meta": {**meta, "tag": tags}}, resource["id"])
