@@ -124,6 +124,7 @@ class Registry:
         self._by_type: dict[str, dict[str, SearchParameter]] = {}
         self._extractors: dict[tuple[str, str], Extractor] = {}
         self._handlers: dict[tuple[str, str], ParameterType] = {}
+        self._indexed: dict[str, list[SearchParameter]] = {}
 
     def parameters(self, resource_type: str) -> dict[str, SearchParameter]:
         """Every parameter of a type, by code (unsupported ones included)."""
@@ -180,5 +181,9 @@ class Registry:
 
     def indexed(self, resource_type: str) -> list[SearchParameter]:
         """The parameters whose values are extracted into a resource's index."""
-        return [p for p in self.parameters(resource_type).values()
-                if p.supported and p.code not in _UNINDEXED]
+        found = self._indexed.get(resource_type)
+        if found is None:
+            found = [p for p in self.parameters(resource_type).values()
+                     if p.supported and p.code not in _UNINDEXED]
+            self._indexed[resource_type] = found
+        return found

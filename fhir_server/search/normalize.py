@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bson.decimal128 import Decimal128, create_decimal128_context
+from bson.decimal128 import Decimal128
 
 from ..errors import InvalidRequest
 
@@ -15,6 +15,8 @@ __all__ = ["normalize_text", "to_decimal", "parse_decimal", "number_value"]
 
 def normalize_text(text: str) -> str:
     """Case- and accent-insensitive form: NFKD, combining marks dropped, case-folded."""
+    if text.isascii():
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.casefold().split())
@@ -35,10 +37,10 @@ def to_decimal(value: Any) -> Decimal | None:
     return None
 
 
-def number_value(value: Decimal) -> Decimal128:
-    """How a number is stored in the index: Decimal128, compared numerically by MongoDB."""
-    with localcontext(create_decimal128_context()) as context:
-        return Decimal128(context.create_decimal(value))
+def number_value(value: Decimal) -> float:
+    """How a number is stored in the index: a double (MongoDB compares numbers of any
+    type numerically; the conversion keeps the order of decimal values)."""
+    return float(value)
 
 
 def parse_decimal(text: str, name: str) -> Decimal:

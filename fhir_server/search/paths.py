@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .elements import Context, children, root_context
 
@@ -35,8 +34,7 @@ log = logging.getLogger(__name__)
 _GENERIC_ROOTS = ("Resource", "DomainResource")
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """A value found by an expression, with its FHIR type when known."""
 
     value: Any
@@ -174,8 +172,12 @@ def _compile_part(resource_type: str, part: str) -> Extractor | None:
     if steps is None:
         return None
     context = root_context(resource_type)
+    first_keys = (tuple(c.key for c in children(context, steps[0][1]))
+                  if steps and steps[0][0] == "child" else None)
 
     def extract(resource: dict[str, Any]) -> list[Node]:
+        if first_keys is not None and not any(key in resource for key in first_keys):
+            return []
         nodes = [Node(resource, resource_type, context)]
         for step in steps:
             nodes = _apply(step, nodes)

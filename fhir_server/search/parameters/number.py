@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bson.decimal128 import Decimal128
-
 from ..filters import RANK_RANGE, Condition, Element, none_of
 from ..normalize import number_value, parse_decimal, to_decimal
 from ..paths import Node
@@ -21,8 +19,8 @@ from . import IndexContext, split_prefix
 __all__ = ["NumberParameter", "NumberValue", "number_match", "parse_number", "LOWEST",
            "HIGHEST"]
 
-LOWEST = Decimal128("-Infinity")
-HIGHEST = Decimal128("Infinity")
+LOWEST = float("-inf")
+HIGHEST = float("inf")
 
 
 @dataclass(frozen=True)
@@ -113,6 +111,6 @@ class NumberParameter:
         return Element(path, match, hint=hint, rank=RANK_RANGE)
 
     def sort_values(self, entries: list[dict[str, Any]]) -> tuple[Any, Any] | None:
-        lows = [e["lo"].to_decimal() for e in entries]
-        highs = [e["hi"].to_decimal() for e in entries]
-        return (number_value(min(lows)), number_value(max(highs))) if entries else None
+        if not entries:
+            return None
+        return min(e["lo"] for e in entries), max(e["hi"] for e in entries)
