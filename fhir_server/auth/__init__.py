@@ -72,7 +72,7 @@ def install(app: Starlette, settings: Settings) -> None:
             await auth.ensure_indexes()
             await auth.keys.keys()
             application.state.auth = auth
-            services.repository.guard = AccessGuard(services.search)
+            services.repository.guard = AccessGuard(services.search, settings.fhir_base)
             yield state
 
     app.router.lifespan_context = lifespan

@@ -6,9 +6,10 @@ Patient itself is in its own compartment. Every such parameter in R4 is a plain 
 (optionally ``.where(resolve() is Patient)``, which the reference's type settles here),
 so membership is decided by walking those paths in the JSON.
 
-:func:`referenced_patients` decides single resources (read, vread, history, writes);
-:func:`compartment_clause` is the same rule as a MongoDB filter on the stored JSON, for
-searches.
+:func:`referenced_patients` decides single resources (read, vread, history, writes).
+References count as the search index reads them (``local_reference``: relative, versioned,
+or absolute under this server's base), so searches, which filter on the index's
+``search._compartments``, see the same compartment.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..search.parameters.reference import local_reference
+
 __all__ = ["compartment_paths", "in_patient_compartment", "patient_compartment_types",
-           "referenced_patients", "reference_match", "compartment_clause"]
+           "referenced_patients"]
 
 _R4 = Path(__file__).resolve().parent.parent / "search" / "r4"
 _WHERE = re.compile(r"\.where\(resolve\(\) is [A-Za-z]+\)$")
@@ -75,49 +78,28 @@ def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
         yield from _walk(node[path[0]], path[1:])
 
 
-def _patient_id(reference: Any) -> str | None:
+def _patient_id(reference: Any, base: str) -> str | None:
     if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
         return None
-    parts = reference["reference"].split("/")
-    if "_history" in parts:
-        parts = parts[: parts.index("_history")]
-    if len(parts) >= 2 and parts[-2] == "Patient":
-        return parts[-1]
-    return None
+    kind, _, rid = local_reference(reference["reference"], base).partition("/")
+    return rid if kind == "Patient" and rid and "/" not in rid else None
 
 
-def referenced_patients(resource: dict[str, Any]) -> set[str]:
-    """The ids of the patients whose compartment holds this resource."""
+def referenced_patients(resource: dict[str, Any], base: str) -> set[str]:
+    """The ids of the patients whose compartment holds this resource (``base``: the FHIR
+    base absolute references to this server start with)."""
     resource_type = resource.get("resourceType")
     patients: set[str] = set()
     if resource_type == "Patient" and isinstance(resource.get("id"), str):
         patients.add(resource["id"])
     for path in compartment_paths().get(str(resource_type), ()):
         for reference in _walk(resource, path):
-            patient = _patient_id(reference)
+            patient = _patient_id(reference, base)
             if patient is not None:
                 patients.add(patient)
     return patients
 
 
-def in_patient_compartment(resource: dict[str, Any], patient: str) -> bool:
-    return patient in referenced_patients(resource)
+def in_patient_compartment(resource: dict[str, Any], patient: str, base: str) -> bool:
+    return patient in referenced_patients(resource, base)
 
-
-def reference_match(patient: str) -> dict[str, Any]:
-    """A MongoDB condition on a ``reference`` string that names ``Patient/<patient>``
-    (relative, absolute or versioned), as :func:`referenced_patients` reads it."""
-    pattern = re.compile(rf"(^|/)Patient/{re.escape(patient)}(/_history(/.*)?)?$")
-    return {"$in": [f"Patient/{patient}", pattern]}
-
-
-def compartment_clause(resource_type: str, patient: str) -> dict[str, Any] | None:
-    """The filter for one type's documents in ``Patient/<patient>``'s compartment, on the
-    stored resource JSON; None for a type outside the compartment."""
-    paths = compartment_paths().get(resource_type)
-    if paths is None:
-        return None
-    match = reference_match(patient)
-    clauses: list[dict[str, Any]] = [{"_id": patient}] if resource_type == "Patient" else []
-    clauses += [{f"resource.{'.'.join(path)}.reference": match} for path in paths]
-    return clauses[0] if len(clauses) == 1 else {"$or": clauses}

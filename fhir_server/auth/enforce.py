@@ -62,13 +62,14 @@ def enforce(request: Request, interaction: str, resource_type: str | None) -> No
         )
 
 
-def visible(context: AccessContext, permission: str, resource: dict[str, Any],
+def visible(context: AccessContext, permission: str, resource: dict[str, Any], base: str,
             matches_query: bool | None = None) -> bool:
     """Whether one resource is within some grant (``matches_query``: v2 query verdict)."""
     for grant in grants_for(context, permission, resource["resourceType"]):
         if grant.hidden:
             continue
-        if grant.patient is not None and not in_patient_compartment(resource, grant.patient):
+        if grant.patient is not None and not in_patient_compartment(resource, grant.patient,
+                                                                    base):
             continue
         if grant.query and not matches_query:
             continue
@@ -79,8 +80,9 @@ def visible(context: AccessContext, permission: str, resource: dict[str, Any],
 class AccessGuard:
     """Installed on the repository: decides single resources for the current request."""
 
-    def __init__(self, search: Any) -> None:
+    def __init__(self, search: Any, base: str) -> None:
         self.search = search
+        self.base = base
 
     async def _matches_query(self, context: AccessContext, permission: str,
                              resource: dict[str, Any]) -> bool:
@@ -97,10 +99,10 @@ class AccessGuard:
         context = current_access.get()
         if context is None or resource is None:
             return
-        if visible(context, "r", resource):
+        if visible(context, "r", resource, self.base):
             return
-        if "id" in resource and visible(context, "r", resource, await self._matches_query(
-                context, "r", resource)):
+        if "id" in resource and visible(context, "r", resource, self.base,
+                                        await self._matches_query(context, "r", resource)):
             return
         raise NotFound(f"Resource {resource['resourceType']}/{resource.get('id')} "
                        "is not known")
@@ -112,11 +114,11 @@ class AccessGuard:
             return
         if old is not None:
             permission = "u" if new is not None else "d"
-            if not visible(context, permission, old):
+            if not visible(context, permission, old, self.base):
                 raise NotFound(f"Resource {resource_type}/{old.get('id')} is not known")
         if new is not None:
             permission = "c" if old is None else "u"
-            if not visible(context, permission, new):
+            if not visible(context, permission, new, self.base):
                 raise _insufficient(
                     f"The access token's scopes do not allow writing this {resource_type}: "
                     "it would be outside the patient's compartment or the scope's query "
@@ -135,5 +137,6 @@ async def check_history(request: Request, repository: Any, resource_type: str | 
                 "or query-restricted token can read the history of one resource")
         return
     latest = await repository.latest_content(resource_type, rid)
-    if latest is None or not visible(context, "r", latest):
+    base = request.app.state.settings.fhir_base
+    if latest is None or not visible(context, "r", latest, base):
         raise NotFound(f"Resource {resource_type}/{rid} is not known")

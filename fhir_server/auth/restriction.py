@@ -6,8 +6,9 @@ it names the resource type of each document (``resource.resourceType``)::
     OR( {type: T, OR(grant filters for T)}       for each type T a scope names,
         {type not in those, wildcard grant filter} for ``*`` scopes )
 
-A grant filter is the patient compartment (``compartment_clause``, on the stored JSON),
-and/or a v2 query restriction compiled by the search service (``query_filter``). Hidden
+A grant filter is the patient compartment (the search index's indexed
+``search._compartments``, through ``compartment_filter``) and/or a v2 query restriction
+compiled by the search service (``query_filter``). Hidden
 resources are therefore never matched, included or counted; a token with no grant for
 a type sees none of it, not even through ``_include``. An unrestricted ``*`` grant needs
 no filter at all.
@@ -21,7 +22,8 @@ from typing import Any
 from starlette.requests import Request
 
 from ..errors import Forbidden
-from .compartment import compartment_clause, patient_compartment_types
+from ..search import compartment_filter
+from .compartment import patient_compartment_types
 from .context import AccessContext, access_context
 from .enforce import current_access
 from .grants import PATIENT_HIDDEN_TYPES, Grant, grants_for
@@ -41,15 +43,10 @@ def _search_grants(context: AccessContext, resource_type: str) -> list[Grant]:
 
 
 def _any_type_compartment(patient: str) -> dict[str, Any]:
-    """Every type's compartment clause, plus the shared types outside the compartment."""
-    clauses: list[dict[str, Any]] = []
-    for resource_type in sorted(patient_compartment_types()):
-        clause = compartment_clause(resource_type, patient)
-        assert clause is not None
-        clauses.append({_TYPE: resource_type, **_and(clause)})
+    """The patient's compartment in any type, plus the shared types outside it."""
     hidden = sorted(patient_compartment_types() | PATIENT_HIDDEN_TYPES)
-    clauses.append({_TYPE: {"$nin": hidden}})
-    return {"$or": clauses}
+    return {"$or": [compartment_filter("Patient", "Patient", patient),
+                    {_TYPE: {"$nin": hidden}}]}
 
 
 def _and(clause: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +63,7 @@ async def _grant_filter(search: Any, resource_type: str, grant: Grant
         if resource_type == "*":
             parts.append(_any_type_compartment(grant.patient))
         else:
-            clause = compartment_clause(resource_type, grant.patient)
+            clause = compartment_filter(resource_type, "Patient", grant.patient)
             parts.append(clause if clause is not None else {})
     if grant.query:
         if resource_type == "*" or not hasattr(search, "query_filter"):

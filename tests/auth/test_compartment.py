@@ -26,6 +26,10 @@ def test_compartment_paths_come_from_the_definition():
      {"p1", "p2"}),
     ({"resourceType": "Observation",
       "subject": {"reference": "http://example.org/fhir/Patient/p3/_history/2"}}, {"p3"}),
+    ({"resourceType": "Observation",
+      "subject": {"reference": "https://elsewhere.org/fhir/Patient/p3"}}, set()),
+    ({"resourceType": "Observation", "subject": {"reference": "Patient/p3/_history/1"}},
+     {"p3"}),
     ({"resourceType": "Observation", "subject": {"reference": "Group/g1"}}, set()),
     ({"resourceType": "Condition", "subject": {"reference": "Patient/p1"}}, {"p1"}),
     ({"resourceType": "Appointment", "participant": [
@@ -35,7 +39,7 @@ def test_compartment_paths_come_from_the_definition():
     ({"resourceType": "Practitioner", "id": "d"}, set()),
 ])
 def test_referenced_patients(resource, expected):
-    assert referenced_patients(resource) == expected
+    assert referenced_patients(resource, "http://example.org/fhir") == expected
 
 
 @pytest.mark.parametrize("method, path, expected", [

@@ -22,6 +22,7 @@ RESOURCES = [
     {**observation("o4", "x"), "subject": {"reference": f"{BASE}/Patient/p1"}},
     {**observation("o5", "x"), "subject": {"reference": "Patient/p1/_history/3"}},
     {**observation("o6", "x"), "subject": {"reference": "Patient/p10"}},
+    {**observation("o7", "x"), "subject": {"reference": "https://other.example/Patient/p1"}},
     {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}},
     {"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient/p2"}},
     {"resourceType": "Encounter", "id": "e1", "status": "finished",
@@ -67,7 +68,7 @@ async def test_filter_agrees_with_single_resource_rule(smart_app, stored, ctx):
         async for doc in db[resource_type].find(restriction, {"_id": 1}):
             found.add((resource_type, doc["_id"]))
     expected = {(r["resourceType"], r["id"]) for r in stored
-                if visible(ctx, "s", r) or visible(ctx, "r", r)}
+                if visible(ctx, "s", r, BASE) or visible(ctx, "r", r, BASE)}
     assert found == expected
 
 

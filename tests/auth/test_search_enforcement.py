@@ -72,6 +72,18 @@ async def test_chains_do_not_reach_other_patients(http, auth, data):
     assert ids(has) == {("Patient", "p1")}
 
 
+async def test_query_restricted_scope(http, auth, data):
+    token = await issue(auth, "patient/Observation.rs?category=laboratory", patient_id="p1")
+    bundle = await search(http, token, "Observation")
+    assert ids(bundle) == {("Observation", "lab1")}
+    assert (await http.get("/fhir/Observation/lab1", headers=bearer(token))).status_code == 200
+    assert (await http.get("/fhir/Observation/o1", headers=bearer(token))).status_code == 404
+    practitioner = await issue(auth, "user/Observation.rs?category=laboratory",
+                               fhir_user="Practitioner/dr")
+    both = await search(http, practitioner, "Observation")
+    assert ids(both) == {("Observation", "lab1"), ("Observation", "lab2")}
+
+
 async def test_system_search_and_unscoped_types(http, auth, data):
     token = await issue(auth, "patient/*.rs", patient_id="p1")
     everything = await search(http, token, "?_type=Observation,Condition,Patient")
