@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from importers.hl7v2.listener import listening as hl7v2_listening
 
 from ..auth import install as install_auth
+from ..export import install as install_export
 from ..config import Settings
 from ..database import connect
 from ..errors import FhirError, NotFound, PayloadTooLarge
@@ -100,4 +101,5 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
     app.state.settings = settings
     app.state.capability_hooks = []
     install_auth(app, settings)
+    install_export(app, settings)
     return app

@@ -87,6 +87,8 @@ def capability_statement(request: Request) -> dict[str, Any]:
         "implementation": {"description": "FHIR R4 server for maternal and child health",
                            "url": services.base},
         "fhirVersion": "4.0.1",
+        **({"instantiates": request.app.state.instantiates}
+           if getattr(request.app.state, "instantiates", None) else {}),
         "format": FORMATS,
         "patchFormat": PATCH_FORMATS,
         "rest": [rest],

@@ -16,6 +16,7 @@ from profiles.definitions import resource_types
 
 from ..auth.interactions import enforce_route
 from ..errors import InvalidRequest, MethodNotAllowed, NotFound
+from ..export import PATHS as EXPORT_PATHS, dispatch as export_dispatch
 from . import binary, bundle, capability, history, operations, patch, read, search, write
 from .compartments import compartment_types
 
@@ -45,6 +46,8 @@ async def dispatch(request: Request, path: str) -> Response:
     method = request.method
     if method == "HEAD":
         method = "GET"
+    if segments and segments[0] in EXPORT_PATHS:
+        return await export_dispatch(request, method, segments)
     enforce_route(request, method, segments)
     n = len(segments)
     if n == 0:

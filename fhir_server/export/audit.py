@@ -1,0 +1,28 @@
+"""The AuditEvent of a completed export: who asked, which patients, what left the server
+(one entity per output file: type, resource count, file), appended to the audit trail
+(:mod:`fhir_server.audit`). R4 auditevent.html; Bulk Data "Security Considerations".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..audit import AccessRecord, Decided, append, audit_event
+
+__all__ = ["record_export"]
+
+
+async def record_export(services: Any, job: dict[str, Any],
+                        outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    owner = job.get("owner", {})
+    record = AccessRecord(
+        subtype="operation", method=job.get("method", "GET"), url=job["request"],
+        status=200, purpose=owner.get("purpose") or "TREAT",
+        client=owner.get("client_id", "anonymous"), actor=owner.get("fhir_user"),
+        token_id=owner.get("token_id"), query=job["request"],
+        patients=set(job.get("patients") or []))
+    record.decisions = [
+        Decided("permit", f"bulk export {job['_id']}: {o['count']} {o['type']} resources "
+                          f"in {o['name']}")
+        for o in outputs]
+    return await append(services.db, audit_event(record), services.repository.indexer)
