@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from importers.hl7v2.listener import listening as hl7v2_listening
 
 from ..auth import install as install_auth
+from ..privacy import install as install_privacy
 from ..export import install as install_export
 from ..config import Settings
 from ..database import connect
@@ -101,5 +102,6 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
     app.state.settings = settings
     app.state.capability_hooks = []
     install_auth(app, settings)
+    install_privacy(app, settings)
     install_export(app, settings)
     return app

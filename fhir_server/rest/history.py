@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from .. import clock
 from ..auth import check_history
+from ..privacy import check_history as check_history_consent
 from ..config import Settings
 from ..dates import parse_date_range, parse_instant
 from ..errors import InvalidRequest
@@ -47,6 +48,7 @@ async def history(
     if rid is not None:
         check_id(rid)
     await check_history(request, services.repository, resource_type, rid)
+    await check_history_consent(request, services.repository, resource_type, rid)
     count = page_size(params.get("_count"), services.settings)
     since = parse_instant(params["_since"], "_since") if "_since" in params else None
     at = parse_date_range(params["_at"], "_at") if "_at" in params else None

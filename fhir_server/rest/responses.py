@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ..errors import FhirError, Issue, NotModified, operation_outcome
 from ..json_io import dump_json
+from ..privacy import disclose
 from ..repository import StoredResource
 from .negotiation import FHIR_JSON, return_preference
 
@@ -27,6 +28,8 @@ def fhir_response(
     request: Request | None = None,
     media_type: str = FHIR_JSON,
 ) -> Response:
+    if request is not None and status < 300:
+        body = disclose(request, body)
     return Response(
         dump_json(body, pretty=_pretty(request)),
         status_code=status,

@@ -1,0 +1,137 @@
+"""The audit trail: AuditEvents appended to a hash chain, and its verification.
+
+Each AuditEvent is stored like any current resource (collection ``AuditEvent``, so it can
+be read and searched) with a ``chain`` entry: ``seq`` (1, 2, 3, ...), ``prev`` (the hash
+of event ``seq - 1``) and ``hash`` = SHA-256 over the canonical JSON of
+``{seq, prev, resource}``. A unique index on ``chain.seq`` orders the events: an append
+reads the newest event and inserts the next one; when another process (or task) took that
+number first, the insert fails with a duplicate key and is retried on the new newest. So
+one event costs one indexed read and one insert, several server processes share one
+chain, and a crash leaves either a whole event or none (no gaps). ``audit_chain`` holds
+the newest ``{seq, hash}`` known, so removing the last events is detected too.
+
+:func:`verify` walks the chain in ``seq`` order and reports every event whose content no
+longer matches its hash (edited), every missing number (deleted), every event whose
+``prev`` is not its predecessor's hash (reordered or rewritten), events outside the chain,
+and a head that the events no longer reach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from .. import clock
+from ..json_io import from_bson, to_bson
+
+__all__ = ["append", "verify", "ensure_indexes", "digest", "Verification", "EVENTS", "HEAD",
+           "GENESIS"]
+
+EVENTS = "AuditEvent"
+HEAD = "audit_chain"
+GENESIS = "0" * 64
+_ATTEMPTS = 200
+
+
+def digest(seq: int, prev: str, resource: dict[str, Any]) -> str:
+    canonical = orjson.dumps({"prev": prev, "resource": resource, "seq": seq},
+                             option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await db[EVENTS].create_index(
+        "chain.seq", unique=True, name="audit_chain_seq",
+        partialFilterExpression={"chain.seq": {"$exists": True}})
+
+
+def _stored(resource: dict[str, Any], moment: datetime) -> dict[str, Any]:
+    meta = {"versionId": "1", "lastUpdated": clock.to_instant(moment)}
+    body = {k: v for k, v in resource.items() if k not in ("resourceType", "id", "meta")}
+    return {"resourceType": "AuditEvent", "id": resource.get("id") or str(uuid.uuid4()),
+            "meta": meta, **body}
+
+
+async def append(db: AsyncDatabase, resource: dict[str, Any],
+                 index: Any = None) -> dict[str, Any]:
+    """Store an AuditEvent as the next link of the chain; returns the stored resource."""
+    moment = clock.now()
+    stored = from_bson(to_bson(_stored(resource, moment)))
+    fields = index(stored) if index is not None else {}
+    events = db[EVENTS]
+    for attempt in range(_ATTEMPTS):
+        last = await events.find_one({"chain.seq": {"$exists": True}}, {"chain": 1},
+                                     sort=[("chain.seq", DESCENDING)])
+        seq = last["chain"]["seq"] + 1 if last else 1
+        prev = last["chain"]["hash"] if last else GENESIS
+        link = {"seq": seq, "prev": prev, "hash": digest(seq, prev, stored)}
+        try:
+            await events.insert_one({"_id": stored["id"], "vid": 1, "lastUpdated": moment,
+                                     "resource": to_bson(stored), "search": fields,
+                                     "chain": link})
+            break
+        except DuplicateKeyError:
+            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+    else:  # pragma: no cover - only under pathological contention
+        raise RuntimeError("could not append to the audit chain")
+    try:
+        await db[HEAD].update_one({"_id": "head", "seq": {"$lt": seq}},
+                                  {"$set": {"seq": seq, "hash": link["hash"]}}, upsert=True)
+    except DuplicateKeyError:
+        pass  # a later event already moved the head
+    return stored
+
+
+@dataclass
+class Verification:
+    events: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+async def verify(db: AsyncDatabase) -> Verification:
+    """Check the whole chain; an intact chain has no problems."""
+    result = Verification()
+    expected_seq, expected_prev = 1, GENESIS
+    cursor = db[EVENTS].find({"chain.seq": {"$exists": True}}).sort("chain.seq", ASCENDING)
+    last_hash = GENESIS
+    async for doc in cursor:
+        result.events += 1
+        link, name = doc["chain"], f"AuditEvent/{doc['_id']}"
+        seq = link.get("seq")
+        if seq != expected_seq:
+            result.problems.append(
+                f"events {expected_seq}..{seq - 1} are missing (deleted) before {name}"
+                if isinstance(seq, int) and seq > expected_seq
+                else f"{name} has sequence number {seq!r}, expected {expected_seq}")
+        if link.get("prev") != expected_prev:
+            result.problems.append(f"{name} (seq {seq}) does not follow the event before it: "
+                                   "events were reordered, removed or rewritten")
+        if digest(seq, link.get("prev"), from_bson(doc.get("resource"))) != link.get("hash"):
+            result.problems.append(f"{name} (seq {seq}) was modified after it was written")
+        expected_seq = (seq if isinstance(seq, int) else expected_seq) + 1
+        expected_prev = last_hash = link.get("hash")
+    outside = await db[EVENTS].count_documents({"chain.seq": {"$exists": False}})
+    if outside:
+        result.problems.append(f"{outside} AuditEvent(s) are not in the chain (written "
+                               "around the audit trail)")
+    head = await db[HEAD].find_one({"_id": "head"})
+    if head is not None and (head["seq"] > expected_seq - 1 or (
+            head["seq"] == expected_seq - 1 and head["hash"] != last_hash)):
+        result.problems.append(f"the chain ends at seq {expected_seq - 1} but event "
+                               f"{head['seq']} was written: the last events were removed "
+                               "or replaced")
+    return result

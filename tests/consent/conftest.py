@@ -1,0 +1,79 @@
+"""Fixtures: one ``--auth smart`` app per module over the test record, real signed tokens.
+
+Consents are read from MongoDB on every request, so a scenario replaces the Consents and
+the next request decides with them (no restart, no cache): the module-wide app and data
+exercise exactly that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from consent import ConsentPolicy
+from fhir_server.auth.scopes import parse_scopes
+from fhir_server.config import Settings
+from fhir_server.rest.app import create_app
+
+from .data import RECORD, REFERENCE_DATA
+
+ROOT = "http://testserver"
+BASE = f"{ROOT}/fhir"
+
+
+@pytest.fixture(scope="module")
+async def consent_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
+    database = f"test_consent_{uuid.uuid4().hex[:10]}"
+    settings = Settings(database=database, mongodb_uri=mongodb_uri, base_url=BASE,
+                        auth="smart")
+    application = create_app(settings, mongo_client)
+    async with application.router.lifespan_context(application):
+        repository = application.state.services.repository
+        for resource in [*REFERENCE_DATA, *RECORD]:
+            await repository.update(resource, resource["id"])
+        yield application
+    await mongo_client.drop_database(database)
+
+
+@pytest.fixture(scope="module")
+async def http(consent_app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=consent_app)
+    async with httpx.AsyncClient(transport=transport, base_url=ROOT) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def db(consent_app):
+    return consent_app.state.services.db
+
+
+def set_policy(app: Any, **changes: Any) -> None:
+    """Deployment configuration for the next requests (``FHIR_CONSENT_*``)."""
+    app.state.privacy = dataclasses.replace(
+        app.state.privacy, policy=dataclasses.replace(ConsentPolicy(), **changes))
+
+
+async def set_consents(app: Any, consents: list[dict[str, Any]]) -> None:
+    """Replace every Consent, as an administrator (through the repository, no token)."""
+    db = app.state.services.db
+    await db["Consent"].delete_many({})
+    await db["history"].delete_many({"type": "Consent"})
+    for resource in consents:
+        await app.state.services.repository.update(resource, resource["id"])
+
+
+async def token(app: Any, fhir_user: str | None, *, scope: str = "user/*.rs",
+                kind: str = "user", patient: str | None = None,
+                purposes: tuple[str, ...] = ()) -> dict[str, str]:
+    """``Authorization`` header with an access token signed by the server's key."""
+    value, _ = await app.state.auth.tokens.access_token(
+        client_id="consent-tests", scopes=parse_scopes(scope), kind=kind,
+        subject=fhir_user or "consent-tests", lifetime=600, fhir_user=fhir_user,
+        patient=patient, purpose_of_use=purposes)
+    return {"Authorization": f"Bearer {value}"}
