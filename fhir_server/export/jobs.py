@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
@@ -29,6 +29,7 @@ JOBS = "export_jobs"
 ACTIVE = ("queued", "running")
 FINISHED = ("completed", "failed")
 MAX_ATTEMPTS = 3
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -59,7 +60,7 @@ class JobStore:
         job = {"_id": uuid.uuid4().hex, "status": "queued", "created": now,
                "transaction_time": now, "outputs": [], "errors": [], "done_types": [],
                "attempts": 0, "exported": 0, "progress": "queued", "lease_until": now,
-               "last_poll": now - self.timings.min_poll, "expires": None,
+               "last_poll": _NEVER, "expires": None,
                "purge_at": now + timedelta(days=7), **document}
         await self.jobs.insert_one(job)
         return job
