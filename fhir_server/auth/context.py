@@ -7,16 +7,14 @@ the actor (consent, audit). ``access_context(request)`` is None when ``--auth of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 
 from .scopes import ScopeSet
 
-__all__ = ["AccessContext", "access_context", "ACCESS_KEY", "TOKEN_KINDS"]
+__all__ = ["AccessContext", "access_context", "ACCESS_KEY"]
 
 ACCESS_KEY = "access"
-TOKEN_KINDS = ("user", "backend", "operator", "external")
 
 
 @dataclass(frozen=True)
@@ -40,16 +38,6 @@ class AccessContext:
     encounter: str | None = None
     purpose_of_use: tuple[str, ...] = ()
     token_id: str | None = None
-
-    @property
-    def actor(self) -> str:
-        """The FHIR reference of the person acting, or ``Device/<client>``-like client id."""
-        return self.fhir_user or f"client:{self.client_id}"
-
-    def describe(self) -> dict[str, Any]:
-        return {"client_id": self.client_id, "kind": self.kind, "sub": self.subject,
-                "scope": str(self.scopes), "fhirUser": self.fhir_user,
-                "patient": self.patient, "purpose_of_use": list(self.purpose_of_use)}
 
 
 def access_context(request: Request) -> AccessContext | None:

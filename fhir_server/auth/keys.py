@@ -19,6 +19,8 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,7 +51,7 @@ class SigningKey:
                                   auto_kid=True)
         return cls(key.kid or "", key.as_dict(private=True), time.time())
 
-    @property
+    @cached_property
     def key(self) -> RSAKey:
         return RSAKey.import_key(self.jwk)
 
@@ -96,8 +98,6 @@ class MongoKeyStore:
                                           "expiresAt": None})
 
     async def rotate(self, retire_after: float) -> SigningKey:
-        from datetime import UTC, datetime
-
         new = SigningKey.generate()
         await self._insert(new)
         now = time.time()

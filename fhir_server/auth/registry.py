@@ -168,7 +168,3 @@ class Registry:
         if not verify_secret(password, stored) or doc is None:
             return None
         return User(doc["_id"], doc["fhirUser"], doc["passwordHash"])
-
-    async def user(self, username: str) -> User | None:
-        doc = await self.users.find_one({"_id": username})
-        return User(doc["_id"], doc["fhirUser"], doc["passwordHash"]) if doc else None

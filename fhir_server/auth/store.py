@@ -102,9 +102,6 @@ class AuthStore:
     async def session(self, cookie: str | None) -> dict[str, Any] | None:
         return await self._get(self.sessions, cookie or "")
 
-    async def end_session(self, cookie: str) -> None:
-        await self.sessions.delete_one({"_id": digest(cookie)})
-
     async def login_blocked(self, username: str) -> bool:
         doc = await self.login_failures.find_one({"_id": username.lower()})
         return (doc is not None and doc["expiresAt"] > _now()
