@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import OperationFailure
 
 from ..binary import BinaryStore
-from ..errors import FhirError
+from ..errors import FhirError, PayloadTooLarge
 from .entries import Entry, EntryError
 from .execute import EntryResult, execute, prepare
 from .plan import Plan, link_full_urls, plan_target, resolve_conditional_references
@@ -26,8 +27,12 @@ from .responses import response_entry
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["process_transaction", "processing_order"]
+__all__ = ["process_transaction", "processing_order", "too_long"]
 
+# MongoDB codes of a transaction that outlived transactionLifetimeLimitSeconds (60 s by
+# default): ExceededTimeLimit, NoSuchTransaction (after with_transaction's retries),
+# TransactionExceededLifetimeLimitSeconds.
+_TOO_LONG = {50, 251, 290}
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 Results = dict[int, EntryResult]
 
@@ -70,8 +75,14 @@ async def process_transaction(
     try:
         plan = await _plan(services, entries, uploads)
         writes = [e for e in processing_order(entries) if e.is_write]
-        results = await services.repository.in_transaction(
-            lambda session: _write_all(services, writes, plan, session))
+        try:
+            results = await services.repository.in_transaction(
+                lambda session: _write_all(services, writes, plan, session))
+        except OperationFailure as error:
+            explained = too_long(error, len(writes))
+            if explained is None:
+                raise
+            raise explained from error
     except BaseException:
         store = BinaryStore(services.db)
         for file_id in uploads:
@@ -85,6 +96,17 @@ async def process_transaction(
         "type": "transaction-response",
         "entry": [response_entry(results[e.index], services.base, prefer) for e in entries],
     }
+
+
+def too_long(error: OperationFailure, writes: int) -> PayloadTooLarge | None:
+    """A transaction the database gave up on for its duration: 413 explaining the limit."""
+    if error.code not in _TOO_LONG:
+        return None
+    return PayloadTooLarge(
+        f"The transaction's {writes} writes did not finish within the time MongoDB allows "
+        "one transaction (transactionLifetimeLimitSeconds, 60 s by default); nothing was "
+        "written. Split the Bundle into smaller transactions."
+    )
 
 
 async def _write_all(services: Services, writes: list[Entry], plan: Plan,

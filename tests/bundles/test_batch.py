@@ -56,3 +56,16 @@ async def test_batch_conditional_create_and_delete(client, db):
     statuses = [e["response"]["status"][:3] for e in response.json()["entry"]]
     assert statuses == ["200", "204", "204"]
     assert await db["Patient"].count_documents({}) == 0
+
+
+async def test_get_entries_may_search(client):
+    await client.put("Patient/s1", json=patient(id="s1"), headers=FHIR)
+    response = await client.post("", json=bundle(
+        "batch", entry("GET", "Patient?_id=s1"), entry("GET", "Patient?colour=red")),
+        headers=FHIR)
+    found, refused = response.json()["entry"]
+    assert found["response"]["status"].startswith("200")
+    assert found["resource"]["type"] == "searchset"
+    assert [e["resource"]["id"] for e in found["resource"]["entry"]] == ["s1"]
+    assert refused["response"]["status"].startswith("400")
+    assert refused["response"]["outcome"]["resourceType"] == "OperationOutcome"

@@ -46,8 +46,11 @@ def conditional(bundle):
 
 
 async def test_shared_organizations_and_practitioners_are_not_duplicated(client, db):
+    sharing = [p for p in BUNDLES if p.name.startswith(("Shavonne_", "Maximina_"))]
+    assert len(sharing) == 2  # they share one Organization and one Practitioner
     shared: dict[str, set[str]] = {"Organization": set(), "Practitioner": set()}
-    for path in BUNDLES:
+    sent = 0
+    for path in sharing:
         bundle = conditional(load(path))
         for entry in bundle["entry"]:
             resource = entry["resource"]
@@ -57,6 +60,8 @@ async def test_shared_organizations_and_practitioners_are_not_duplicated(client,
                     f"{identifier['system']}|{identifier['value']}")
         response = await client.post("", json=bundle, headers=FHIR)
         assert response.status_code == 200, f"{path.name}: {response.text[:300]}"
+        sent += sum(1 for e in bundle["entry"] if e["resource"]["resourceType"] in shared)
+    assert sent == sum(len(ids) for ids in shared.values()) + 2
     for resource_type, identifiers in shared.items():
         assert await db[resource_type].count_documents({}) == len(identifiers)
     refs = await stored_references(db)

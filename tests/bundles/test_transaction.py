@@ -298,9 +298,9 @@ async def test_identifier_conditions_create_once_and_resolve_references(client, 
                                     "value": "9941339108"}]}
 
     def transaction():
+        individual = {"reference": f"Practitioner?identifier={npi}"}
         encounter = {"resourceType": "Encounter", "status": "finished",
-                     "class": {"code": "AMB"},
-                     "participant": [{"individual": {"reference": f"Practitioner?identifier={npi}"}}]}
+                     "class": {"code": "AMB"}, "participant": [{"individual": individual}]}
         return bundle(
             "transaction",
             entry("POST", "Encounter", encounter, urn()),
@@ -319,3 +319,15 @@ async def test_identifier_conditions_create_once_and_resolve_references(client, 
         individual = encounter["resource"]["participant"][0]["individual"]
         assert individual["reference"] == f"Practitioner/{practitioner_id}"
     assert await db["Encounter"].count_documents({}) == 2
+
+
+def test_a_transaction_too_long_for_mongodb_is_explained():
+    from pymongo.errors import OperationFailure
+
+    from fhir_server.bundles.transaction import too_long
+    from fhir_server.errors import PayloadTooLarge
+
+    mapped = too_long(OperationFailure("lifetime", code=290), 12000)
+    assert isinstance(mapped, PayloadTooLarge) and mapped.status == 413
+    assert "12000 writes" in mapped.message and "Split the Bundle" in mapped.message
+    assert too_long(OperationFailure("duplicate", code=11000), 3) is None
