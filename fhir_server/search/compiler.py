@@ -17,6 +17,7 @@ from ..errors import InvalidRequest
 from .definitions import Registry
 from .filters import RANK_ID, RANK_REFERENCE, Condition, Element, Exists, Field, Nothing, render
 from .parameters import combine_or
+from .parameters.date import LOWER, UPPER
 from .query import Clause
 
 __all__ = ["Compiler", "MAX_JOIN", "and_filters"]
@@ -40,13 +41,42 @@ def and_filters(*filters: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
+def _bound(clause: Clause, prefixes: tuple[str, ...]) -> bool:
+    parameter = clause.parameter
+    return (parameter is not None and parameter.type == "date" and clause.modifier is None
+            and clause.chain is None and clause.missing is None and len(clause.values) == 1
+            and clause.values[0].prefix in prefixes)
+
+
+def _date_ranges(clauses: list[Clause]) -> tuple[list[tuple[Clause, Clause]], list[Clause]]:
+    """Pairs of one lower and one upper bound on the same date parameter, and the rest."""
+    pairs: list[tuple[Clause, Clause]] = []
+    rest = list(clauses)
+    for lower in clauses:
+        if not _bound(lower, LOWER) or lower not in rest:
+            continue
+        upper = next((c for c in rest if _bound(c, UPPER) and c.parameter == lower.parameter),
+                     None)
+        if upper is not None:
+            pairs.append((lower, upper))
+            rest.remove(lower)
+            rest.remove(upper)
+    return pairs, rest
+
+
 class Compiler:
     def __init__(self, db: AsyncDatabase, registry: Registry) -> None:
         self.db = db
         self.registry = registry
 
     async def filter(self, resource_type: str, clauses: list[Clause]) -> dict[str, Any]:
-        conditions = [await self.condition(resource_type, c) for c in clauses]
+        ranges, rest = _date_ranges(clauses)
+        conditions = [await self.condition(resource_type, c) for c in rest]
+        for lower, upper in ranges:
+            assert lower.parameter is not None
+            handler = self.registry.handler(resource_type, lower.parameter)
+            conditions.append(handler.range_condition(  # type: ignore[attr-defined]
+                lower.values[0], upper.values[0], f"search.{lower.parameter.code}"))
         return render(conditions)
 
     async def condition(self, resource_type: str, clause: Clause) -> Condition:

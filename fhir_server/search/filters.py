@@ -40,13 +40,15 @@ class Element:
     ``$elemMatch``; an OR becomes :class:`AnyOf`).
 
     ``hint`` is an optional ``(subfield, condition)`` implied by ``match`` that an index
-    on ``path.subfield`` can answer.
+    on ``path.subfield`` can answer; ``index_key`` an optional ``(field, condition)`` on
+    another document field that the match implies (e.g. coarse date buckets).
     """
 
     path: str
     match: dict[str, Any]
     hint: tuple[str, Any] | None = None
     rank: int = RANK_OTHER
+    index_key: tuple[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ def _add(target: _Filter, condition: Condition) -> None:
             return
         target.extra.append({"$or": [render([o]) for o in merged.options]})
     elif isinstance(condition, Element):
+        if condition.index_key is not None and condition.index_key[0] not in target.keys:
+            target.put(*condition.index_key)
         single = _single_key(condition.match)
         if single is not None:
             key = f"{condition.path}.{single[0]}"

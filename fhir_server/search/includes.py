@@ -53,9 +53,13 @@ class IncludeResolver:
         self.db = db
         self.registry = registry
         self.restriction = restriction
+        self._projection: dict[str, int] = {"resource": 1}
 
     async def resolve(self, matches: list[Found], includes: list[Include],
                       revincludes: list[Include]) -> list[Found]:
+        self._projection = {"resource": 1}
+        if any(i.iterate for i in [*includes, *revincludes]):
+            self._projection["search"] = 1
         seen = {f.key for f in matches}
         included: list[Found] = []
         frontier = matches
@@ -79,7 +83,7 @@ class IncludeResolver:
 
     async def _fetch(self, resource_type: str, query: dict[str, Any]) -> list[Found]:
         cursor = self.db[resource_type].find(and_filters(query, self.restriction),
-                                             {"resource": 1, "search": 1})
+                                             self._projection)
         return [Found(resource_type, d) for d in await cursor.limit(MAX_INCLUDED).to_list()]
 
     async def _forward(self, sources: list[Found], include: Include) -> list[Found]:

@@ -2,6 +2,7 @@
 
 ``search.<code>`` holds the entries of each parameter that has values (see the parameter
 type modules for their shape), ``search._sort.<code>`` the ascending/descending sort keys,
+``search._coarse.<code>`` the months a date parameter's values touch (for range queries),
 and ``search._compartments`` the compartments the resource is in.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from .compartments import compartment_memberships
 from .definitions import Registry
 from .parameters import IndexContext
+from .parameters.date import COARSE_FIELD
 
 __all__ = ["index_resource", "SORT_FIELD"]
 
@@ -28,6 +30,7 @@ def index_resource(
         return {}
     index: dict[str, Any] = {}
     sort: dict[str, Any] = {}
+    coarse: dict[str, Any] = {}
     for parameter in registry.indexed(resource_type):
         try:
             nodes = registry.extractor(resource_type, parameter)(resource)
@@ -44,8 +47,13 @@ def index_resource(
         keys = handler.sort_values(entries)
         if keys is not None:
             sort[parameter.code] = {"a": keys[0], "d": keys[1]}
+        buckets = getattr(handler, "coarse_keys", None)
+        if buckets is not None:
+            coarse[parameter.code] = buckets(entries)
     if sort:
         index[SORT_FIELD] = sort
+    if coarse:
+        index[COARSE_FIELD] = coarse
     memberships = compartment_memberships(resource_type, resource.get("id"), index)
     if memberships:
         index["_compartments"] = memberships

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from .compartments import COMPARTMENTS_FIELD
 from .index import SORT_FIELD
+from .parameters.date import COARSE_FIELD
 
 __all__ = ["ensure_search_indexes", "SEARCH_INDEXES"]
 
@@ -51,6 +52,9 @@ def _models(resource_type: str) -> list[IndexModel]:
     for code, fields in SEARCH_INDEXES[resource_type].items():
         models.extend(IndexModel([(f"search.{code}.{f}", 1)], name=f"{code}.{f}")
                       for f in fields)
+        if "s" in fields:
+            models.append(IndexModel([(f"search.{COARSE_FIELD}.{code}", 1)],
+                                     name=f"{code}.months"))
     for code in _SORTED.get(resource_type, []):
         for suffix, direction in (("a", 1), ("d", -1)):
             field = f"search.{SORT_FIELD}.{code}.{suffix}"

@@ -15,14 +15,21 @@ from typing import Any
 from ... import clock
 from ...dates import parse_date_range
 from ...errors import FhirError, InvalidRequest
-from ..filters import RANK_RANGE, Condition, Element, none_of
+from ..filters import RANK_RANGE, AllOf, Condition, Element, none_of
 from ..paths import Node
 from . import IndexContext, split_prefix
 
-__all__ = ["DateParameter", "DateValue", "date_match", "EARLIEST", "LATEST"]
+__all__ = ["DateParameter", "DateValue", "date_match", "months", "EARLIEST", "LATEST",
+           "LOWER", "UPPER", "COARSE_FIELD"]
 
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+LOWER = ("gt", "ge", "sa")
+UPPER = ("lt", "le", "eb")
+COARSE_FIELD = "_coarse"
+_LONG = "*"  # the bucket of values spanning more than _MAX_MONTHS
+_MAX_MONTHS = 24
+_MAX_QUERY_MONTHS = 240
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,27 @@ def date_match(value: DateValue) -> tuple[dict[str, Any], tuple[str, Any] | None
     return {"s": {"$lt": high}, "e": {"$gt": low}}, ("e", {"$gt": low})
 
 
+def months(start: datetime, end: datetime, limit: int) -> list[str] | None:
+    """``YYYY-MM`` of every month ``[start, end)`` touches; None beyond ``limit`` months."""
+    last = end - timedelta(microseconds=1)
+    count = (last.year - start.year) * 12 + last.month - start.month + 1
+    if count > limit:
+        return None
+    year, month = start.year, start.month
+    found = []
+    for _ in range(max(count, 1)):
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
+def _window(lower: DateValue, upper: DateValue) -> tuple[datetime, datetime]:
+    """The instants every value matching both bounds shares some of: ``[a, b)``."""
+    low = lower.start if lower.prefix == "ge" else lower.end
+    high = upper.end if upper.prefix == "le" else upper.start
+    return low, high
+
+
 class DateParameter:
     name = "date"
     modifiers: frozenset[str] = frozenset()
@@ -114,6 +142,29 @@ class DateParameter:
         if value.prefix == "ne":
             return none_of(path, match)
         return Element(path, match, hint=hint, rank=RANK_RANGE)
+
+    def range_condition(self, lower: DateValue, upper: DateValue, path: str) -> Condition:
+        """``date=ge...&date=lt...`` as one range on the same value (as HAPI reads it),
+        with the month buckets of the range as an indexable necessary condition."""
+        low_match, _ = date_match(lower)
+        high_match, _ = date_match(upper)
+        if low_match.keys() & high_match.keys():
+            return AllOf((self.condition(lower, None, path), self.condition(upper, None, path)))
+        start, end = _window(lower, upper)
+        buckets = months(start, end, _MAX_QUERY_MONTHS) if start < end else []
+        coarse = None
+        if buckets is not None:
+            field = path.replace("search.", f"search.{COARSE_FIELD}.", 1)
+            coarse = (field, {"$in": [*buckets, _LONG]})
+        return Element(path, {**low_match, **high_match}, rank=RANK_RANGE, index_key=coarse)
+
+    def coarse_keys(self, entries: list[dict[str, Any]]) -> list[str]:
+        """The month buckets of a resource's values (``*`` for long periods)."""
+        keys: set[str] = set()
+        for entry in entries:
+            found = months(entry["s"], entry["e"], _MAX_MONTHS)
+            keys.update(found if found is not None else [_LONG])
+        return sorted(keys)
 
     def sort_values(self, entries: list[dict[str, Any]]) -> tuple[Any, Any] | None:
         starts = [e["s"] for e in entries]
