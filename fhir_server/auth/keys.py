@@ -19,8 +19,8 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -175,27 +175,35 @@ def key_store_for(settings: Settings, db: AsyncDatabase) -> MongoKeyStore | File
 
 
 class CachedKeys:
-    """A short-lived view of a store, refreshed when a token names an unknown ``kid``."""
+    """A short-lived view of a store, refreshed when a token names an unknown ``kid``.
+
+    Keys are parsed once per load, not per token.
+    """
 
     def __init__(self, store: KeyStore) -> None:
         self.store = store
         self._keys: list[SigningKey] = []
+        self._key_set = KeySet([])
         self._loaded = 0.0
 
     async def keys(self, *, refresh: bool = False) -> list[SigningKey]:
         if refresh or not self._keys or time.monotonic() - self._loaded > _CACHE_SECONDS:
-            self._keys = await self.store.load()
+            keys = await self.store.load()
+            self._key_set = KeySet([k.key for k in keys])
+            self._keys = keys
             self._loaded = time.monotonic()
         return self._keys
 
-    async def signing_key(self) -> SigningKey:
-        return (await self.keys())[0]
+    async def signing_key(self) -> tuple[str, RSAKey]:
+        """The newest key's ``kid`` and private key."""
+        keys = await self.keys()
+        return keys[0].kid, self._key_set.keys[0]
 
     async def verification_keys(self, kid: str | None) -> KeySet:
         keys = await self.keys()
         if kid is not None and all(k.kid != kid for k in keys):
-            keys = await self.keys(refresh=True)
-        return KeySet([k.key for k in keys])
+            await self.keys(refresh=True)
+        return self._key_set
 
     async def jwks(self) -> dict[str, Any]:
         return {"keys": [k.public() for k in await self.keys()]}

@@ -55,9 +55,9 @@ class TokenService:
         await self.revoked.create_index("expiresAt", expireAfterSeconds=0, name="ttl")
 
     async def _sign(self, claims: dict[str, Any], typ: str) -> str:
-        key = await self.keys.signing_key()
-        header = {"alg": SIGNING_ALGORITHM, "kid": key.kid, "typ": typ}
-        return jwt.encode(header, claims, key.key, algorithms=[SIGNING_ALGORITHM])
+        kid, key = await self.keys.signing_key()
+        header = {"alg": SIGNING_ALGORITHM, "kid": kid, "typ": typ}
+        return jwt.encode(header, claims, key, algorithms=[SIGNING_ALGORITHM])
 
     async def access_token(
         self,

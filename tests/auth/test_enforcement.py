@@ -55,16 +55,16 @@ async def test_missing_malformed_expired_and_tampered_tokens_are_401(http, auth,
 
 
 async def test_token_for_another_audience_or_issuer_is_401(http, auth, data):
-    key = await auth.keys.signing_key()
+    kid, key = await auth.keys.signing_key()
     now = int(time.time())
     claims = {"iss": auth.endpoints.issuer, "aud": "https://elsewhere.example/fhir",
               "sub": "x", "client_id": "app", "scope": "system/*.rs", "exp": now + 60,
               "iat": now, "jti": "j1", "kind": "backend"}
-    header = {"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}
-    wrong_aud = jwt.encode(header, claims, key.key)
+    header = {"alg": "RS256", "kid": kid, "typ": "at+jwt"}
+    wrong_aud = jwt.encode(header, claims, key)
     assert (await http.get("/fhir/Patient/p1", headers=bearer(wrong_aud))).status_code == 401
     wrong_iss = jwt.encode(header, {**claims, "aud": auth.endpoints.fhir_base,
-                                    "iss": "https://other"}, key.key)
+                                    "iss": "https://other"}, key)
     assert (await http.get("/fhir/Patient/p1", headers=bearer(wrong_iss))).status_code == 401
     id_token = await auth.tokens.id_token(client_id="app", subject="x", fhir_user=None,
                                           nonce=None, lifetime=60)
