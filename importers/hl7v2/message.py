@@ -3,10 +3,11 @@
 HL7 v2.5.1 chapter 2.5-2.7 (message construction rules): segments end with a carriage
 return, fields are split by MSH-1, components, repetitions, escape and sub-components by the
 four characters of MSH-2. Real feeds deviate: LF or CRLF segment ends, byte order marks,
-trailing separators left out, Z-segments. ``parse`` accepts all of those; MSH itself is read
-by hl7apy (``get_message_info`` for the encoding characters, message structure and version,
-then a tolerant ``parse_segment``), and the other segments by a thin splitter that keeps every
-value as written, so no field is lost to a version's segment definition.
+trailing separators left out, Z-segments. ``parse`` accepts all of those: hl7apy's parser
+functions read MSH (``get_message_info``: encoding characters, message structure, version;
+``check_encoding_chars``), and a thin splitter on those delimiters reads the segments, keeping
+every value as written, so no field is lost to a version's segment definition. (hl7apy's
+element tree is not built: its ``parse_segment`` alone takes 8-75 ms for one MSH here.)
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from hl7apy import SUPPORTED_LIBRARIES
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.parser import get_message_info, parse_segment
+from hl7apy import check_encoding_chars
+from hl7apy.parser import get_message_info
 
 __all__ = ["Encoding", "Value", "Segment", "V2Message", "V2ParseError", "parse", "decode"]
 
@@ -291,7 +291,7 @@ def _repair_msh(line: str) -> str:
 
 
 def _read_msh(line: str) -> tuple[Encoding, str | None, str]:
-    """MSH through hl7apy: encoding characters, message structure, version, tolerant parse."""
+    """MSH through hl7apy's parser functions: encoding characters, structure, version."""
     try:
         characters, structure, version = get_message_info(line)
     except Exception as error:  # hl7apy raises several unrelated types here
@@ -302,14 +302,12 @@ def _read_msh(line: str) -> tuple[Encoding, str | None, str]:
     if any(c.isalnum() or c.isspace() for c in encoding.field + encoding.characters):
         raise V2ParseError("MSH-1/MSH-2 encoding characters must not be letters, digits or "
                            "spaces", "MSH^1^2", "102")
-    version = (version or "").strip()
-    reader_version = version if version in SUPPORTED_LIBRARIES else "2.5"
     try:
-        parse_segment(line, version=reader_version, encoding_chars=characters,
-                      validation_level=VALIDATION_LEVEL.TOLERANT)
+        check_encoding_chars(characters)
     except Exception as error:
-        raise V2ParseError(f"MSH cannot be parsed: {error}", "MSH^1", "100") from None
-    return encoding, structure, version
+        raise V2ParseError(f"MSH-2 encoding characters are invalid: {error}",
+                           "MSH^1^2", "102") from None
+    return encoding, structure, (version or "").strip()
 
 
 def _split(lines: list[str], encoding: Encoding) -> list[Segment]:
