@@ -1,0 +1,70 @@
+"""``fhir-server export --patient ID --out FILE``: a patient's International Patient
+Summary document, for a patient who asks in person (the operator acts; no token).
+
+Writes the same document as ``Patient/[id]/$summary`` (:mod:`fhir_server.export.summary`)
+against the data dir's embedded database (attaching to a running server's) or
+``MONGODB_URI``. The file appears only when the whole document was written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import Settings
+
+__all__ = ["commands"]
+
+
+async def _summary(settings: Settings, patient_id: str) -> dict[str, Any]:
+    from ..database import connect
+    from ..export.summary import patient_summary
+    from ..services import build_services
+
+    client = connect(settings.mongodb_uri or "")
+    try:
+        services = await build_services(settings, client)
+        stored = await services.repository.read("Patient", patient_id)
+        return await patient_summary(services.db, services.base, stored.resource, None)
+    finally:
+        await client.close()
+
+
+@click.command("export")
+@click.option("--patient", "patient_id", required=True, help="The Patient's id.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write the IPS document Bundle (JSON) to.")
+@click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The server's data dir (its embedded database).")
+@click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+              help="An external MongoDB instead of the embedded database.")
+def export(patient_id: str, out: Path, data_dir: Path, mongodb_uri: str | None) -> None:
+    """Write a patient's International Patient Summary (IPS document Bundle)."""
+    from ..errors import FhirError
+    from ..ids import check_id
+    from ..json_io import dump_json
+    from ..server import database_for
+
+    settings = Settings(data_dir=data_dir, mongodb_uri=mongodb_uri,
+                        database=os.environ.get("FHIR_DATABASE", "fhir"))
+    database = database_for(settings)
+    try:
+        bundle = asyncio.run(_summary(settings, check_id(patient_id)))
+    except FhirError as error:
+        raise click.ClickException(f"Patient {patient_id}: {error.message}") from None
+    finally:
+        if database is not None:
+            database.stop()
+    partial = out.with_name(out.name + ".partial")
+    partial.write_bytes(dump_json(bundle, pretty=True))
+    partial.replace(out)
+    click.echo(f"Wrote the patient summary of Patient/{patient_id} "
+               f"({len(bundle['entry'])} resources) to {out}")
+
+
+commands = [export]

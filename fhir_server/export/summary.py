@@ -1,0 +1,211 @@
+"""The International Patient Summary of one patient: a FHIR ``document`` Bundle whose
+Composition (LOINC 60591-5) has the IPS sections (IPS 2.0 "Composition (IPS)": problems,
+allergies, medications, immunizations, results, and history of pregnancies for women).
+
+Entries are the patient's compartment resources the caller may see (the same access
+restriction as searches). Each entry declares the IPS profile of its kind when the
+elements that profile requires are present (name and birthDate of the Patient, code and
+subject of a Condition, ...); the required sections without data carry an
+``emptyReason`` and a narrative saying so. Used by ``Patient/[id]/$summary`` and
+``fhir-server export --patient``.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import DESCENDING
+
+from .. import clock
+from ..json_io import from_bson
+from ..search.compartments import compartment_filter
+
+__all__ = ["patient_summary", "IPS", "SECTIONS"]
+
+IPS = "http://hl7.org/fhir/uv/ips/StructureDefinition"
+LOINC = "http://loinc.org"
+MAX_ENTRIES = 200
+PREGNANCY_STATUS = {"82810-3"}
+PREGNANCY_EDD = {"11778-8", "11779-6", "11780-4"}
+PREGNANCY_OUTCOME = {"11636-8", "11637-6", "11638-4", "11639-2", "11640-0", "11612-9",
+                     "11613-7", "11614-5"}
+_EMPTY_REASON = {"coding": [{
+    "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable",
+    "display": "Unavailable"}]}
+
+
+def _codes(resource: dict[str, Any], element: str = "code") -> set[str]:
+    concept = resource.get(element) or {}
+    return {c.get("code") for c in concept.get("coding", []) if c.get("system") == LOINC}
+
+
+def _is_lab(resource: dict[str, Any]) -> bool:
+    return any(c.get("code") == "laboratory" for cat in resource.get("category", [])
+               for c in cat.get("coding", []))
+
+
+def _pregnancy(resource: dict[str, Any]) -> bool:
+    return bool(_codes(resource) & (PREGNANCY_STATUS | PREGNANCY_EDD | PREGNANCY_OUTCOME))
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    code: str
+    display: str
+    types: tuple[str, ...]
+    required: bool
+    keep: Callable[[dict[str, Any]], bool] = lambda resource: True
+
+
+SECTIONS = [
+    Section("Problem List", "11450-4", "Problem list - Reported", ("Condition",), True),
+    Section("Allergies and Intolerances", "48765-2", "Allergies and adverse reactions Document",
+            ("AllergyIntolerance",), True),
+    Section("Medication Summary", "10160-0", "History of Medication use Narrative",
+            ("MedicationRequest", "MedicationStatement"), True),
+    Section("Immunizations", "11369-6", "History of Immunization Narrative",
+            ("Immunization",), False),
+    Section("Results", "30954-2", "Relevant diagnostic tests/laboratory data Narrative",
+            ("Observation",), False, lambda r: _is_lab(r) and not _pregnancy(r)),
+    Section("History of Pregnancy", "10162-6", "History of pregnancies Narrative",
+            ("Observation",), False, _pregnancy),
+]
+
+
+def _has(resource: dict[str, Any], *names: str) -> bool:
+    return all(any(k == n or (n.endswith("[x]") and k.startswith(n[:-3]))
+                   for k in resource) for n in names)
+
+
+def _profile(resource: dict[str, Any]) -> str | None:
+    """The IPS profile the resource meets the required elements of, if any."""
+    kind = resource["resourceType"]
+    if kind == "Patient" and _has(resource, "name", "birthDate"):
+        return f"{IPS}/Patient-uv-ips"
+    if kind == "Condition" and _has(resource, "code", "subject"):
+        return f"{IPS}/Condition-uv-ips"
+    if kind == "AllergyIntolerance" and _has(resource, "code", "patient"):
+        return f"{IPS}/AllergyIntolerance-uv-ips"
+    if kind == "MedicationRequest" and _has(resource, "subject", "medication[x]"):
+        return f"{IPS}/MedicationRequest-uv-ips"
+    if kind == "Immunization" and _has(resource, "patient", "vaccineCode", "occurrence[x]"):
+        return f"{IPS}/Immunization-uv-ips"
+    if kind != "Observation" or not _has(resource, "subject", "effective[x]"):
+        return None
+    codes = _codes(resource)
+    if codes & PREGNANCY_STATUS:
+        return f"{IPS}/Observation-pregnancy-status-uv-ips"
+    if codes & PREGNANCY_EDD:
+        return f"{IPS}/Observation-pregnancy-edd-uv-ips"
+    if codes & PREGNANCY_OUTCOME:
+        return f"{IPS}/Observation-pregnancy-outcome-uv-ips"
+    if _is_lab(resource) and _has(resource, "performer"):
+        return f"{IPS}/Observation-results-laboratory-pathology-uv-ips"
+    return None
+
+
+def _declared(resource: dict[str, Any]) -> dict[str, Any]:
+    profile = _profile(resource)
+    if profile is None:
+        return resource
+    meta = dict(resource.get("meta") or {})
+    meta["profile"] = list(dict.fromkeys([*meta.get("profile", []), profile]))
+    return {**resource, "meta": meta}
+
+
+def _label(resource: dict[str, Any]) -> str:
+    for element in ("code", "vaccineCode", "medicationCodeableConcept"):
+        concept = resource.get(element)
+        if isinstance(concept, dict):
+            coding = next(iter(concept.get("coding", [])), {})
+            text = concept.get("text") or coding.get("display") or coding.get("code")
+            if text:
+                return str(text)
+    return f"{resource['resourceType']}/{resource['id']}"
+
+
+def _narrative(title: str, resources: list[dict[str, Any]]) -> dict[str, str]:
+    if not resources:
+        body = f"<p>No information about {html.escape(title.lower())} is available.</p>"
+    else:
+        body = "<ul>" + "".join(f"<li>{html.escape(_label(r))}</li>" for r in resources) + "</ul>"
+    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{body}</div>'}
+
+
+async def _resources(db: Any, patient_id: str, resource_type: str,
+                     restriction: dict[str, Any] | None) -> list[dict[str, Any]]:
+    clauses = [compartment_filter(resource_type, "Patient", patient_id)]
+    if restriction is not None:
+        clauses.append(restriction)
+    cursor = db[resource_type].find({"$and": clauses}, {"resource": 1}).sort(
+        "lastUpdated", DESCENDING).limit(MAX_ENTRIES)
+    return [from_bson(d["resource"]) async for d in cursor]
+
+
+def _section(section: Section, resources: list[dict[str, Any]], base: str
+             ) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "title": section.title,
+        "code": {"coding": [{"system": LOINC, "code": section.code,
+                             "display": section.display}]},
+        "text": _narrative(section.title, resources),
+    }
+    if resources:
+        result["entry"] = [{"reference": f"{r['resourceType']}/{r['id']}"} for r in resources]
+    else:
+        result["emptyReason"] = _EMPTY_REASON
+    return result
+
+
+async def patient_summary(db: Any, base: str, patient: dict[str, Any],
+                          restriction: dict[str, Any] | None) -> dict[str, Any]:
+    """The IPS document Bundle of ``patient`` (its stored resource)."""
+    female = patient.get("gender") == "female"
+    sections: list[dict[str, Any]] = []
+    entries: dict[str, dict[str, Any]] = {}
+    cache: dict[str, list[dict[str, Any]]] = {}
+    for section in SECTIONS:
+        if section.code == "10162-6" and not female:
+            continue
+        found = []
+        for resource_type in section.types:
+            if resource_type not in cache:
+                cache[resource_type] = await _resources(db, patient["id"], resource_type,
+                                                        restriction)
+            found += [r for r in cache[resource_type] if section.keep(r)]
+        if found or section.required:
+            sections.append(_section(section, found, base))
+        for resource in found:
+            entries[f"{resource['resourceType']}/{resource['id']}"] = resource
+    now = clock.to_instant(clock.now())
+    composition = {
+        "resourceType": "Composition", "id": str(uuid.uuid4()),
+        "meta": {"profile": [f"{IPS}/Composition-uv-ips"]},
+        "text": _narrative("the patient summary", [patient]),
+        "status": "final",
+        "type": {"coding": [{"system": LOINC, "code": "60591-5",
+                             "display": "Patient summary Document"}]},
+        "subject": {"reference": f"Patient/{patient['id']}"},
+        "date": now, "author": [{"display": "MCH FHIR Server"}],
+        "title": "International Patient Summary", "confidentiality": "N",
+        "section": sections,
+    }
+    resources = [composition, _declared(patient), *map(_declared, entries.values())]
+    return {
+        "resourceType": "Bundle", "id": str(uuid.uuid4()),
+        "meta": {"profile": [f"{IPS}/Bundle-uv-ips"]},
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
+        "type": "document", "timestamp": now,
+        "entry": [{"fullUrl": _full_url(base, r), "resource": r} for r in resources],
+    }
+
+
+def _full_url(base: str, resource: dict[str, Any]) -> str:
+    if resource["resourceType"] == "Composition":
+        return f"urn:uuid:{resource['id']}"
+    return f"{base}/{resource['resourceType']}/{resource['id']}"
