@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench browser clean
 
 install: $(STAMP)
 
@@ -16,8 +16,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/fhir-server serve
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest -q
+
+# Debian's headless Chromium for the SMART JS-client test: best effort, the test skips without it.
+browser:
+	@(command -v chromium >/dev/null && command -v chromedriver >/dev/null) || \
+	 ([ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) || \
+	 echo "chromium not installed: the browser test will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check fhir_server profiles terminology consent importers tests bench
