@@ -45,6 +45,8 @@ from fhir_server.database import connect, write_options
 
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 SERVER_DATABASE = "bench_server"
+SERVE_OPTIONS = {"FHIR_HOST", "FHIR_PORT", "FHIR_DATA_DIR", "FHIR_AUTH", "FHIR_BASE_URL",
+                 "FHIR_DATABASE", "FHIR_MLLP_PORT", "MONGODB_URI"}  # set by the bench
 
 
 def patient(number: int) -> dict:
@@ -166,8 +168,7 @@ class Server:
         self.data_dir = data_dir
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}/fhir"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FHIR_")}
-        env.pop("MONGODB_URI", None)
+        env = {k: v for k, v in os.environ.items() if k not in SERVE_OPTIONS}
         env["FHIR_DATABASE"] = SERVER_DATABASE
         if mongodb_uri:
             env["MONGODB_URI"] = mongodb_uri
