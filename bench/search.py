@@ -142,7 +142,7 @@ def _ssn(patient: dict[str, Any]) -> str:
     return next(i["value"] for i in patient["identifier"] if i.get("system") == SSN)
 
 
-Runner = Callable[[int], Awaitable[int]]
+Runner = Callable[[int], Awaitable[list[str]]]
 
 
 def queries(engine: SearchEngine, data: Loaded) -> dict[str, tuple[Runner, Runner]]:
@@ -153,16 +153,18 @@ def queries(engine: SearchEngine, data: Loaded) -> dict[str, tuple[Runner, Runne
     def patient(i: int) -> dict[str, Any]:
         return patients[(i * 7919) % len(patients)]
 
-    async def search(resource_type: str, params: list[tuple[str, str]]) -> int:
+    async def search(resource_type: str, params: list[tuple[str, str]]) -> list[str]:
         bundle = await engine.search(None, resource_type, params)  # type: ignore[arg-type]
-        return len(bundle.get("entry", []))
+        return [f"{e['resource']['resourceType']}/{e['resource']['id']}"
+                for e in bundle.get("entry", [])]
 
-    async def find(resource_type: str, query: dict[str, Any], sort: Any = None,
+    async def find(resource_type: str, query: dict[str, Any], sort: Any = (("_id", 1),),
                    limit: int = 20) -> list[dict[str, Any]]:
         cursor = db[resource_type].find(query)
-        if sort:
-            cursor = cursor.sort(sort)
-        return await cursor.limit(limit).to_list()
+        return await (cursor.sort(list(sort)) if sort else cursor).limit(limit).to_list()
+
+    def keys(docs: list[dict[str, Any]]) -> list[str]:
+        return [f"{d['resource']['resourceType']}/{d['_id']}" for d in docs]
 
     async def by_ids(resource_type: str, ids: list[str]) -> list[dict[str, Any]]:
         return await db[resource_type].find({"_id": {"$in": ids}}).to_list()
@@ -170,22 +172,23 @@ def queries(engine: SearchEngine, data: Loaded) -> dict[str, tuple[Runner, Runne
     def family(i: int) -> str:
         return families[i % len(families)][:4]
 
-    async def hand_name(i: int) -> int:
+    async def hand_name(i: int) -> list[str]:
         prefix = family(i)
-        return len(await find("Patient", {"resource.name.family": {
+        return keys(await find("Patient", {"resource.name.family": {
             "$gte": prefix, "$lt": prefix + "\uffff"}}))
 
-    async def hand_identifier(i: int) -> int:
-        return len(await find("Patient", {"resource.identifier.value": _ssn(patient(i)),
+    async def hand_identifier(i: int) -> list[str]:
+        return keys(await find("Patient", {"resource.identifier.value": _ssn(patient(i)),
                                           "resource.identifier.system": SSN}))
 
-    async def hand_subject_code(i: int) -> int:
-        return len(await find("Observation", {
+    async def hand_subject_code(i: int) -> list[str]:
+        return keys(await find("Observation", {
             "resource.subject.reference": f"Patient/{patient(i)['id']}",
-            "resource.code.coding.code": "8302-2"}, [("resource.effectiveDateTime", -1)]))
+            "resource.code.coding.code": "8302-2"},
+            [("resource.effectiveDateTime", -1), ("_id", 1)]))
 
-    async def hand_value(i: int) -> int:
-        return len(await find("Observation", {"resource.code.coding.code": "29463-7",
+    async def hand_value(i: int) -> list[str]:
+        return keys(await find("Observation", {"resource.code.coding.code": "29463-7",
                                               "resource.valueQuantity.value": {"$gt": 40 + i % 5}}))
 
     def month(i: int) -> tuple[str, str]:
@@ -193,39 +196,39 @@ def queries(engine: SearchEngine, data: Loaded) -> dict[str, tuple[Runner, Runne
         year, number = int(chosen[:4]), int(chosen[5:])
         return chosen, f"{year + number // 12}-{number % 12 + 1:02d}"
 
-    async def hand_dates(i: int) -> int:
+    async def hand_dates(i: int) -> list[str]:
         start, end = month(i)
-        return len(await find("Observation", {"resource.effectiveDateTime": {
+        return keys(await find("Observation", {"resource.effectiveDateTime": {
             "$gte": start, "$lt": end}}))
 
-    async def hand_include(i: int) -> int:
+    async def hand_include(i: int) -> list[str]:
         found = await find("Observation", {"resource.code.coding.code": "2093-3"})
         ids = sorted({d["resource"]["subject"]["reference"].split("/")[1] for d in found})
-        return len(found) + len(await by_ids("Patient", ids))
+        return keys(found) + keys(await by_ids("Patient", ids))
 
-    async def hand_revinclude(i: int) -> int:
+    async def hand_revinclude(i: int) -> list[str]:
         found = await find("Patient", {"resource.identifier.value": _ssn(patient(i))})
         references = [f"Patient/{d['_id']}" for d in found]
         observations = await find("Observation", {"resource.subject.reference": {
-            "$in": references}}, limit=1000)
-        return len(found) + len(observations)
+            "$in": references}}, sort=(), limit=1000)
+        return keys(found) + keys(observations)
 
-    async def hand_chain(i: int) -> int:
+    async def hand_chain(i: int) -> list[str]:
         found = await find("Patient", {"resource.identifier.value": _ssn(patient(i))})
-        return len(await find("Observation", {
+        return keys(await find("Observation", {
             "resource.subject.reference": {"$in": [f"Patient/{d['_id']}" for d in found]},
             "resource.code.coding.code": "8302-2"}))
 
-    async def hand_has(i: int) -> int:
+    async def hand_has(i: int) -> list[str]:
         found = await db["Observation"].find({"resource.code.coding.code": "2093-3"},
                                              {"resource.subject": 1}).to_list()
         ids = sorted({d["resource"]["subject"]["reference"].split("/")[1] for d in found})
-        return len(await db["Patient"].find({"_id": {"$in": ids}}).limit(20).to_list())
+        return keys(await find("Patient", {"_id": {"$in": ids}}))
 
-    async def hand_total(i: int) -> int:
+    async def hand_total(i: int) -> list[str]:
         query = {"resource.code.coding.code": "8302-2"}
         await db["Observation"].count_documents(query)
-        return len(await find("Observation", query))
+        return keys(await find("Observation", query))
 
     return {
         "Patient?name=[prefix]": (
@@ -274,22 +277,26 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 
 async def measure(runners: dict[str, tuple[Runner, Runner]], iterations: int) -> None:
     print(f"\n{'query':52} {'engine p50':>10} {'p99':>8} {'hand p50':>9} {'p99':>8} "
-          f"{'ratio p50':>9} {'p99':>6}  results")
+          f"{'ratio p50':>9} {'p99':>6}  entries")
     for name, (engine, hand) in runners.items():
         await engine(0)
         await hand(0)
         timings: dict[str, list[float]] = {"engine": [], "hand": []}
-        found = (0, 0)
+        same = True
+        sizes = []
         for i in range(iterations):
+            results = {}
             for side, runner in (("engine", engine), ("hand", hand)):
                 started = time.perf_counter()
-                count = await runner(i)
+                results[side] = await runner(i)
                 timings[side].append(time.perf_counter() - started)
-                found = (count, found[1]) if side == "engine" else (found[0], count)
+            same = same and sorted(results["engine"]) == sorted(results["hand"])
+            sizes.append(len(results["engine"]))
         e50, e99 = _percentiles(timings["engine"])
         h50, h99 = _percentiles(timings["hand"])
         print(f"{name:52} {e50:8.1f}ms {e99:6.1f}ms {h50:7.1f}ms {h99:6.1f}ms "
-              f"{e50 / h50:8.2f}x {e99 / h99:5.2f}x  {found[0]}/{found[1]}", flush=True)
+              f"{e50 / h50:8.2f}x {e99 / h99:5.2f}x  {median(sizes):.0f} "
+              f"{'same' if same else 'DIFFERENT'}", flush=True)
 
 
 async def run(uri: str, copies: int, iterations: int) -> None:

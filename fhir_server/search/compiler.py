@@ -65,9 +65,14 @@ def _date_ranges(clauses: list[Clause]) -> tuple[list[tuple[Clause, Clause]], li
 
 
 class Compiler:
-    def __init__(self, db: AsyncDatabase, registry: Registry) -> None:
+    """Builds filters; ``restriction`` (access control) also narrows the inner searches of
+    chains and ``_has``, so they cannot reveal resources the caller may not see."""
+
+    def __init__(self, db: AsyncDatabase, registry: Registry,
+                 restriction: dict[str, Any] | None = None) -> None:
         self.db = db
         self.registry = registry
+        self.restriction = restriction
 
     async def filter(self, resource_type: str, clauses: list[Clause]) -> dict[str, Any]:
         ranges, rest = _date_ranges(clauses)
@@ -107,7 +112,7 @@ class Compiler:
         return Field("_id", ids[0] if len(ids) == 1 else {"$in": ids}, rank=RANK_ID)
 
     async def _ids(self, resource_type: str, clause: Clause) -> list[str]:
-        query = await self.filter(resource_type, [clause])
+        query = and_filters(await self.filter(resource_type, [clause]), self.restriction)
         docs = await self.db[resource_type].find(query, {"_id": 1}).limit(MAX_JOIN + 1).to_list()
         if len(docs) > MAX_JOIN:
             raise InvalidRequest(f"A chained search on {resource_type} matches more than "
@@ -126,7 +131,7 @@ class Compiler:
     async def _has(self, resource_type: str, clause: Clause) -> Condition:
         has = clause.has
         assert has is not None
-        query = await self.filter(has.source_type, [has.inner])
+        query = and_filters(await self.filter(has.source_type, [has.inner]), self.restriction)
         field = f"search.{has.reference.code}"
         cursor = self.db[has.source_type].find(query, {field + ".r": 1}).limit(MAX_JOIN + 1)
         prefix = resource_type + "/"

@@ -22,6 +22,7 @@ from .capability import capability_entries
 from .compartments import compartment_definitions, compartment_filter, in_compartment
 from .compiler import Compiler, and_filters
 from .custom import RegistryStore
+from .definitions import Registry
 from .execution import run_search
 from .index import index_resource
 from .indexes import ensure_search_indexes
@@ -48,7 +49,7 @@ class SearchEngine:
         self.store = RegistryStore(db)
 
     @property
-    def registry(self) -> Any:
+    def registry(self) -> Registry:
         return self.store.registry
 
     def index(self, resource: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +75,7 @@ class SearchEngine:
         self, query: SearchQuery, compartment: tuple[str, str] | None,
         restriction: dict[str, Any] | None,
     ) -> dict[str, dict[str, Any]]:
-        compiler = Compiler(self.db, self.store.registry)
+        compiler = Compiler(self.db, self.store.registry, restriction)
         result = {}
         for resource_type in query.resource_types:
             own = await compiler.filter(resource_type, query.clauses[resource_type])
@@ -126,7 +127,7 @@ class SearchEngine:
 
     async def search(
         self,
-        request: Request,
+        request: Request | None,
         resource_type: str | None,
         params: list[tuple[str, str]],
         *,

@@ -223,3 +223,25 @@ async def test_post_search_is_the_same_as_get(synthea: Loaded) -> None:
     assert _ids(by_get) == _ids(by_post) and _ids(by_get)
     assert by_get["link"][0]["url"] == by_post["link"][0]["url"]
     assert by_get["link"][0]["url"].startswith(f"{BASE}/Observation?")
+
+
+async def test_restriction_narrows_matches_totals_includes_and_chains(synthea: Loaded) -> None:
+    engine = synthea.app.state.services.search
+    joie, eboni = _patient(synthea, "Joie"), _patient(synthea, "Eboni")
+    restriction = {"search._compartments": _ref(joie)}
+    bundle = await engine.search(None, "Observation", [
+        ("code", "29463-7"), ("_total", "accurate"), ("_include", "Observation:subject")],
+        restriction=restriction)
+    own = [o["id"] for o in synthea.of("Observation") if concept_has(o["code"], "29463-7")
+           and o["subject"]["reference"] == _ref(joie)]
+    assert bundle["total"] == len(own) and sorted(_ids(bundle)) == sorted(own)
+    assert _ids(bundle, "include") == [joie["id"]]
+    bundle = await engine.search(None, "Patient", [
+        ("_has:Observation:patient:code", "29463-7"),
+        ("_revinclude", "Encounter:subject")], restriction=restriction)
+    assert _ids(bundle) == [joie["id"]]
+    assert all(synthea.by_reference(f"Encounter/{i}")["subject"]["reference"] == _ref(joie)
+               for i in _ids(bundle, "include"))
+    chained = await engine.search(None, "Observation", [("subject:Patient.name", "brekke")],
+                                  restriction=restriction)
+    assert "entry" not in chained and eboni["id"]

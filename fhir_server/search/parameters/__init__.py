@@ -24,14 +24,12 @@ from ..paths import Node
 __all__ = [
     "IndexContext",
     "ParameterType",
-    "PREFIXES",
     "split_prefix",
     "split_escaped",
     "unescape",
     "combine_or",
 ]
 
-PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 _PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+0-9.])")
 
 
