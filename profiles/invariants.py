@@ -224,7 +224,55 @@ def _bdl_5(entry: dict[str, Any], _context: Any) -> bool:
     return any(key in entry for key in ("resource", "request", "response"))
 
 
+def _has_coding(concept: Any, system: str, codes: frozenset[str]) -> bool:
+    codings = concept.get("coding", []) if isinstance(concept, dict) else []
+    return any(isinstance(c, dict) and c.get("system") == system and c.get("code") in codes
+               for c in codings)
+
+
+_ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+_CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+_CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+_ERROR = frozenset({"entered-in-error"})
+
+
+def _ait_1(allergy: dict[str, Any], _context: Any) -> bool:
+    """``verificationStatus.coding.where(system = '...allergyintolerance-verification' and
+    code = 'entered-in-error').exists() or clinicalStatus.exists()``"""
+    return (_has_coding(allergy.get("verificationStatus"), _ALLERGY_VERIFICATION, _ERROR)
+            or "clinicalStatus" in allergy)
+
+
+def _ait_2(allergy: dict[str, Any], _context: Any) -> bool:
+    """``verificationStatus.coding.where(... code = 'entered-in-error').empty() or
+    clinicalStatus.empty()``"""
+    return (not _has_coding(allergy.get("verificationStatus"), _ALLERGY_VERIFICATION, _ERROR)
+            or "clinicalStatus" not in allergy)
+
+
+def _con_4(condition: dict[str, Any], _context: Any) -> bool:
+    """``abatement.empty() or clinicalStatus.coding.where(system='...condition-clinical' and
+    (code='resolved' or code='remission' or code='inactive')).exists()``"""
+    return not any(key.startswith("abatement") for key in condition) or _has_coding(
+        condition.get("clinicalStatus"), _CONDITION_CLINICAL,
+        frozenset({"resolved", "remission", "inactive"}))
+
+
+def _con_5(condition: dict[str, Any], _context: Any) -> bool:
+    """``verificationStatus.coding.where(system='...condition-ver-status' and
+    code='entered-in-error').empty() or clinicalStatus.empty()``"""
+    return (not _has_coding(condition.get("verificationStatus"), _CONDITION_VERIFICATION,
+                            _ERROR) or "clinicalStatus" not in condition)
+
+
 PYTHON_INVARIANTS: dict[str, Check] = {
+    "ait-1": _ait_1,
+    "ait-2": _ait_2,
+    "con-4": _con_4,
+    "con-5": _con_5,
+    "org-1": lambda value, _context: "identifier" in value or "name" in value,
+    "prr-1": _absent_or("orderDetail", "code"),
+    "cpl-3": lambda value, _context: "detail" not in value or "reference" not in value,
     "ext-1": _ext_1,
     "dom-2": _dom_2,
     "dom-3": _dom_3,

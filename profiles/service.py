@@ -29,6 +29,7 @@ async def build_validator(db: AsyncDatabase, repository: Any) -> Validator:
     terminology = LocalTerminology(base=shipped_terminology())
     registry = DefinitionRegistry()
     store = ConformanceStore(db, registry, terminology)
+    await store.ensure_indexes()
     await store.refresh(force=True)
     if seeding_enabled():
         task = asyncio.get_running_loop().create_task(_seed(db, repository))

@@ -3,8 +3,9 @@
 StructureDefinitions go into the :class:`~profiles.registry.DefinitionRegistry`'s stored
 layer, CodeSystems, ValueSets and ConceptMaps into the stored layer of the
 :class:`~terminology.LocalTerminology`. MongoDB is the truth shared by every server
-process: a cheap fingerprint (count and latest ``lastUpdated`` per collection) tells when
-to reload. It is checked at startup, before every terminology operation and
+process: a cheap fingerprint (count and latest ``lastUpdated`` per collection, indexed)
+tells when to look; then only documents written since the last look are read (and the
+ids of the loaded ones checked for deletes). It is checked at startup, before every terminology operation and
 ``$validate``, after ``fhir-server ig install``, and at most every ``interval`` seconds
 (``FHIR_CONFORMANCE_REFRESH_SECONDS``, default 5) in the background of validation on
 writes. The shipped content seeded into MongoDB (tagged ``shipped``) is not reloaded:
@@ -17,6 +18,7 @@ import asyncio
 import logging
 import os
 import time
+from datetime import timedelta
 from typing import Any
 
 from pymongo import DESCENDING
@@ -30,6 +32,8 @@ from .registry import DefinitionRegistry
 __all__ = ["ConformanceStore", "CONFORMANCE_TYPES"]
 
 CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap")
+_CLOCK_SKEW = timedelta(seconds=5)  # a write committed late carries its earlier start time
+_SHIPPED = {"resource.meta.tag": {"$elemMatch": SHIPPED_TAG}}
 _NOT_SHIPPED = {"resource.meta.tag": {"$not": {"$elemMatch": SHIPPED_TAG}}}
 
 log = logging.getLogger(__name__)
@@ -43,37 +47,61 @@ class ConformanceStore:
         self.terminology = terminology
         self.interval = interval if interval is not None else float(
             os.environ.get("FHIR_CONFORMANCE_REFRESH_SECONDS", "5"))
-        self._fingerprint: tuple[Any, ...] | None = None
+        self._seen: dict[str, tuple[int, Any]] = {}
+        self._loaded: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in CONFORMANCE_TYPES}
         self._checked = 0.0
         self._pending: asyncio.Task[bool] | None = None
 
-    async def fingerprint(self) -> tuple[Any, ...]:
-        parts: list[Any] = []
+    async def ensure_indexes(self) -> None:
         for kind in CONFORMANCE_TYPES:
-            collection = self.db[kind]
-            latest = await collection.find_one({}, {"lastUpdated": 1},
-                                               sort=[("lastUpdated", DESCENDING)])
-            parts += [await collection.count_documents({}),
-                      None if latest is None else latest.get("lastUpdated")]
-        return tuple(parts)
+            await self.db[kind].create_index([("lastUpdated", DESCENDING)],
+                                             name="conformance_lastUpdated")
+
+    async def _state(self, kind: str) -> tuple[int, Any]:
+        """(count, latest ``lastUpdated``) of one collection: the fingerprint."""
+        collection = self.db[kind]
+        latest = await collection.find_one({}, {"lastUpdated": 1},
+                                           sort=[("lastUpdated", DESCENDING)])
+        return (await collection.count_documents({}),
+                None if latest is None else latest.get("lastUpdated"))
 
     async def refresh(self, force: bool = False) -> bool:
-        """Reload when the stored resources changed; True when something was reloaded."""
+        """Reload what changed; True when the stored (non-shipped) content changed."""
         self._checked = time.monotonic()
-        fingerprint = await self.fingerprint()
-        if fingerprint == self._fingerprint and not force:
-            return False
-        loaded: dict[str, list[dict[str, Any]]] = {}
+        changed = False
         for kind in CONFORMANCE_TYPES:
-            cursor = self.db[kind].find(_NOT_SHIPPED, {"resource": 1})
-            loaded[kind] = [doc["resource"] async for doc in cursor]
-        self.registry.replace_stored(loaded["StructureDefinition"])
-        self.terminology.replace(loaded["ValueSet"] + loaded["CodeSystem"]
-                                 + loaded["ConceptMap"])
-        self._fingerprint = fingerprint
-        log.info("Conformance resources reloaded: %s",
-                 ", ".join(f"{len(v)} {k}" for k, v in loaded.items()))
-        return True
+            state = await self._state(kind)
+            previous = self._seen.get(kind)
+            if state == previous and not force:
+                continue
+            changed |= await self._reload(kind, None if force or previous is None
+                                          else previous[1])
+            self._seen[kind] = state
+        if changed:
+            self.registry.replace_stored(self._loaded["StructureDefinition"].values())
+            self.terminology.replace([r for kind in CONFORMANCE_TYPES[1:]
+                                      for r in self._loaded[kind].values()])
+            log.info("Conformance resources reloaded: %s", ", ".join(
+                f"{len(v)} {k}" for k, v in self._loaded.items()))
+        return changed
+
+    async def _reload(self, kind: str, since: Any) -> bool:
+        """Apply the documents written since ``since`` (everything when None) and the
+        deletes; True when the non-shipped content changed. Shipped documents are skipped."""
+        before = self._loaded[kind]
+        loaded = {} if since is None else dict(before)
+        window = {} if since is None else {"lastUpdated": {"$gte": since - _CLOCK_SKEW}}
+        async for doc in self.db[kind].find({**window, **_NOT_SHIPPED}, {"resource": 1}):
+            loaded[doc["_id"]] = doc["resource"]
+        if since is not None:
+            async for doc in self.db[kind].find({**window, **_SHIPPED}, {"_id": 1}):
+                loaded.pop(doc["_id"], None)
+        if since is not None and loaded:
+            present = {doc["_id"] async for doc in self.db[kind].find(
+                {"_id": {"$in": list(loaded)}}, {"_id": 1})}
+            loaded = {rid: r for rid, r in loaded.items() if rid in present}
+        self._loaded[kind] = loaded
+        return loaded != before
 
     def refresh_soon(self) -> None:
         """From synchronous code in the event loop: start a background refresh when the

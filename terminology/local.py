@@ -112,6 +112,27 @@ class LocalTerminology:
             i.get("system") == UCUM and not i.get("concept") and not i.get("filter")
             for i in includes)
 
+    def codes_below(self, system: str, code: str) -> frozenset[str] | None:
+        """``code`` and every code it subsumes in ``system`` (the ``:below`` token search
+        modifier); None when the code system is not held here."""
+        concepts = self.code_system(system)
+        if concepts is None:
+            return None
+        return frozenset({code} | concepts.descendants(code))
+
+    def codes_above(self, system: str, code: str) -> frozenset[str] | None:
+        """``code`` and every code that subsumes it in ``system`` (``:above``)."""
+        concepts = self.code_system(system)
+        if concepts is None:
+            return None
+        found, pending = {code}, [code]
+        while pending:
+            for parent in concepts.parents(pending.pop()):
+                if parent not in found:
+                    found.add(parent)
+                    pending.append(parent)
+        return frozenset(found)
+
     def expand_resource(self, value_set: dict[str, Any]) -> ValueSetExpansion | None:
         """The expansion of a ValueSet resource (a known one by its URL, unless it differs
         from the one held here)."""
