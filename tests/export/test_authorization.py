@@ -112,6 +112,9 @@ async def test_patient_token_exports_only_its_own_compartment(smart_app, http):
     assert everything.status_code == 200
     assert (await http.get("Patient/p2/$everything", headers=headers)).status_code in (
         403, 404)
+    summary = await http.get("Patient/p1/$summary", headers=headers)
+    assert summary.status_code == 200 and summary.json()["type"] == "document"
+    assert (await http.get("Patient/p2/$summary", headers=headers)).status_code == 404
 
 
 async def test_status_and_files_belong_to_the_client_that_asked(smart_app, http):
