@@ -1,10 +1,11 @@
 """Binary content in GridFS (R4 binary.html).
 
 A ``Binary`` resource is stored in the repository like any other, but without its
-``data``: the bytes live in a GridFS bucket and the stored resource points at the GridFS
-file with an extension on ``data`` (``"_data": {"extension": [...]}``, valid FHIR JSON for a
-primitive that has extensions but no value). Uploads and downloads are streamed in chunks,
-so a large file is never held in memory whole. Old versions keep their files, so ``vread``
+``data``: the bytes live in a GridFS bucket (``binary.files`` / ``binary.chunks``, readable
+by any GridFS client) and the stored resource points at the GridFS file with an extension
+on ``data`` (``"_data": {"extension": [...]}``, valid FHIR JSON for a primitive that has
+extensions but no value). Uploads and downloads are streamed a few chunks at a time, so a
+large file is never held in memory whole. Old versions keep their files, so ``vread``
 returns the content as it was.
 """
 
@@ -14,21 +15,26 @@ import base64
 import binascii
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+from bson.binary import Binary as BsonBinary
 from gridfs import AsyncGridFSBucket, NoFile
-from gridfs.asynchronous.grid_file import AsyncGridOut
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from . import clock
 from .errors import InvalidResource, Issue, NotFound, PayloadTooLarge
 from .json_io import dump_json
 
-__all__ = ["BinaryStore", "CONTENT_EXTENSION", "BUCKET", "content_id", "with_content",
-           "metadata_of", "raw_chunks", "fhir_json_chunks", "fhir_json_length"]
+__all__ = ["BinaryStore", "StoredContent", "CONTENT_EXTENSION", "BUCKET", "content_id",
+           "with_content", "metadata_of", "fhir_json_chunks", "fhir_json_length"]
 
 BUCKET = "binary"
 CONTENT_EXTENSION = "urn:fhir-server:binary:gridfs-file"
 CHUNK_BYTES = 255 * 1024  # GridFS' default chunk size; a multiple of 3 keeps base64 aligned
+BATCH_CHUNKS = 4  # chunks per insert while uploading (~1 MB)
 
 
 def content_id(resource: dict[str, Any]) -> str | None:
@@ -69,28 +75,56 @@ class BinaryStore:
 
     def __init__(self, db: AsyncDatabase) -> None:
         self.bucket = AsyncGridFSBucket(db, bucket_name=BUCKET, chunk_size_bytes=CHUNK_BYTES)
+        self.files = db[f"{BUCKET}.files"]
+        self.chunks = db[f"{BUCKET}.chunks"]
 
     async def upload(self, chunks: AsyncIterable[bytes], limit: int, content_type: str) -> str:
-        """Stream ``chunks`` into a new GridFS file; 413 (and nothing kept) past ``limit``."""
+        """Stream ``chunks`` into a new GridFS file; 413 (and nothing kept) past ``limit``.
+
+        The GridFS layout is written here rather than through ``AsyncGridIn``, which buffers
+        up to 32 MB before its first insert: this writes every ~1 MB, so memory stays
+        bounded however large the content. The file document comes last, so a failed
+        upload leaves no file (its chunks are removed).
+        """
         file_id = str(uuid.uuid4())
-        grid_in = self.bucket.open_upload_stream_with_id(
-            file_id, file_id, metadata={"contentType": content_type}
-        )
-        size = 0
+        await self._ensure_indexes()
+        pending, batch, size, number = bytearray(), [], 0, 0
         try:
-            async for chunk in chunks:
-                size += len(chunk)
+            async for piece in chunks:
+                size += len(piece)
                 if size > limit:
-                    raise PayloadTooLarge(
-                        f"Binary content exceeds the limit of {limit} bytes "
-                        "(setting FHIR_MAX_BINARY_BYTES)"
-                    )
-                await grid_in.write(chunk)
+                    raise PayloadTooLarge(f"Binary content exceeds the limit of {limit} bytes "
+                                          "(setting FHIR_MAX_BINARY_BYTES)")
+                pending += piece
+                while len(pending) >= CHUNK_BYTES:
+                    batch.append(self._chunk(file_id, number, pending[:CHUNK_BYTES]))
+                    del pending[:CHUNK_BYTES]
+                    number += 1
+                    if len(batch) == BATCH_CHUNKS:
+                        await self.chunks.insert_many(batch)
+                        batch = []
+            if pending:
+                batch.append(self._chunk(file_id, number, pending))
+            if batch:
+                await self.chunks.insert_many(batch)
+            await self.files.insert_one({
+                "_id": file_id, "length": size, "chunkSize": CHUNK_BYTES,
+                "uploadDate": clock.now(), "filename": file_id,
+                "metadata": {"contentType": content_type}})
         except BaseException:
-            await grid_in.abort()
+            await self.chunks.delete_many({"files_id": file_id})
             raise
-        await grid_in.close()
         return file_id
+
+    @staticmethod
+    def _chunk(file_id: str, number: int, data: bytearray) -> dict[str, Any]:
+        return {"files_id": file_id, "n": number, "data": BsonBinary(bytes(data))}
+
+    async def _ensure_indexes(self) -> None:
+        """The indexes the GridFS spec requires (idempotent)."""
+        await self.chunks.create_index([("files_id", ASCENDING), ("n", ASCENDING)],
+                                       unique=True)
+        await self.files.create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
 
     async def upload_bytes(self, data: bytes, limit: int, content_type: str) -> str:
         async def chunks() -> AsyncIterator[bytes]:
@@ -111,11 +145,11 @@ class BinaryStore:
         file_id = await self.upload_bytes(data, limit, resource.get("contentType", ""))
         return with_content(resource, file_id), file_id
 
-    async def open(self, file_id: str) -> AsyncGridOut:
-        try:
-            return await self.bucket.open_download_stream(file_id)
-        except NoFile:
-            raise NotFound(f"The content of this Binary (file {file_id}) is missing") from None
+    async def open(self, file_id: str) -> StoredContent:
+        document = await self.files.find_one({"_id": file_id}, {"length": 1})
+        if document is None:
+            raise NotFound(f"The content of this Binary (file {file_id}) is missing")
+        return StoredContent(file_id, document["length"], self.chunks)
 
     async def delete(self, file_id: str) -> None:
         try:
@@ -124,21 +158,39 @@ class BinaryStore:
             pass
 
 
-async def raw_chunks(grid_out: AsyncGridOut) -> AsyncIterator[bytes]:
-    while chunk := await grid_out.readchunk():
-        yield chunk
+@dataclass
+class StoredContent:
+    """A GridFS file, read chunk by chunk (a few chunks per round trip).
+
+    ``AsyncGridOut`` would fetch up to 16 MB per batch; this keeps reads as bounded as
+    writes.
+    """
+
+    file_id: str
+    length: int
+    chunks: AsyncCollection
+
+    async def read(self) -> AsyncIterator[bytes]:
+        cursor = self.chunks.find({"files_id": self.file_id}, {"n": 1, "data": 1}).sort(
+            "n", ASCENDING).batch_size(BATCH_CHUNKS)
+        expected = 0
+        async for chunk in cursor:
+            if chunk["n"] != expected:
+                raise NotFound(f"Chunk {expected} of Binary content {self.file_id} is missing")
+            expected += 1
+            yield bytes(chunk["data"])
 
 
-async def fhir_json_chunks(resource: dict[str, Any], grid_out: AsyncGridOut | None
+async def fhir_json_chunks(resource: dict[str, Any], content: StoredContent | None
                            ) -> AsyncIterator[bytes]:
     """The Binary as FHIR JSON with ``data`` in base64, encoded chunk by chunk."""
     head = dump_json(metadata_of(resource))
-    if grid_out is None or grid_out.length == 0:
+    if content is None or content.length == 0:
         yield head
         return
     yield head[:-1] + b',"data":"'
     pending = b""
-    async for chunk in raw_chunks(grid_out):
+    async for chunk in content.read():
         pending += chunk
         cut = len(pending) - len(pending) % 3
         yield base64.b64encode(pending[:cut])

@@ -22,7 +22,6 @@ from ..binary import (
     fhir_json_chunks,
     fhir_json_length,
     metadata_of,
-    raw_chunks,
     with_content,
 )
 from ..errors import InvalidRequest, InvalidResource, PayloadTooLarge
@@ -169,14 +168,14 @@ async def _read(request: Request, stored: StoredResource) -> Response:
     file_id = content_id(resource)
     if file_id is None:
         return _inline(request, resource, content_type, headers)
-    grid_out = await BinaryStore(services.db).open(file_id)
+    content = await BinaryStore(services.db).open(file_id)
     if _wants_fhir_json(request, content_type):
-        headers["Content-Length"] = str(fhir_json_length(resource, grid_out.length))
-        body = fhir_json_chunks(resource, grid_out)
+        headers["Content-Length"] = str(fhir_json_length(resource, content.length))
+        body = fhir_json_chunks(resource, content)
         media = f"{check_accept(request)}; charset=utf-8"
     else:
-        headers["Content-Length"] = str(grid_out.length)
-        body = raw_chunks(grid_out)
+        headers["Content-Length"] = str(content.length)
+        body = content.read()
         media = content_type
     if request.method == "HEAD":
         return Response(status_code=200, headers=headers, media_type=media)

@@ -109,3 +109,86 @@ async def test_document_reference_attachment_points_at_binary(client):
     url = document.json()["content"][0]["attachment"]["url"]
     followed = await client.get(url, headers={"Accept": "text/plain"})
     assert followed.status_code == 200 and followed.content == report
+
+
+async def _asgi(app, method: str, path: str, headers: list[tuple[bytes, bytes]], chunks):
+    """Call the app over raw ASGI: the body comes from ``chunks`` one at a time and the
+    response body is hashed as it arrives, so neither side of the test holds it whole."""
+    import asyncio
+    import hashlib
+
+    body = aiter(chunks)
+    response = {"status": 0, "headers": {}, "digest": hashlib.sha256(), "size": 0}
+    sent, finished = asyncio.Event(), asyncio.Event()
+
+    async def receive():
+        if sent.is_set():  # after the body: the client stays until the response is done
+            await finished.wait()
+            return {"type": "http.disconnect"}
+        try:
+            chunk = await anext(body)
+        except StopAsyncIteration:
+            sent.set()
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            response["status"] = message["status"]
+            response["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+        elif message["type"] == "http.response.body":
+            response["digest"].update(message.get("body", b""))
+            response["size"] += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                finished.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "headers": headers,
+             "server": ("testserver", 80), "client": ("127.0.0.1", 1234)}
+    await app(scope, receive, send)
+    return response
+
+
+async def test_upload_and_download_are_streamed_not_buffered(app):
+    """A 20 MB Binary passes through the server with a small, bounded memory peak."""
+    import hashlib
+    import tracemalloc
+
+    size, piece = 20 * 1024 * 1024, 64 * 1024
+    expected = hashlib.sha256()
+
+    async def content():
+        generator = random.Random(20)
+        for _ in range(size // piece):
+            chunk = generator.randbytes(piece)
+            expected.update(chunk)
+            yield chunk
+
+    async def nothing():
+        return
+        yield
+
+    headers = [(b"content-type", b"application/pdf"),
+               (b"content-length", str(size).encode())]
+
+    async def small():
+        yield b"warm-up"
+
+    await _asgi(app, "POST", "/fhir/Binary", [(b"content-type", b"text/plain")], small())
+    tracemalloc.start()
+    try:
+        created = await _asgi(app, "POST", "/fhir/Binary", headers, content())
+        assert created["status"] == 201
+        rid = created["headers"]["location"].split("/Binary/")[1].split("/")[0]
+        _, upload_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        read = await _asgi(app, "GET", f"/fhir/Binary/{rid}", [(b"accept", b"*/*")],
+                           nothing())
+        _, download_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert read["status"] == 200 and read["size"] == size
+    assert read["digest"].hexdigest() == expected.hexdigest()
+    assert upload_peak < 8 * 1024 * 1024, upload_peak
+    assert download_peak < 8 * 1024 * 1024, download_peak
