@@ -3,9 +3,9 @@
 StructureDefinitions go into the :class:`~profiles.registry.DefinitionRegistry`'s stored
 layer, CodeSystems, ValueSets and ConceptMaps into the stored layer of the
 :class:`~terminology.LocalTerminology`. MongoDB is the truth shared by every server
-process: a cheap fingerprint (count and latest ``lastUpdated`` per collection, indexed)
-tells when to look; then only documents written since the last look are read (and the
-ids of the loaded ones checked for deletes). It is checked at startup, before every terminology operation and
+process: the latest version of any conformance resource in ``history`` (one indexed
+query) tells when to look; then only documents written since the last look are read
+(and the ids of the loaded ones checked for deletes). It is checked at startup, before every terminology operation and
 ``$validate``, after ``fhir-server ig install``, and at most every ``interval`` seconds
 (``FHIR_CONFORMANCE_REFRESH_SECONDS``, default 5) in the background of validation on
 writes. The shipped content seeded into MongoDB (tagged ``shipped``) is not reloaded:
@@ -24,6 +24,7 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from fhir_server.database import HISTORY
 from terminology import LocalTerminology
 from terminology.seed import SHIPPED_TAG
 
@@ -47,7 +48,7 @@ class ConformanceStore:
         self.terminology = terminology
         self.interval = interval if interval is not None else float(
             os.environ.get("FHIR_CONFORMANCE_REFRESH_SECONDS", "5"))
-        self._seen: dict[str, tuple[int, Any]] = {}
+        self._latest: tuple[Any, Any] | None = None
         self._loaded: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in CONFORMANCE_TYPES}
         self._checked = 0.0
         self._pending: asyncio.Task[bool] | None = None
@@ -57,26 +58,25 @@ class ConformanceStore:
             await self.db[kind].create_index([("lastUpdated", DESCENDING)],
                                              name="conformance_lastUpdated")
 
-    async def _state(self, kind: str) -> tuple[int, Any]:
-        """(count, latest ``lastUpdated``) of one collection: the fingerprint."""
-        collection = self.db[kind]
-        latest = await collection.find_one({}, {"lastUpdated": 1},
-                                           sort=[("lastUpdated", DESCENDING)])
-        return (await collection.count_documents({}),
-                None if latest is None else latest.get("lastUpdated"))
+    async def _latest_write(self) -> tuple[Any, Any]:
+        """The time and key of the latest version (tombstones included) of any
+        conformance resource, from ``history``: the fingerprint, in one indexed query."""
+        latest = await self.db[HISTORY].find_one(
+            {"type": {"$in": list(CONFORMANCE_TYPES)}}, {"lastUpdated": 1},
+            sort=[("lastUpdated", DESCENDING), ("_id", DESCENDING)])
+        return (None, None) if latest is None else (latest["lastUpdated"], latest["_id"])
 
     async def refresh(self, force: bool = False) -> bool:
         """Reload what changed; True when the stored (non-shipped) content changed."""
         self._checked = time.monotonic()
+        latest = await self._latest_write()
+        if latest == self._latest and not force:
+            return False
+        since = None if force or self._latest is None else self._latest[0]
         changed = False
         for kind in CONFORMANCE_TYPES:
-            state = await self._state(kind)
-            previous = self._seen.get(kind)
-            if state == previous and not force:
-                continue
-            changed |= await self._reload(kind, None if force or previous is None
-                                          else previous[1])
-            self._seen[kind] = state
+            changed |= await self._reload(kind, since)
+        self._latest = latest
         if changed:
             self.registry.replace_stored(self._loaded["StructureDefinition"].values())
             self.terminology.replace([r for kind in CONFORMANCE_TYPES[1:]
