@@ -299,7 +299,7 @@ async def measure(runners: dict[str, tuple[Runner, Runner]], iterations: int) ->
               f"{'same' if same else 'DIFFERENT'}", flush=True)
 
 
-async def run(uri: str, copies: int, iterations: int) -> None:
+async def run(uri: str, copies: int, iterations: int, drop: bool) -> None:
     client = connect(uri)
     database = f"bench_search_{uuid.uuid4().hex[:8]}"
     settings = Settings(database=database, mongodb_uri=uri, base_url="http://bench/fhir")
@@ -318,7 +318,8 @@ async def run(uri: str, copies: int, iterations: int) -> None:
                           for t, n in sorted(data.counts.items(), key=lambda x: -x[1])[:6]))
         await measure(queries(engine, data), iterations)
     finally:
-        await client.drop_database(database)
+        if drop:  # a temporary embedded database goes away with its directory
+            await client.drop_database(database)
         await client.close()
 
 
@@ -329,7 +330,7 @@ def main() -> None:
     args = parser.parse_args()
     uri = os.environ.get("MONGODB_URI")
     if uri:
-        asyncio.run(run(uri, args.copies, args.iterations))
+        asyncio.run(run(uri, args.copies, args.iterations, drop=True))
         return
     from fhir_server.embedded_db import EmbeddedDatabase, try_lock
 
@@ -339,7 +340,7 @@ def main() -> None:
         assert lock is not None
         database = EmbeddedDatabase.start(data_dir, lock)
         try:
-            asyncio.run(run(database.uri, args.copies, args.iterations))
+            asyncio.run(run(database.uri, args.copies, args.iterations, drop=False))
         finally:
             database.stop()
 
