@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .bindings import value_set_verdict
-from .findings import Findings
 from .fhirpath import evaluate_invariant
+from .findings import Findings
 from .limits import limit_problem
 from .profile_tree import ElementNode
 from .slicing import Item, SliceContext, reference_type, slice_matches, type_of_key

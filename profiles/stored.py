@@ -5,8 +5,8 @@ layer, CodeSystems, ValueSets and ConceptMaps into the stored layer of the
 :class:`~terminology.LocalTerminology`. MongoDB is the truth shared by every server
 process: the latest version of any conformance resource in ``history`` (one indexed
 query) tells when to look; then only documents written since the last look are read
-(and the ids of the loaded ones checked for deletes). It is checked at startup, before every terminology operation and
-``$validate``, after ``fhir-server ig install``, and at most every ``interval`` seconds
+(and the ids of the loaded ones checked for deletes). It is checked at startup, before
+every terminology operation and ``$validate``, and at most every ``interval`` seconds
 (``FHIR_CONFORMANCE_REFRESH_SECONDS``, default 5) in the background of validation on
 writes. The shipped content seeded into MongoDB (tagged ``shipped``) is not reloaded:
 it is in memory already.

@@ -28,16 +28,22 @@ BY_SPEC = [
     ("rng-2", {"low": {"value": 3, "code": "kg"}, "high": {"value": 5, "code": "kg"}}, True),
 ]
 
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+
 CASES = [
     ("obs-6", "Observation", {"resourceType": "Observation", "valueString": "x",
                               "dataAbsentReason": {"text": "y"}}),
     ("obs-6", "Observation", {"resourceType": "Observation", "valueString": "x"}),
     ("con-4", "Condition", {"resourceType": "Condition", "abatementDateTime": "2020",
-                            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}),
+                            "clinicalStatus": {"coding": [{"system": CLINICAL,
+                                                           "code": "active"}]}}),
     ("con-4", "Condition", {"resourceType": "Condition", "abatementDateTime": "2020",
-                            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "resolved"}]}}),
+                            "clinicalStatus": {"coding": [{"system": CLINICAL,
+                                                           "code": "resolved"}]}}),
     ("con-5", "Condition", {"resourceType": "Condition", "clinicalStatus": {"text": "x"},
-                            "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"}]}}),
+                            "verificationStatus": {"coding": [{"system": VERIFICATION,
+                                                               "code": "entered-in-error"}]}}),
     ("ait-1", "AllergyIntolerance", {"resourceType": "AllergyIntolerance"}),
     ("ait-2", "AllergyIntolerance", {"resourceType": "AllergyIntolerance",
                                      "clinicalStatus": {"text": "x"}}),

@@ -19,19 +19,23 @@ def test_contained_resource_is_validated_as_its_own_type(validator):
 
 
 def test_contained_resource_with_unknown_type(validator):
-    resource = patient(contained=[{"resourceType": "Medicine", "id": "m"}], managingOrganization={"reference": "#m"})
+    resource = patient(contained=[{"resourceType": "Medicine", "id": "m"}],
+                       managingOrganization={"reference": "#m"})
     assert only_finding(validator, resource) == (
         "Patient.contained[0].resourceType", "structure", "Unknown resourceType 'Medicine'")
 
 
 def test_contained_resource_without_resource_type(validator):
-    resource = patient(contained=[{"id": "m", "code": {"text": "x"}}], managingOrganization={"reference": "#m"})
+    resource = patient(contained=[{"id": "m", "code": {"text": "x"}}],
+                       managingOrganization={"reference": "#m"})
     assert only_finding(validator, resource) == (
         "Patient.contained[0]", "required", "The resource has no resourceType")
 
 
 def test_contained_resource_id_format(validator):
-    resource = patient(contained=[{"resourceType": "Organization", "id": "org 1", "name": "Clinic"}], managingOrganization={"reference": "#org 1"})
+    resource = patient(contained=[{"resourceType": "Organization", "id": "org 1",
+                                   "name": "Clinic"}],
+                       managingOrganization={"reference": "#org 1"})
     assert only_finding(validator, resource) == (
         "Patient.contained[0].id", "value", "'org 1' is not a valid id")
 
