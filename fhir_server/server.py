@@ -10,7 +10,13 @@ from pathlib import Path
 import uvicorn
 
 from .config import Settings
-from .embedded_db import EmbeddedDatabase, EmbeddedDatabaseError, attach_or_start, lock_holder, try_lock
+from .embedded_db import (
+    EmbeddedDatabase,
+    EmbeddedDatabaseError,
+    attach_or_start,
+    lock_holder,
+    try_lock,
+)
 from .rest.app import create_app
 
 __all__ = ["run", "database_for"]

@@ -17,11 +17,11 @@ from starlette.types import Receive, Scope, Send
 from importers.hl7v2.listener import listening as hl7v2_listening
 
 from ..auth import install as install_auth
-from ..privacy import install as install_privacy
-from ..export import install as install_export
 from ..config import Settings
 from ..database import connect
 from ..errors import FhirError, NotFound, PayloadTooLarge
+from ..export import install as install_export
+from ..privacy import install as install_privacy
 from ..services import build_services
 from .responses import error_response
 from .router import dispatch

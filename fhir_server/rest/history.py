@@ -17,11 +17,11 @@ from starlette.responses import Response
 
 from .. import clock
 from ..auth import check_history
-from ..privacy import check_history as check_history_consent
 from ..config import Settings
 from ..dates import parse_date_range, parse_instant
 from ..errors import InvalidRequest
 from ..ids import check_id
+from ..privacy import check_history as check_history_consent
 from ..repository import StoredResource
 from .context import services_of
 from .negotiation import check_accept
