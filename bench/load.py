@@ -7,7 +7,8 @@ fresh database on the same MongoDB (an embedded SecantusDB started for the run, 
 
 * ``POST /fhir``: each Bundle as one transaction to a real ``fhir-server serve`` process
   over HTTP (validation, reference resolution, history, search index, one MongoDB
-  transaction per Bundle);
+  transaction per Bundle); the server's background terminology seeding is switched off
+  (``FHIR_TERMINOLOGY_SEED=off``) so it does not compete;
 * ``fhir-server load``: the CLI over the folder (the same transaction code; deterministic
   ids, progress records), wall clock of the whole command including its start-up;
 * raw: the same resources as ``{_id, resource}`` documents, one ``insert_many`` per type and
@@ -70,7 +71,7 @@ async def _raw(uri: str, database: str) -> float:
 def _serve(uri: str, database: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "MONGODB_URI": uri, "FHIR_DATABASE": database,
-           "FHIR_PORT": str(port)}
+           "FHIR_PORT": str(port), "FHIR_TERMINOLOGY_SEED": "off"}
     process = subprocess.Popen([sys.executable, "-m", "fhir_server.cli", "serve"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/fhir"

@@ -28,6 +28,7 @@ async def _load(settings: Settings, files: list[Path], chunk_size: int, force: b
     from ..services import build_services
 
     total = sum(count_resources(path) for path in files)
+    os.environ.setdefault("FHIR_TERMINOLOGY_SEED", "off")  # the server seeds on its start
     client = connect(settings.mongodb_uri or "")
     try:
         services = await build_services(settings, client)
