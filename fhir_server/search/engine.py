@@ -33,8 +33,9 @@ __all__ = ["SearchEngine"]
 
 
 def _lenient(request: Request | None, settings: Settings) -> bool:
-    prefer = request.headers.get("prefer", "") if request is not None else ""
-    handling = [p.strip().partition("=")[2] for p in prefer.split(";")
+    """``Prefer: handling=lenient|strict`` (http.html#prefer), else the server setting."""
+    prefer = ",".join(request.headers.getlist("prefer")) if request is not None else ""
+    handling = [p.strip().partition("=")[2] for p in prefer.replace(";", ",").split(",")
                 if p.strip().startswith("handling=")]
     if handling:
         return handling[-1].strip() == "lenient"

@@ -1,51 +1,40 @@
-"""A small UCUM table: common convertible units and their canonical (base) unit.
+"""UCUM-comparable quantities: a unit's value in its canonical (base) unit.
 
-Quantity search compares values in canonical units when both sides use a unit listed here
-(the spec's search page, "quantity": a server SHOULD compare UCUM-convertible units, e.g.
-``g`` with ``kg``, ``mm[Hg]`` with ``kPa``). A full UCUM library can replace this table.
+Quantity search compares values in canonical units when the unit is UCUM (the spec's
+search page, "quantity": ``g`` with ``kg``, ``mm[Hg]`` with ``kPa``). Conversion comes
+from ``terminology.ucum``; as every UCUM conversion is affine, each unit's
+``(scale, offset)`` is computed once and cached, which keeps index extraction fast.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
+
+from terminology.ucum import canonical_quantity
 
 __all__ = ["UCUM", "canonical"]
 
 UCUM = "http://unitsofmeasure.org"
 
-_D = Decimal
-_UNITS: dict[str, tuple[Decimal, str]] = {
-    # mass -> g
-    "g": (_D(1), "g"), "kg": (_D(1000), "g"), "mg": (_D("0.001"), "g"),
-    "ug": (_D("0.000001"), "g"), "ng": (_D("1e-9"), "g"),
-    "[lb_av]": (_D("453.59237"), "g"), "[oz_av]": (_D("28.349523125"), "g"),
-    # length -> m
-    "m": (_D(1), "m"), "km": (_D(1000), "m"), "cm": (_D("0.01"), "m"), "mm": (_D("0.001"), "m"),
-    "um": (_D("0.000001"), "m"), "[in_i]": (_D("0.0254"), "m"), "[ft_i]": (_D("0.3048"), "m"),
-    # volume -> L
-    "L": (_D(1), "L"), "l": (_D(1), "L"), "dL": (_D("0.1"), "L"), "mL": (_D("0.001"), "L"),
-    "uL": (_D("0.000001"), "L"),
-    # time -> s
-    "s": (_D(1), "s"), "min": (_D(60), "s"), "h": (_D(3600), "s"), "d": (_D(86400), "s"),
-    "wk": (_D(604800), "s"), "mo": (_D(2629800), "s"), "a": (_D(31557600), "s"),
-    # pressure -> Pa
-    "Pa": (_D(1), "Pa"), "kPa": (_D(1000), "Pa"), "mm[Hg]": (_D("133.322387415"), "Pa"),
-    "cm[H2O]": (_D("98.0665"), "Pa"),
-    # mass concentration -> g/L
-    "g/L": (_D(1), "g/L"), "g/dL": (_D(10), "g/L"), "mg/dL": (_D("0.01"), "g/L"),
-    "mg/L": (_D("0.001"), "g/L"),
-    # rates, ratios
-    "/min": (_D(1), "/min"), "{beats}/min": (_D(1), "/min"), "{breaths}/min": (_D(1), "/min"),
-    "%": (_D(1), "%"), "kg/m2": (_D(1), "kg/m2"),
-}
+
+@lru_cache(maxsize=4096)
+def _conversion(code: str) -> tuple[Decimal, Decimal, str] | None:
+    try:
+        zero, one = canonical_quantity(Decimal(0), code), canonical_quantity(Decimal(1), code)
+    except Exception:  # a unit the UCUM library cannot read is simply not comparable
+        return None
+    if zero is None or one is None:
+        return None
+    return one[0] - zero[0], zero[0], one[1]
 
 
 def canonical(code: str | None, value: Decimal) -> tuple[str, Decimal] | None:
-    """(canonical unit, value in it) for a UCUM code in the table, else None."""
-    if code is None:
+    """(canonical unit, value in it) for a UCUM code, else None."""
+    if not code:
         return None
-    entry = _UNITS.get(code)
-    if entry is None:
+    conversion = _conversion(code)
+    if conversion is None:
         return None
-    factor, unit = entry
-    return unit, value * factor
+    scale, offset, unit = conversion
+    return unit, value * scale + offset

@@ -127,3 +127,20 @@ async def test_match_ids_for_conditional_interactions(app, client) -> None:
     response = await client.post("Patient", json={"resourceType": "Patient"},
                                  headers={"If-None-Exist": "identifier=urn:x|1"})
     assert response.status_code == 200
+
+
+async def test_quantity_units_convert_including_offsets(client) -> None:
+    for rid, value, unit in (("c", 37, "Cel"), ("f", 100.4, "[degF]"), ("k", 305, "K")):
+        response = await client.put(f"Observation/{rid}", json={
+            "resourceType": "Observation", "id": rid, "status": "final",
+            "code": {"text": "temperature"},
+            "valueQuantity": {"value": value, "system": "http://unitsofmeasure.org",
+                              "code": unit, "unit": unit}})
+        assert response.status_code == 201, response.text
+    ucum = "http://unitsofmeasure.org"
+    assert await _ids(client, "Observation", **{"value-quantity": f"gt309|{ucum}|K"}) == [
+        "c", "f"]  # 310.15 K and 311.15 K
+    assert await _ids(client, "Observation", **{"value-quantity": f"lt37.5|{ucum}|Cel"}) == [
+        "c", "k"]  # 31.85 Cel
+    assert await _ids(client, "Observation", **{"value-quantity": f"37|{ucum}|Cel"}) == ["c"]
+    assert await _ids(client, "Observation", **{"value-quantity": "100.4||[degF]"}) == ["f"]

@@ -175,6 +175,14 @@ def token_in_value_set(data):
 
 
 @case
+def token_below_subsumption(data):
+    system = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+    below = ("active", "recurrence", "relapse")  # CodeSystem/condition-clinical hierarchy
+    return "Condition", {"clinical-status:below": f"{system}|active"}, lambda r: any(
+        concept_has(r.get("clinicalStatus"), code, system) for code in below)
+
+
+@case
 def token_identifier(data):
     value = _patient(data, "Eboni")["identifier"][2]["value"]
     return "Patient", {"identifier": f"http://hl7.org/fhir/sid/us-ssn|{value}"}, lambda r: any(
@@ -342,7 +350,15 @@ def date_with_time_and_zone(data):
 
 
 # -- quantity -----------------------------------------------------------------------------
-_GRAMS = {"kg": Decimal(1000), "g": Decimal(1)}
+_GRAMS = {"kg": Decimal(1000), "g": Decimal(1), "mg": Decimal("0.001"),
+          "pg": Decimal("1e-12")}  # the mass units of the Synthea data
+
+
+def _grams(r: Resource) -> Decimal | None:
+    found = quantity(r)
+    if found is None or found[1] not in _GRAMS:
+        return None
+    return found[0] * _GRAMS[found[1]]
 
 
 @case
@@ -352,22 +368,22 @@ def quantity_any_unit(data):
 
 
 @case
-def quantity_with_unit(data):
+def quantity_with_unit_compares_all_masses(data):
     return "Observation", {"value-quantity": "lt10|http://unitsofmeasure.org|kg"}, lambda r: (
-        quantity(r) is not None and quantity(r)[1] == "kg"  # type: ignore[index]
-        and quantity(r)[0] < 10)  # type: ignore[index]
+        _grams(r) is not None and _grams(r) < 10000)  # type: ignore[operator]
 
 
 @case
 def quantity_converted_unit(data):
-    def grams(r: Resource) -> Decimal | None:
-        found = quantity(r)
-        if found is None or found[1] not in _GRAMS:
-            return None
-        return found[0] * _GRAMS[found[1]]
-
     return "Observation", {"value-quantity": "ge20000|http://unitsofmeasure.org|g"}, \
-        lambda r: grams(r) is not None and grams(r) >= 20000  # type: ignore[operator]
+        lambda r: _grams(r) is not None and _grams(r) >= 20000  # type: ignore[operator]
+
+
+@case
+def quantity_unit_without_conversion(data):
+    return "Observation", {"value-quantity": "gt5||{score}"}, lambda r: (
+        quantity(r) is not None and quantity(r)[1] == "{score}"  # type: ignore[index]
+        and quantity(r)[0] > 5)  # type: ignore[index]
 
 
 @case

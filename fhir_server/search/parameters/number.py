@@ -7,6 +7,7 @@ of a Range) so one comparison scheme serves numbers, quantities and ranges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -41,13 +42,15 @@ def _half_step(value: Decimal) -> Decimal:
 
 
 def number_match(value: NumberValue, low: str = "lo", high: str = "hi",
-                 scale: Decimal = Decimal(1)) -> tuple[dict[str, Any], tuple[str, Any] | None]:
+                 convert: Callable[[Decimal], Decimal] = lambda d: d,
+                 ) -> tuple[dict[str, Any], tuple[str, Any] | None]:
     """(element match, index hint) comparing entries' ``[low, high]`` with the value
-    (for ``ne``, the match its values must all fail)."""
+    (for ``ne``, the match its values must all fail); ``convert`` maps search numbers to
+    the unit of the indexed values."""
     number = value.value
     half = _half_step(number)
-    start, end = number_value((number - half) * scale), number_value((number + half) * scale)
-    exact = number_value(number * scale)
+    start, end = number_value(convert(number - half)), number_value(convert(number + half))
+    exact = number_value(convert(number))
     match value.prefix:
         case "eq" | "ne":
             return ({low: {"$gte": start}, high: {"$lt": end}},
@@ -65,7 +68,7 @@ def number_match(value: NumberValue, low: str = "lo", high: str = "hi",
         case "eb":
             return {high: {"$lt": exact}}, None
     margin = abs(number) / 10
-    above, below = number_value((number + margin) * scale), number_value((number - margin) * scale)
+    above, below = number_value(convert(number + margin)), number_value(convert(number - margin))
     return {low: {"$lte": above}, high: {"$gte": below}}, (low, {"$lte": above})
 
 

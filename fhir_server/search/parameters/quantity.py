@@ -99,9 +99,11 @@ class QuantityParameter:
         return QuantityValue(number, system, code)
 
     def condition(self, value: QuantityValue, modifier: str | None, path: str) -> Condition:
-        unit = canonical(value.code, Decimal(1)) if value.system in (UCUM, None) else None
+        code = value.code
+        unit = canonical(code, Decimal(1)) if value.system in (UCUM, None) else None
         if unit is not None:
-            match, hint = number_match(value.number, "clo", "chi", scale=unit[1])
+            match, hint = number_match(value.number, "clo", "chi",
+                                       lambda number: canonical(code, number)[1])  # type: ignore[index]
             match = {**match, "cu": unit[0]}
         else:
             match, hint = number_match(value.number)

@@ -2,8 +2,8 @@
 
 https://hl7.org/fhir/R4/search.html#token — ``code``, ``system|code``, ``|code`` (no
 system), ``system|``; modifiers ``:not``, ``:text`` (display / text, string-style prefix
-match), ``:of-type`` (identifiers by type), ``:in`` / ``:not-in`` (ValueSet membership,
-from the shipped terminology).
+match), ``:of-type`` (identifiers by type), ``:in`` / ``:not-in`` (ValueSet membership)
+and ``:below`` / ``:above`` (subsumption), both from the shipped terminology.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class TokenValue:
     type_system: str | None = None  # :of-type
     type_code: str | None = None
     text: str | None = None  # :text
-    codes: frozenset[tuple[str, str]] | None = None  # :in / :not-in
+    codes: frozenset[tuple[str, str]] | None = None  # :in / :not-in / :below / :above
+    systems_required: bool = False  # :below / :above compare system and code
 
 
 def _coding(coding: Any) -> list[dict[str, Any]]:
@@ -116,7 +117,7 @@ def _terminology() -> Any:
 
 class TokenParameter:
     name = "token"
-    modifiers = frozenset({"not", "text", "of-type", "in", "not-in"})
+    modifiers = frozenset({"not", "text", "of-type", "in", "not-in", "below", "above"})
 
     def entries(self, nodes: list[Node], context: IndexContext) -> list[dict[str, Any]]:
         return token_entries(nodes)
@@ -135,6 +136,8 @@ class TokenParameter:
                 )
             return TokenValue(None, None, codes=expansion.contains)
         parts = [unescape(p) for p in split_escaped(text, "|")]
+        if modifier in ("below", "above"):
+            return self._subsumed(parts, modifier, parameter)
         if modifier == "of-type":
             if len(parts) != 3 or not parts[1] or not parts[2]:
                 raise InvalidRequest(
@@ -148,6 +151,21 @@ class TokenParameter:
                                  "use [code], [system]|[code], |[code] or [system]|")
         system, code = parts
         return TokenValue(system, code or None)
+
+    @staticmethod
+    def _subsumed(parts: list[str], modifier: str, parameter: Any) -> TokenValue:
+        """``system|code`` and the codes below (or above) it in the shipped terminology."""
+        if len(parts) != 2 or not parts[0] or not parts[1]:
+            raise InvalidRequest(f"{parameter.code}:{modifier} takes [system]|[code]")
+        system, code = parts
+        terminology = _terminology()
+        found = (terminology.codes_below(system, code) if modifier == "below"
+                 else terminology.codes_above(system, code))
+        if found is None:
+            raise InvalidRequest(f"Code system '{system[:200]}' is not known to this server, "
+                                 f"so {parameter.code}:{modifier} cannot be evaluated")
+        return TokenValue(None, None, codes=frozenset((system, c) for c in found),
+                          systems_required=True)
 
     def _match(self, value: TokenValue) -> tuple[dict[str, Any], Any]:
         """(element match, index hint) for a value without :text/:in."""
@@ -166,19 +184,22 @@ class TokenParameter:
         if value.text is not None:
             return Element(path, {"d": prefix_range(value.text)}, rank=RANK_RANGE)
         if value.codes is not None:
-            return self._in(value.codes, modifier == "not-in", path)
+            return self._in(value.codes, modifier == "not-in", path, value.systems_required)
         match, hint = self._match(value)
         if modifier == "not":
             return NoElement(path, match)
         return Element(path, match, hint=hint, rank=RANK_EQUAL)
 
     @staticmethod
-    def _in(codes: frozenset[tuple[str, str]], negated: bool, path: str) -> Condition:
+    def _in(codes: frozenset[tuple[str, str]], negated: bool, path: str,
+            systems_required: bool = False) -> Condition:
         """Coded values in (or, negated, not in) a ValueSet; a plain ``code`` element has no
         system in the resource, so it is compared with the ValueSet's codes alone."""
         if not codes:
             return Nothing() if not negated else Exists(path, True)
         pairs = {"sc": {"$in": sorted(f"{system}|{code}" for system, code in codes)}}
+        if systems_required:
+            return Element(path, pairs, rank=RANK_EQUAL)
         plain = {"c": {"$in": sorted({code for _, code in codes})}, "s": {"$exists": False}}
         if negated:
             return AllOf((NoElement(path, pairs), NoElement(path, plain)))
