@@ -3,11 +3,9 @@
 * ``Consent.provision.period`` (when a rule holds) is compared with the moment of the
   request: a Period covers ``[start, end]`` at the precision written (``end: 2024-03``
   lasts to the end of March), times without a zone are taken as UTC.
-* ``Consent.provision.dataPeriod`` (which data a rule covers) is compared with the
-  resource's clinical date as written in the resource, at day precision: the rule's
-  bounds become ``[first day, day after last day)`` and are compared with the
-  resource's date strings, in Python and in MongoDB alike (so a decision and the search
-  filter never disagree).
+* ``Consent.provision.dataPeriod`` (which data a rule covers) becomes whole days
+  ``[first day, day after the last day)`` (``YYYY-MM-DD``), which the matcher compares
+  with the resource's clinical dates.
 """
 
 from __future__ import annotations

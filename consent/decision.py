@@ -21,15 +21,14 @@ from .expressions import (
     FALSE,
     TRUE,
     Expression,
+    Matcher,
     OfPatients,
     OnlyPatients,
     all_of,
     any_of,
     evaluate,
     negate,
-    patients_of,
 )
-from .paths import ResourcePaths
 from .policy import OPT_IN, ConsentPolicy
 from .provisions import ConsentRule, Provision
 from .request import AccessRequest
@@ -110,28 +109,28 @@ def visible(rules_by_patient: RulesByPatient, request: AccessRequest,
 
 
 def _explain(rule: ConsentRule, provision: Provision, request: AccessRequest,
-             resource: dict, paths: ResourcePaths, related: Related) -> list[Reason]:
+             resource: dict, matcher: Matcher, related: Related) -> list[Reason]:
     unmet = unmet_conditions(provision, request)
-    if unmet or not evaluate(provision_applies(provision, request, related), resource, paths):
+    if unmet or not evaluate(provision_applies(provision, request, related), resource, matcher):
         why = ", ".join(unmet) if unmet else "the resource (label, class, code, dates, data)"
         return [Reason("none", f"does not apply: {why} not matched", rule.reference,
                        provision.path)]
     effect = provision.effect or "none"
     found = [Reason(effect, "applies", rule.reference, provision.path)]
     for child in provision.provisions:
-        found.extend(_explain(rule, child, request, resource, paths, related))
+        found.extend(_explain(rule, child, request, resource, matcher, related))
     return found
 
 
 def _patient_decision(patient: str, rules: list[ConsentRule], request: AccessRequest,
-                      policy: ConsentPolicy, resource: dict, paths: ResourcePaths,
+                      policy: ConsentPolicy, resource: dict, matcher: Matcher,
                       related: Related) -> tuple[str, list[Reason]]:
     reasons = [reason for rule in rules
-               for reason in _explain(rule, rule.root, request, resource, paths, related)]
+               for reason in _explain(rule, rule.root, request, resource, matcher, related)]
     view = patient_view(rules, request, policy, related)
-    if not evaluate(view.visible, resource, paths):
+    if not evaluate(view.visible, resource, matcher):
         outcome = DENY
-    elif evaluate(view.masked, resource, paths):
+    elif evaluate(view.masked, resource, matcher):
         outcome = MASK
     else:
         outcome = PERMIT
@@ -143,20 +142,20 @@ def _patient_decision(patient: str, rules: list[ConsentRule], request: AccessReq
 
 
 def decide(resource: dict, rules_by_patient: RulesByPatient, request: AccessRequest,
-           policy: ConsentPolicy, paths: ResourcePaths, related: Related, *,
+           policy: ConsentPolicy, matcher: Matcher, related: Related, *,
            own_patient: str | None = None) -> Decision:
     """The decision on one resource, with the provisions (or default) behind it."""
-    patients = sorted(patients_of(resource, paths) - {own_patient} if own_patient
-                      else patients_of(resource, paths))
+    members = matcher.patients(resource)
+    patients = sorted(members - {own_patient} if own_patient else members)
     if not patients:
-        text = ("the patient's own record" if own_patient and own_patient in patients_of(
-            resource, paths) else "not in a patient compartment: no Consent governs it")
+        text = ("the patient's own record" if own_patient and own_patient in members
+                else "not in a patient compartment: no Consent governs it")
         return Decision(PERMIT, (Reason(PERMIT, text),))
     outcomes_found: list[str] = []
     reasons: list[Reason] = []
     for patient in patients:
         outcome, found = _patient_decision(patient, rules_by_patient.get(patient, []),
-                                           request, policy, resource, paths, related)
+                                           request, policy, resource, matcher, related)
         outcomes_found.append(outcome)
         reasons.extend(found)
     outcome = next((o for o in (DENY, MASK) if o in outcomes_found), PERMIT)

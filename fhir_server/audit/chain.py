@@ -8,7 +8,9 @@ reads the newest event and inserts the next one; when another process (or task) 
 number first, the insert fails with a duplicate key and is retried on the new newest. So
 one event costs one indexed read and one insert, several server processes share one
 chain, and a crash leaves either a whole event or none (no gaps). ``audit_chain`` holds
-the newest ``{seq, hash}`` known, so removing the last events is detected too.
+the newest ``{seq, hash}`` known, so removing the last events is detected too; it is
+moved forward with an unacknowledged write (a lost or late update leaves it behind the
+events, which verification accepts, never ahead).
 
 :func:`verify` walks the chain in ``seq`` order and reports every event whose content no
 longer matches its hash (edited), every missing number (deleted), every event whose
@@ -30,6 +32,7 @@ import orjson
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from pymongo.write_concern import WriteConcern
 
 from .. import clock
 from ..json_io import from_bson, to_bson
@@ -84,11 +87,9 @@ async def append(db: AsyncDatabase, resource: dict[str, Any],
             await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
     else:  # pragma: no cover - only under pathological contention
         raise RuntimeError("could not append to the audit chain")
-    try:
-        await db[HEAD].update_one({"_id": "head", "seq": {"$lt": seq}},
-                                  {"$set": {"seq": seq, "hash": link["hash"]}}, upsert=True)
-    except DuplicateKeyError:
-        pass  # a later event already moved the head
+    await db[HEAD].with_options(write_concern=WriteConcern(w=0)).update_one(
+        {"_id": "head", "seq": {"$lt": seq}}, {"$set": {"seq": seq, "hash": link["hash"]}},
+        upsert=True)
     return stored
 
 

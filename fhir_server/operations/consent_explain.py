@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from consent import AccessRequest, decide, patients_of, purpose_codes, relative_reference
+from consent import AccessRequest, decide, purpose_codes, relative_reference
 
 from .. import clock
 from ..auth.context import access_context
@@ -24,6 +24,7 @@ from ..auth.grants import Grant, grants_for
 from ..errors import Forbidden, InvalidRequest, NotFound
 from ..json_io import from_bson
 from ..privacy.context import Privacy
+from ..privacy.matcher import IndexMatcher
 from ..privacy.paths import r4_paths
 from ..privacy.store import load_related, load_rules, resolve_actor
 from ..rest.negotiation import check_accept
@@ -75,7 +76,8 @@ def _privacy(call: OperationCall) -> Privacy:
     if found is not None:
         return found
     base = call.services.base
-    return Privacy(call.services.db, base, r4_paths(base), state.consent_policy)
+    matcher = IndexMatcher(base, r4_paths(base), call.services.search.index)
+    return Privacy(call.services.db, base, matcher, state.consent_policy)
 
 
 def _reference(value: str, base: str, what: str, types: tuple[str, ...] | None) -> str:
@@ -125,16 +127,16 @@ async def consent_explain(call: OperationCall) -> Response:
     if doc is None:
         raise NotFound(f"Resource {target} is not known")
     resource = from_bson(doc["resource"])
-    patients = patients_of(resource, r4_paths(base))
+    privacy = _privacy(call)
+    patients = privacy.matcher.patients(resource)
     if call.id not in patients:
         raise InvalidRequest(f"{target} is not in the compartment of Patient/{call.id}")
-    privacy = _privacy(call)
     rules = await load_rules(privacy.db, base, patients)
     related = await load_related(privacy.db, base, [r for v in rules.values() for r in v])
     actor = await resolve_actor(privacy.db, base, actor_reference, None, memberships=True)
     own = actor_reference.split("/", 1)[1] if actor_reference.startswith("Patient/") else None
     decision = decide(resource, rules, AccessRequest(actor, clock.now(), purpose),
-                      privacy.policy, privacy.paths, related, own_patient=own)
+                      privacy.policy, privacy.matcher, related, own_patient=own)
     return fhir_response(_parameters(decision, actor, call.id, purpose), 200,
                          request=call.request, media_type=media)
 

@@ -32,6 +32,7 @@ __all__ = ["install", "with_consent", "check_history", "disclose",
 def install(app: Starlette, settings: Settings) -> None:
     """Wire consent enforcement and auditing into the app (after ``auth.install``)."""
     from ..audit import ensure_indexes as audit_indexes
+    from .matcher import IndexMatcher
     from .middleware import ConsentAndAudit
     from .paths import r4_paths
     from .store import ensure_indexes
@@ -49,9 +50,10 @@ def install(app: Starlette, settings: Settings) -> None:
             await audit_indexes(services.db)
             if settings.auth == "smart":
                 await ensure_indexes(services.db)
-                application.state.privacy = Privacy(
-                    services.db, services.base, r4_paths(services.base),
-                    application.state.consent_policy)
+                matcher = IndexMatcher(services.base, r4_paths(services.base),
+                                       services.search.index)
+                application.state.privacy = Privacy(services.db, services.base, matcher,
+                                                    application.state.consent_policy)
             yield state
 
     app.router.lifespan_context = lifespan

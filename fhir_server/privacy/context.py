@@ -24,7 +24,7 @@ from consent import (
     ConsentRule,
     Decision,
     Expression,
-    ResourcePaths,
+    Matcher,
     patient_view,
     visible,
 )
@@ -44,7 +44,7 @@ class Privacy:
 
     db: AsyncDatabase
     base: str
-    paths: ResourcePaths
+    matcher: Matcher
     policy: ConsentPolicy
 
 
@@ -73,8 +73,8 @@ class PrivacyRequest:
         return user.split("/", 1)[1] if user.startswith("Patient/") else None
 
     @property
-    def paths(self) -> ResourcePaths:
-        return self.privacy.paths
+    def matcher(self) -> Matcher:
+        return self.privacy.matcher
 
     async def actor(self, *, memberships: bool = False) -> Actor:
         """The actor; its roles and memberships are read when a Consent (or break-glass)

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 
-from consent import DENY, TRUE, decide, evaluate, mask, patients_of, to_filter
+from consent import DENY, TRUE, decide, evaluate, mask, to_filter
 from consent.codes import ACT_REASON
 
 from ..auth.interactions import interaction_of
@@ -106,7 +106,7 @@ async def with_consent(request: Request, restriction: dict[str, Any] | None
                              restricted)
     if not restricted or privacy.override:
         return restriction
-    consent_filter = to_filter(expression, privacy.paths)
+    consent_filter = to_filter(expression, privacy.matcher)
     return consent_filter if restriction is None else {"$and": [restriction,
                                                                 consent_filter]}
 
@@ -114,11 +114,11 @@ async def with_consent(request: Request, restriction: dict[str, Any] | None
 async def check_resource(privacy: PrivacyRequest, resource: dict[str, Any]) -> None:
     """Decide one resource for the request; 404 when its patients' Consents deny it."""
     own = privacy.own_patient
-    patients = patients_of(resource, privacy.paths) - ({own} if own else set())
+    patients = privacy.matcher.patients(resource) - ({own} if own else set())
     await privacy.load(patients)
     await privacy.actor()
     decision = decide(resource, privacy.rules, privacy.access_request(),
-                      privacy.privacy.policy, privacy.paths, privacy.related,
+                      privacy.privacy.policy, privacy.matcher, privacy.related,
                       own_patient=own)
     privacy.record(f"{resource.get('resourceType')}/{resource.get('id')}", decision)
     if decision.outcome == DENY and not privacy.override:
@@ -167,8 +167,8 @@ async def check_history(request: Request, repository: Any, resource_type: str | 
 
 def _masked(privacy: PrivacyRequest, resource: dict[str, Any]) -> bool:
     own = privacy.own_patient
-    return any(evaluate(privacy.view(p).masked, resource, privacy.paths)
-               for p in patients_of(resource, privacy.paths) - ({own} if own else set())
+    return any(evaluate(privacy.view(p).masked, resource, privacy.matcher)
+               for p in privacy.matcher.patients(resource) - ({own} if own else set())
                if p in privacy.rules)
 
 

@@ -1,4 +1,4 @@
-"""Where R4 resources keep what consent rules look at (:class:`consent.ResourcePaths`).
+"""Where R4 resources keep what consent rules look at (:class:`consent.PathMatcher`).
 
 Derived once from the official R4 definitions, for the resource types of the Patient
 compartment:
@@ -22,7 +22,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from consent import StaticPaths
+from consent import PathMatcher
 from profiles.definitions import structure_definition
 
 from ..auth.compartment import compartment_paths
@@ -125,6 +125,6 @@ def _tables() -> dict[str, dict[str, tuple[str, ...]]]:
     return tables
 
 
-def r4_paths(base: str) -> StaticPaths:
+def r4_paths(base: str) -> PathMatcher:
     """The R4 tables for a server whose FHIR base URL is ``base``."""
-    return StaticPaths(base, _tables())
+    return PathMatcher(base, _tables())

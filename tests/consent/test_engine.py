@@ -18,7 +18,7 @@ from consent import (
     AccessRequest,
     Actor,
     ConsentPolicy,
-    StaticPaths,
+    PathMatcher,
     consent_rule,
     decide,
     evaluate,
@@ -34,7 +34,7 @@ from .data import HIV_CODES, LOINC, PSY, RECORD, ROLE, actor, consent
 
 DATA = Path(__file__).parent.parent / "data" / "consent"
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
-PATHS = StaticPaths("http://x/fhir", {
+PATHS = PathMatcher("http://x/fhir", {
     "patient": {"Patient": ("link.other",), "Observation": ("subject", "performer"),
                 "Condition": ("subject",), "MedicationRequest": ("subject",)},
     "code": {"Observation": ("code",), "Condition": ("code",)},
@@ -190,8 +190,11 @@ CONFIGURATIONS = [
 
 
 @pytest.mark.parametrize("consents, policy, who", CONFIGURATIONS)
-async def test_query_filter_agrees_with_single_decisions(consent_app, consents, policy, who):
-    paths = r4_paths(consent_app.state.services.base)
+@pytest.mark.parametrize("store", ["search index", "resource elements"])
+async def test_query_filter_agrees_with_single_decisions(consent_app, consents, policy, who,
+                                                         store):
+    paths = (consent_app.state.privacy.matcher if store == "search index"
+             else r4_paths(consent_app.state.services.base))
     rules: dict[str, list] = {}
     for resource in consents:
         rule = consent_rule(resource)
