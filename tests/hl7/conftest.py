@@ -46,6 +46,13 @@ def ack_fields(ack: str) -> dict[str, list[str]]:
     return found
 
 
+@pytest.fixture(autouse=True)
+def _no_terminology_seeding(monkeypatch):
+    """Each test's fresh database would otherwise get the shipped terminology stored in the
+    background (the validator reads it from memory either way)."""
+    monkeypatch.setenv("FHIR_TERMINOLOGY_SEED", "off")
+
+
 @pytest.fixture
 def services(app):
     return app.state.services
