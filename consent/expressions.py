@@ -159,10 +159,16 @@ def any_of(*parts: Expression) -> Expression:
 
 
 def negate(part: Expression) -> Expression:
+    """The negation, pushed down to the conditions (De Morgan), so that it compiles to
+    field operators (``$nin``) where a store allows."""
     if isinstance(part, Constant):
         return Constant(not part.value)
     if isinstance(part, Negation):
         return part.part
+    if isinstance(part, AllOf):
+        return any_of(*(negate(p) for p in part.parts))
+    if isinstance(part, AnyOf):
+        return all_of(*(negate(p) for p in part.parts))
     return Negation(part)
 
 

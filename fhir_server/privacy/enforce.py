@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 
-from consent import DENY, TRUE, decide, evaluate, mask, to_filter
+from consent import DENY, TRUE, decide, evaluate, mask
 from consent.codes import ACT_REASON
 
 from ..auth.interactions import interaction_of
@@ -26,6 +26,7 @@ from ..database import HISTORY
 from ..errors import Forbidden, MethodNotAllowed, NotFound
 from ..json_io import from_bson
 from .context import PrivacyRequest, current_privacy
+from .filters import merge, search_filter
 
 __all__ = ["with_consent", "PrivacyGuard", "check_history", "disclose",
            "BREAK_GLASS_LABEL", "check_resource"]
@@ -94,8 +95,9 @@ async def with_consent(request: Request, restriction: dict[str, Any] | None
     if privacy is None:
         return restriction
     segments = [unquote(s) for s in request.url.path.split("/")[2:] if s]
-    _, resource_type = interaction_of("GET", segments)
-    await privacy.load(_candidates(request, segments, resource_type, privacy))
+    interaction, resource_type = interaction_of("GET", segments)
+    patients = _candidates(request, segments, resource_type, privacy)
+    await privacy.load(patients)
     hide_masked = _content_search(request)
     expression = privacy.visible(hide_masked=hide_masked, ignore_override=True)
     restricted = expression != TRUE
@@ -106,9 +108,8 @@ async def with_consent(request: Request, restriction: dict[str, Any] | None
                              restricted)
     if not restricted or privacy.override:
         return restriction
-    consent_filter = to_filter(expression, privacy.matcher)
-    return consent_filter if restriction is None else {"$and": [restriction,
-                                                                consent_filter]}
+    scoped = resource_type if interaction == "search" else None
+    return merge(restriction, search_filter(privacy, request, scoped, patients, hide_masked))
 
 
 async def check_resource(privacy: PrivacyRequest, resource: dict[str, Any]) -> None:

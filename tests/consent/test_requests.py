@@ -125,3 +125,41 @@ async def test_break_glass_is_allowed_per_role_and_audited(consent_app, http, db
     doctor = {**await token(consent_app, "Practitioner/doctor"),
               "X-Purpose-Of-Use": "ETREAT", "X-Break-Glass-Reason": "emergency"}
     assert (await http.get("/fhir/Observation/obs-bp", headers=doctor)).status_code == 403
+
+
+async def test_one_patient_searches_get_plain_field_conditions(consent_app):
+    from starlette.requests import Request
+
+    from fhir_server import clock
+    from fhir_server.auth.scopes import parse_scopes
+    from fhir_server.auth.tokens import AccessContext
+    from fhir_server.privacy.context import PrivacyRequest
+    from fhir_server.privacy.filters import search_filter
+
+    await set_consents(consent_app, [
+        consent("c1", {"provision": [{"type": "deny", "code": HIV_CODES},
+                                     {"type": "deny", "securityLabel": [
+                                         {"system": "http://terminology.hl7.org/CodeSystem/"
+                                                    "v3-ActCode", "code": "PSY"}]}]})])
+    access = AccessContext(client_id="c", scopes=parse_scopes("user/*.rs"), kind="user",
+                           subject="s", issuer="i", expires_at=0,
+                           fhir_user="Practitioner/midwife")
+
+    async def compiled(query: str, policy: str) -> dict:
+        set_policy(consent_app, default=policy)
+        privacy = PrivacyRequest(consent_app.state.privacy, access, "search", clock.now(),
+                                 "TREAT")
+        await privacy.load({"mum"})
+        request = Request({"type": "http", "method": "GET", "path": "/fhir/Observation",
+                           "query_string": query.encode(), "headers": []})
+        return search_filter(privacy, request, "Observation", {"mum"}, False)
+
+    one = await compiled("patient=mum", "opt-out")
+    assert not [key for key in one if key.startswith("$")]
+    assert one["search.code.sc"] == {"$nin": ["http://loinc.org|75622-1",
+                                              "http://snomed.info/sct|86406008"]}
+    opt_in = await compiled("patient=mum", "opt-in")
+    assert not [key for key in opt_in if key.startswith("$")]
+    assert "$not" in opt_in["search._compartments"]
+    chained = await compiled("patient.name=x", "opt-out")
+    assert "$or" in chained
