@@ -8,7 +8,7 @@ id, version or search query) and its conditional headers (``ifNoneExist``, ``ifM
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -43,11 +43,6 @@ class Entry:
     if_modified_since: str | None = None
     target_id: str | None = None  # decided by planning: the id this entry writes
     existing: Any = None  # a StoredResource matched by ifNoneExist: nothing to write
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def location(self) -> str:
-        return f"{self.full_url}" if self.full_url else f"Bundle.entry[{self.index}]"
 
     @property
     def is_write(self) -> bool:

@@ -17,8 +17,7 @@ from typing import Any
 
 from ..errors import InvalidRequest
 
-__all__ = ["ReferenceMap", "rewrite_references", "conditional_references", "is_placeholder",
-           "restful_base"]
+__all__ = ["ReferenceMap", "rewrite_references", "conditional_references"]
 
 ReferenceMap = dict[str, str]
 _CONDITIONAL = re.compile(r"^([A-Z][A-Za-z]+)\?(.*)$")
@@ -28,11 +27,11 @@ _RELATIVE = re.compile(r"^[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-
 _NARRATIVE_LINK = re.compile(r'(\b(?:href|src)\s*=\s*")([^"]*)(")')
 
 
-def is_placeholder(value: str) -> bool:
+def _is_placeholder(value: str) -> bool:
     return value.startswith(("urn:uuid:", "urn:oid:"))
 
 
-def restful_base(full_url: str | None) -> str | None:
+def _restful_base(full_url: str | None) -> str | None:
     """The server base of a RESTful fullUrl (``http://x/fhir/Patient/1`` -> ``http://x/fhir``)."""
     match = _RESTFUL.match(full_url or "")
     return match.group("base") if match else None
@@ -64,7 +63,7 @@ def rewrite_references(
     references to the local reference their search found. A ``urn:uuid:``/``urn:oid:``
     reference to no entry of the Bundle is an error: it could never be resolved.
     """
-    base = restful_base(full_url)
+    base = _restful_base(full_url)
 
     def visit(key: str, value: str) -> str:
         if key == "div":
@@ -76,7 +75,7 @@ def rewrite_references(
         if match:
             return conditional[(match.group(1), match.group(2))]
         target = _link(value)
-        if target is value and is_placeholder(value):
+        if target is value and _is_placeholder(value):
             raise InvalidRequest(f"Reference '{value[:120]}' names no entry of this Bundle "
                                  "(no entry has that fullUrl)")
         return target

@@ -126,3 +126,45 @@ async def test_an_interrupted_ndjson_load_resumes(app, db, tmp_path):
     assert sum(counted) == 43
     assert await db["Organization"].count_documents({}) == 43
     assert await db["history"].count_documents({"type": "Organization"}) == 43
+
+
+@pytest.mark.slow
+def test_cli_loads_into_a_running_servers_embedded_database(tmp_path):
+    """``fhir-server load --data-dir`` attaches to the database of the server on that dir."""
+    import time
+
+    import httpx
+
+    from tests.conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "FHIR_DATABASE")}
+    port = free_port()
+    data_dir = tmp_path / "data"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fhir_server.cli", "serve", "--data-dir", str(data_dir),
+         "--port", str(port)],
+        env={**env, "FHIR_TERMINOLOGY_SEED": "off"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/fhir"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/metadata", timeout=30).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        smallest = min(BUNDLES, key=lambda p: p.stat().st_size)
+        loaded = subprocess.run(
+            [sys.executable, "-m", "fhir_server.cli", "load", "--quiet", "--data-dir",
+             str(data_dir), str(smallest)],
+            env=env, capture_output=True, text=True, timeout=600)
+        assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+        assert "1 loaded" in loaded.stdout
+        patient = next(e["resource"] for e in load(smallest)["entry"]
+                       if e["resource"]["resourceType"] == "Patient")
+        read = httpx.get(f"{base}/Patient/{patient['id']}", timeout=30)
+        assert read.status_code == 200 and read.json()["name"] == patient["name"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
