@@ -69,7 +69,7 @@ class PrivacyRequest:
     @property
     def own_patient(self) -> str | None:
         """The patient the actor is: Consents do not limit a patient's own record."""
-        user = self.access.fhir_user or ""
+        user = _relative(self.access.fhir_user, self.privacy.base) or ""
         return user.split("/", 1)[1] if user.startswith("Patient/") else None
 
     @property
@@ -143,8 +143,8 @@ class PrivacyRequest:
         outcome = decision.outcome
         if self.override and outcome != "permit":
             outcome = "override"
-        reasons = tuple(f"{r.consent or 'policy'} {r.provision or ''}: {r.effect} "
-                        f"({r.text})".replace("  ", " ") for r in decision.reasons)
+        reasons = tuple(f"{' '.join(p for p in (r.consent, r.provision) if p) or 'policy'}: "
+                        f"{r.effect} ({r.text})" for r in decision.reasons)
         self.decisions.append(Decided(outcome, what, decision.patients, reasons))
 
     def record_query(self, what: str, patients: set[str] | None, restricted: bool) -> None:

@@ -122,7 +122,14 @@ class IndexMatcher:
                 return {f"search.{p}.sc": {"$nin": wanted} for p in CODE_PARAMETERS}
             case LabelIn(labels) if all(system is not None for system, _ in labels):
                 return {"search._security.sc": {"$nin": sorted(f"{s}|{c}" for s, c in labels)}}
+            case DateIn(low, high):
+                return {f"search.{p}": {"$not": {"$elemMatch": {"s": self._bounds(low, high)}}}
+                        for p in DATE_PARAMETERS}
         return self.paths.negated_filter(atom)
+
+    @staticmethod
+    def _bounds(low: str | None, high: str | None) -> dict[str, datetime]:
+        return {k: v for k, v in (("$gte", _day(low)), ("$lt", _day(high))) if v is not None}
 
     def filter(self, atom: Expression) -> dict[str, Any]:
         match atom:
@@ -132,9 +139,7 @@ class IndexMatcher:
             case LabelIn(labels):
                 return _tokens(labels, "search._security")
             case DateIn(low, high):
-                bounds = {k: v for k, v in (("$gte", _day(low)), ("$lt", _day(high)))
-                          if v is not None}
-                return {"$or": [{f"search.{p}": {"$elemMatch": {"s": bounds}}}
+                return {"$or": [{f"search.{p}": {"$elemMatch": {"s": self._bounds(low, high)}}}
                                 for p in DATE_PARAMETERS]}
             case OfPatients(patients):
                 return {f"search.{_COMPARTMENTS}": {"$in": sorted(

@@ -177,6 +177,8 @@ CONFIGURATIONS = [
     ([consent("c1", policy="OPTOUT", provision={"provision": [
         {"type": "permit", "dataPeriod": {"start": "2023-02-01", "end": "2023-03-31"}}]})],
      OPT_OUT, MIDWIFE),
+    ([consent("c1", {"provision": [{"type": "deny", "dataPeriod": {"end": "2023-02-01"}}]})],
+     OPT_OUT, MIDWIFE),
     ([consent("c1", {"actor": [actor("Organization/clinic-a")]}),
       consent("c2", policy="OPTOUT", patient="kid")], OPT_IN, MIDWIFE),
     ([consent("c1", {"provision": [{"type": "deny", "data": [
