@@ -86,23 +86,21 @@ def visible(rules_by_patient: RulesByPatient, request: AccessRequest,
     Under opt-out, patients not listed keep the default (visible); under opt-in only the
     listed patients whose Consents permit something (and ``own_patient``) are visible.
     ``hide_masked`` treats masked data as hidden (searches on its content would leak it).
+    Patients whose Consents come to the same condition share one clause ("not their data,
+    or data meeting it"), so standard consent forms keep the filter small.
     """
-    hidden: set[str] = set()
-    clauses: list[Expression] = []
+    shown_to: dict[Expression, set[str]] = {}
     allowed = {own_patient} if own_patient else set()
     for patient, rules in sorted(rules_by_patient.items()):
         if patient == own_patient:
             continue
         view = patient_view(rules, request, policy, related)
         shown = all_of(view.visible, negate(view.masked)) if hide_masked else view.visible
-        if shown == FALSE:
-            hidden.add(patient)
-            continue
-        allowed.add(patient)
-        if shown != TRUE:
-            clauses.append(any_of(negate(OfPatients(frozenset({patient}))), shown))
-    if hidden:
-        clauses.insert(0, negate(OfPatients(frozenset(hidden))))
+        shown_to.setdefault(shown, set()).add(patient)
+        if shown != FALSE:
+            allowed.add(patient)
+    clauses = [any_of(negate(OfPatients(frozenset(patients))), shown)
+               for shown, patients in shown_to.items() if shown != TRUE]
     if policy.default == OPT_IN:
         clauses.append(OnlyPatients(frozenset(allowed)))
     return all_of(*clauses)
