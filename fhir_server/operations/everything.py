@@ -110,7 +110,8 @@ def _decode_cursor(token: str) -> tuple[str, str]:
     try:
         value = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         resource_type, rid = value
-        if resource_type not in _types(None) or not isinstance(rid, str):
+        if resource_type not in compartment_definitions()["Patient"] or not isinstance(
+                rid, str):
             raise ValueError
         return resource_type, rid
     except (ValueError, TypeError, orjson.JSONDecodeError):

@@ -192,3 +192,22 @@ async def test_the_servers_own_trail_verifies(consent_app, mongodb_uri, http):
     code, report = await asyncio.to_thread(_cli, name, mongodb_uri)
     assert code == 0, report
     assert report["events"] >= 1
+
+
+async def test_everything_leaves_the_access_log_out_unless_asked(consent_app, http):
+    set_policy(consent_app)
+    await set_consents(consent_app, [])
+    midwife = await token(consent_app, "Practitioner/midwife")
+    for _ in range(3):
+        await http.get("/fhir/Patient/mum", headers=midwife)
+    mum = await token(consent_app, "Patient/mum", scope="patient/*.rs", patient="mum")
+    record = await http.get("/fhir/Patient/mum/$everything?_count=500", headers=mum)
+    assert "AuditEvent" not in {e["resource"]["resourceType"] for e in record.json()["entry"]}
+    url, events = "/fhir/Patient/mum/$everything?_type=AuditEvent&_count=2", []
+    while url:
+        page = await http.get(url, headers=mum)
+        assert page.status_code == 200, page.text
+        events += [e["resource"] for e in page.json().get("entry", [])]
+        url = next((link["url"] for link in page.json()["link"]
+                    if link["relation"] == "next"), None)
+    assert len(events) >= 3 and {e["resourceType"] for e in events} == {"AuditEvent"}
