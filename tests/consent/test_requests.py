@@ -163,3 +163,15 @@ async def test_one_patient_searches_get_plain_field_conditions(consent_app):
     assert "$not" in opt_in["search._compartments"]
     chained = await compiled("patient.name=x", "opt-out")
     assert "$or" in chained
+
+
+async def test_auth_off_applies_no_consent_and_writes_no_audit(client, db):
+    await client.put("Patient/mum", json={"resourceType": "Patient", "id": "mum"})
+    denied = await client.put("Consent/c1", json=consent("c1", policy="OPTOUT"))
+    assert denied.status_code == 201, denied.text
+    assert (await client.get("Patient/mum")).status_code == 200
+    assert await db["AuditEvent"].count_documents({}) == 0
+    event = {"resourceType": "AuditEvent", "id": "a1", "recorded": "2024-01-01T00:00:00Z",
+             "type": {"code": "rest"}, "agent": [{"requestor": True}],
+             "source": {"observer": {"display": "x"}}}
+    assert (await client.put("AuditEvent/a1", json=event)).status_code == 405
