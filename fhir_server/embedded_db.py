@@ -6,8 +6,13 @@ ever run as a separate program and reached over the wire, never imported. It run
 the database process is killed (tests/rest/test_restart.py shows it).
 
 The database is a child of the process that starts it, in its own process group, and is
-sent SIGTERM when that process dies (Linux ``PR_SET_PDEATHSIG``; note that the signal
-follows the *thread* that started it, so start it from the main thread).
+sent SIGKILL when that process dies (Linux ``PR_SET_PDEATHSIG``; note that the signal
+follows the *thread* that started it, so start it from the main thread). SIGKILL, not
+SIGTERM: SecantusDB 0.7.0b3's SIGTERM handler can deadlock (it sets an ``Event`` the main
+thread waits on under the same lock), and with ``--sync-on-commit`` a killed database
+loses no acknowledged write. A normal stop sends SIGTERM for a clean close and escalates to
+SIGKILL after :data:`STOP_GRACE_SECONDS`, so no stop can hang; a restart stops whatever
+database process still runs on the data dir, hung or not.
 
 Files under the data dir:
 
@@ -40,6 +45,7 @@ __all__ = ["EmbeddedDatabase", "EmbeddedDatabaseError", "attach_or_start"]
 
 _PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_SECONDS = 60.0
+STOP_GRACE_SECONDS = 5.0
 
 
 class EmbeddedDatabaseError(RuntimeError):
@@ -52,14 +58,21 @@ def _free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: own process group, SIGTERM when the parent dies."""
-    os.setsid()
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # not Linux: the process group and shutdown hooks still apply
-        pass
+def _die_with(parent: int):
+    """What runs in the child before exec: its own process group, and SIGKILL (a signal
+    no handler can catch or hang in) when ``parent`` dies, also if it already has."""
+
+    def prepare() -> None:
+        os.setsid()
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except OSError:  # not Linux: the process group and shutdown hooks still apply
+            pass
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return prepare
 
 
 def _secantusd_executable() -> str:
@@ -123,7 +136,7 @@ class EmbeddedDatabase:
         """Start the database; the caller holds the owner lock (``lock_fd``)."""
         storage = data_dir / "db"
         storage.mkdir(parents=True, exist_ok=True)
-        _stop_orphan(data_dir)
+        _stop_leftovers(data_dir)
         port = _free_loopback_port()
         uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
         log = open(data_dir / "embedded-db.log", "ab")
@@ -140,7 +153,7 @@ class EmbeddedDatabase:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_die_with(os.getpid()),
             close_fds=True,
         )
         log.close()
@@ -177,8 +190,8 @@ class EmbeddedDatabase:
         if self.owned and self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
+                self.process.wait(timeout=STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:  # hung in its own SIGTERM handler
                 self.process.kill()
                 self.process.wait()
         if self.owned:
@@ -195,22 +208,51 @@ def _log_tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-def _stop_orphan(data_dir: Path) -> None:
-    """A database left behind by an owner killed with SIGKILL: stop it before restarting."""
+def database_pids(data_dir: Path) -> list[int]:
+    """Running embedded database processes whose files are in ``data_dir`` (found by
+    their command line, so one that never wrote the state file is found too)."""
+    storage = str((data_dir / "db").resolve()).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"secantusd" in a for a in arguments) and storage in arguments:
+            found.append(int(entry.name))
+    return found
+
+
+def _stop_leftovers(data_dir: Path) -> None:
+    """A database left behind by an owner killed with SIGKILL, or hung in its own
+    shutdown: stop it (SIGTERM, then SIGKILL after a bounded wait) before restarting."""
     state_file = data_dir / "embedded-db.json"
     try:
-        state = json.loads(state_file.read_text())
-    except (OSError, ValueError):
-        return
-    pid = int(state.get("pid", 0))
-    if pid and _pid_alive(pid) and _is_secantusd(pid):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        recorded = {int(json.loads(state_file.read_text()).get("pid", 0))}
+    except (OSError, ValueError, AttributeError):
+        recorded = set()
+    pids = {p for p in recorded if p and _pid_alive(p) and _is_secantusd(p)}
+    pids |= set(database_pids(data_dir))
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while any(_is_secantusd(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in pids:
+        _signal(pid, signal.SIGKILL)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while any(_is_secantusd(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
     state_file.unlink(missing_ok=True)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def try_lock(path: Path) -> int | None:

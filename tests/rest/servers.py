@@ -12,28 +12,14 @@ from pathlib import Path
 
 import httpx
 
+from fhir_server.embedded_db import database_pids as secantusd_pids
+
 from ..conftest import free_port
 
 __all__ = ["EmbeddedServer", "secantusd_pids", "wait_until_gone"]
 
 _SERVER_ENV = ("MONGODB_URI", "FHIR_DATABASE", "FHIR_DATA_DIR", "FHIR_PORT", "FHIR_HOST",
                "FHIR_AUTH", "FHIR_BASE_URL", "FHIR_MLLP_PORT")
-
-
-def secantusd_pids(data_dir: Path) -> list[int]:
-    """Running embedded database processes whose files are in ``data_dir``."""
-    storage = str((data_dir / "db").resolve()).encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"secantusd" in cmdline and storage in cmdline.split(b"\0"):
-            pids.append(int(entry.name))
-    return pids
 
 
 def wait_until_gone(data_dir: Path, timeout: float = 30) -> list[int]:

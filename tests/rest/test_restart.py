@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -218,4 +219,51 @@ async def test_the_database_is_stopped_when_startup_fails(tmp_path):
         taken.listen()
         server = EmbeddedServer(data_dir, port=taken.getsockname()[1], wait=False)
         assert server.wait_exit(timeout=90) != 0
+    _assert_database_stopped(data_dir)
+
+
+def test_a_database_hung_in_its_shutdown_is_killed(tmp_path):
+    """SecantusDB's SIGTERM handler can deadlock; a stop must not wait for it forever.
+    A stopped (SIGSTOP) process ignores SIGTERM just as a deadlocked one does."""
+    from fhir_server.embedded_db import STOP_GRACE_SECONDS, EmbeddedDatabase, try_lock
+
+    data_dir = tmp_path / "data"
+    lock = try_lock(data_dir / "embedded-db.lock")
+    assert lock is not None
+    database = EmbeddedDatabase.start(data_dir, lock)
+    assert database.process is not None
+    os.kill(database.process.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    database.stop()
+    assert time.monotonic() - started < STOP_GRACE_SECONDS + 10
+    assert database.process.poll() is not None
+    assert secantusd_pids(data_dir) == []
+
+
+async def test_a_restart_stops_a_hung_predecessor(tmp_path):
+    """A database of this data dir that hangs (and is not named in the state file) is
+    found by its command line and stopped before the new server starts its own."""
+    data_dir = tmp_path / "data"
+    server = EmbeddedServer(data_dir)
+    try:
+        acknowledged = await _write_workload(server.base)
+    finally:
+        assert server.terminate() == 0
+    secantusd = Path(sys.executable).parent / "secantusd-py"
+    hung = subprocess.Popen(
+        [str(secantusd), "--host", "127.0.0.1", "--port", str(free_port()),
+         "--storage-path", str((data_dir / "db").resolve()), "--log-level", "WARNING"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        os.kill(hung.pid, signal.SIGSTOP)
+        again = EmbeddedServer(data_dir)
+        try:
+            assert hung.wait(timeout=30) == -signal.SIGKILL
+            await _assert_all_there(again.base, acknowledged)
+        finally:
+            assert again.terminate() == 0
+    finally:
+        if hung.poll() is None:
+            hung.kill()
+            hung.wait()
     _assert_database_stopped(data_dir)
