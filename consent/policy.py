@@ -16,10 +16,13 @@ class ConsentPolicy:
     """``default``: ``opt-out`` (patient data is shared unless a Consent denies it) or
     ``opt-in`` (shared only where a Consent permits it). ``break_glass_roles``: the
     PractitionerRole codes (any system) allowed to override a denial in an emergency;
-    ``*`` allows every practitioner."""
+    ``*`` allows every practitioner. ``explain_roles``: the PractitionerRole codes of
+    privacy officers and support staff, who may ask ``$consent-explain`` about any patient
+    (patients may always ask about their own record)."""
 
     default: str = OPT_OUT
     break_glass_roles: frozenset[str] = frozenset({"doctor", "nurse"})
+    explain_roles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.default not in (OPT_IN, OPT_OUT):
@@ -28,13 +31,20 @@ class ConsentPolicy:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> ConsentPolicy:
-        """``FHIR_CONSENT_DEFAULT`` and ``FHIR_CONSENT_BREAK_GLASS_ROLES`` (comma list)."""
+        """``FHIR_CONSENT_DEFAULT``, ``FHIR_CONSENT_BREAK_GLASS_ROLES`` and
+        ``FHIR_CONSENT_EXPLAIN_ROLES`` (comma lists)."""
         environ = os.environ if environ is None else environ
-        roles = environ.get("FHIR_CONSENT_BREAK_GLASS_ROLES")
+
+        def roles(name: str, default: frozenset[str]) -> frozenset[str]:
+            value = environ.get(name)
+            if value is None:
+                return default
+            return frozenset(r.strip() for r in value.split(",") if r.strip())
+
         return cls(
             default=environ.get("FHIR_CONSENT_DEFAULT", OPT_OUT).strip().lower(),
-            break_glass_roles=frozenset(r.strip() for r in roles.split(",") if r.strip())
-            if roles is not None else cls.break_glass_roles,
+            break_glass_roles=roles("FHIR_CONSENT_BREAK_GLASS_ROLES", cls.break_glass_roles),
+            explain_roles=roles("FHIR_CONSENT_EXPLAIN_ROLES", cls.explain_roles),
         )
 
     def may_break_glass(self, roles: frozenset[str], practitioner: bool) -> bool:

@@ -137,3 +137,11 @@ class NotModified(FhirError):
     """Not an error to the client, but it ends the request early with 304 and no body."""
 
     status, code = 304, "informational"
+
+
+class ServiceUnavailable(FhirError):
+    status, code = 503, "transient"
+
+
+class InternalError(FhirError):
+    status, code = 500, "exception"

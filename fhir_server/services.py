@@ -8,41 +8,73 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from consent import ConsentPolicy
 from profiles.service import build_validator
 from profiles.validator import Validator
 
+from .access import SYSTEM, AccessService
+from .access.matcher import IndexMatcher
+from .access.paths import r4_paths
 from .config import Settings
-from .database import ensure_base_indexes
-from .repository import Repository
 from .search import SearchService
+from .storage import Storage, StoredResource
 
-__all__ = ["Services", "build_services"]
+__all__ = ["Services", "build_services", "SystemWriter"]
 
 
 @dataclass
 class Services:
     settings: Settings
     client: AsyncMongoClient
-    db: AsyncDatabase
-    repository: Repository
+    storage: Storage
     validator: Validator
     search: SearchService
     operations: dict[str, Any]
+    access: AccessService
+    db: AsyncDatabase  # the stores not yet moved into fhir_server.storage
 
     @property
     def base(self) -> str:
         return self.settings.fhir_base
 
 
+class SystemWriter:
+    """Stores resources as the server itself (shipped content, installed packages)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def update(self, resource: dict[str, Any], rid: str) -> StoredResource:
+        return await self.storage.resources.update(SYSTEM, resource, rid)
+
+
 async def build_services(settings: Settings, client: AsyncMongoClient) -> Services:
     from .operations import registry
+    from .search.custom import RegistryStore
     from .search.engine import SearchEngine
+    from .search.index import index_resource
+    from .search.indexes import ensure_search_indexes
+    from .search.parameters import IndexContext
+    from .search.reindex import resume_interrupted
 
     db = client[settings.database]
-    search = SearchEngine(db, settings)
-    repository = Repository(db, indexer=search.index)
-    validator = await build_validator(db, repository)
-    services = Services(settings, client, db, repository, validator, search, registry())
-    await ensure_base_indexes(db)
-    await search.ensure_indexes()
+    store = RegistryStore(db)
+    context = IndexContext(settings.fhir_base)
+    storage = Storage.open(db, lambda resource: index_resource(store.registry, resource,
+                                                               context), settings.fhir_base)
+    search = SearchEngine(storage.queries, store, settings)
+    validator = await build_validator(db, SystemWriter(storage))
+    base = settings.fhir_base
+    access = AccessService(
+        base=base, auth_on=settings.auth == "smart", source=storage.consents,
+        matcher=IndexMatcher(base, r4_paths(base), search.index),
+        consent_policy=ConsentPolicy.from_environment(),
+        compile_query=lambda resource_type, params: search.query_filter(
+            SYSTEM, resource_type, params))
+    services = Services(settings, client, storage, validator, search, registry(), access,
+                        db)
+    await storage.ensure_indexes()
+    await ensure_search_indexes(db)
+    await search.refresh(force=True)
+    await resume_interrupted(search, storage)
     return services

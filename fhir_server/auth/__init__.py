@@ -1,14 +1,10 @@
-"""SMART on FHIR: the built-in authorization server and scope enforcement.
+"""SMART on FHIR: the built-in authorization server and bearer-token authentication.
 
 ``install(app, settings)`` adds, when ``settings.auth == "smart"``: the OAuth endpoints
 under ``/auth/``, discovery under ``/.well-known/`` (and ``/fhir/.well-known/``), the
-bearer-token middleware, the CapabilityStatement security section, and the repository's
-access guard. With ``--auth off`` nothing is installed and ``enforce`` lets all through.
-
-Other modules use: ``enforce`` (the router), ``access_context`` / ``AccessContext`` (who
-is calling, with patient and purpose of use), ``search_restriction`` /
-``restriction_of`` (the filter searches and their includes are ANDed with),
-``check_history`` (history).
+bearer-token middleware and the CapabilityStatement security section. What a token may
+see and do is decided by :mod:`fhir_server.access`, from the :class:`AccessContext` the
+middleware attaches to the request (``access_context``).
 """
 
 from __future__ import annotations
@@ -22,11 +18,8 @@ from starlette.routing import Route
 
 from ..config import Settings
 from .context import AccessContext, access_context
-from .enforce import AccessGuard, check_history, enforce
-from .restriction import restriction_of, search_restriction
 
-__all__ = ["install", "enforce", "access_context", "AccessContext", "check_history",
-           "search_restriction", "restriction_of"]
+__all__ = ["install", "access_context", "AccessContext"]
 
 
 def _routes() -> list[Route]:
@@ -72,7 +65,6 @@ def install(app: Starlette, settings: Settings) -> None:
             await auth.ensure_indexes()
             await auth.keys.keys()
             application.state.auth = auth
-            services.repository.guard = AccessGuard(services.search, settings.fhir_base)
             yield state
 
     app.router.lifespan_context = lifespan

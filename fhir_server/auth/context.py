@@ -6,11 +6,12 @@ the actor (consent, audit). ``access_context(request)`` is None when ``--auth of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from starlette.requests import Request
 
-from .scopes import ScopeSet
+from .scopes import ScopeSet, parse_scopes
 
 __all__ = ["AccessContext", "access_context", "ACCESS_KEY"]
 
@@ -38,6 +39,16 @@ class AccessContext:
     encounter: str | None = None
     purpose_of_use: tuple[str, ...] = ()
     token_id: str | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        """The context as stored with work that runs later (an export job)."""
+        return {**{k: v for k, v in asdict(self).items() if k != "scopes"},
+                "scopes": str(self.scopes), "purpose_of_use": list(self.purpose_of_use)}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> AccessContext:
+        return cls(**{**document, "scopes": parse_scopes(document["scopes"]),
+                      "purpose_of_use": tuple(document.get("purpose_of_use") or ())})
 
 
 def access_context(request: Request) -> AccessContext | None:

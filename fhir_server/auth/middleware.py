@@ -4,8 +4,8 @@ Every request under ``/fhir`` except the CapabilityStatement and SMART discovery
 carry ``Authorization: Bearer <token>`` (RFC 6750 section 2.1). A missing, expired,
 revoked, tampered or foreign token is answered 401 with an OperationOutcome and a
 ``WWW-Authenticate: Bearer`` challenge (section 3). A valid one becomes the request's
-:class:`AccessContext` (``request.state.access`` and the ``current_access`` context
-variable the repository's guard reads). CORS headers are added for browser apps.
+:class:`AccessContext` (``request.state.access``), from which :mod:`fhir_server.access`
+builds the request's policy. CORS headers are added for browser apps.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import Unauthorized
 from ..rest.responses import error_response
 from .context import ACCESS_KEY, AccessContext
-from .enforce import current_access
 from .oauth_http import cors_headers, preflight
 from .tokens import InvalidToken, unverified_parts
 
@@ -65,11 +64,7 @@ class BearerAuthentication:
             await error_response(error, request)(scope, receive, send)
             return
         scope.setdefault("state", {})[ACCESS_KEY] = context
-        token = current_access.set(context)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            current_access.reset(token)
+        await self.app(scope, receive, send)
 
     async def _authenticate(self, scope: Scope, request: Request) -> AccessContext:
         auth = scope["app"].state.auth

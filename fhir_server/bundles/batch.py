@@ -8,43 +8,39 @@ Entries are processed in Bundle order; a batch has no links between its entries,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..binary import BinaryStore
 from ..errors import FhirError
+from ..interactions import Caller
 from .entries import Entry, EntryError
 from .execute import EntryResult, execute, prepare
 from .plan import Plan, plan_target, resolve_conditional_references
 from .reads import EntryReader
 from .responses import error_entry, response_entry
 
-if TYPE_CHECKING:
-    from ..services import Services
-
 __all__ = ["process_batch"]
 
 
-async def _one(services: Services, entry: Entry, reader: EntryReader) -> EntryResult:
+async def _one(caller: Caller, entry: Entry, reader: EntryReader) -> EntryResult:
     if not entry.is_write:
         return await reader(entry)
     plan = Plan()
     uploads: list[str] = []
     try:
-        await plan_target(services, entry, plan)
+        await plan_target(caller, entry, plan)
         if entry.resource is not None:
-            await resolve_conditional_references(services, entry, plan)
-            await prepare(services, entry, plan, uploads)
-        return await services.repository.in_transaction(
-            lambda session: execute(services, entry, session))
+            await resolve_conditional_references(caller, entry, plan)
+            await prepare(caller, entry, plan, uploads)
+        return await caller.resources.in_transaction(
+            lambda session: execute(caller, entry, session))
     except BaseException:
-        store = BinaryStore(services.db)
         for file_id in uploads:
-            await store.delete(file_id)
+            await caller.services.storage.binary.delete(file_id)
         raise
 
 
 async def process_batch(
-    services: Services, entries: list[Entry | EntryError], reader: EntryReader,
+    caller: Caller, entries: list[Entry | EntryError], reader: EntryReader,
     prefer: str = "minimal",
 ) -> dict[str, Any]:
     """Run a batch's entries and return the ``batch-response`` Bundle."""
@@ -54,9 +50,9 @@ async def process_batch(
             responses.append(error_entry(entry))
             continue
         try:
-            result = await _one(services, entry, reader)
+            result = await _one(caller, entry, reader)
         except FhirError as error:
             responses.append(error_entry(EntryError.wrap(entry.index, entry.full_url, error)))
             continue
-        responses.append(response_entry(result, services.base, prefer))
+        responses.append(response_entry(result, caller.base, prefer))
     return {"resourceType": "Bundle", "type": "batch-response", "entry": responses}

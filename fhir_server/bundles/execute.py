@@ -2,7 +2,8 @@
 
 Preparation (references rewritten, id fixed, resource validated, Binary content moved to
 GridFS) happens before the database transaction starts; :func:`execute` then performs the
-create, update, patch or delete with the entry's ``ifMatch``/``ifNoneMatch`` conditions.
+create, update, patch or delete with the entry's ``ifMatch``/``ifNoneMatch`` conditions,
+through the same interactions as the REST requests.
 """
 
 from __future__ import annotations
@@ -10,31 +11,21 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from ..binary import BinaryStore
-from ..errors import (
-    Gone,
-    InvalidRequest,
-    InvalidResource,
-    Issue,
-    NotFound,
-    PreconditionFailed,
-    operation_outcome,
-)
+from .. import interactions
+from ..errors import Gone, InvalidRequest, Issue, NotFound, PreconditionFailed, operation_outcome
+from ..interactions import Caller
 from ..json_io import parse_json
 from ..patch import apply_fhirpath_patch, apply_json_patch
-from ..repository import StoredResource
+from ..storage import StoredResource
 from .entries import Entry, parse_etag
 from .plan import Plan
 from .references import rewrite_references
 
-if TYPE_CHECKING:
-    from ..services import Services
-
-__all__ = ["EntryResult", "prepare", "execute", "validate"]
+__all__ = ["EntryResult", "prepare", "execute"]
 
 
 @dataclass
@@ -48,18 +39,7 @@ class EntryResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def validate(services: Services, resource: dict[str, Any]) -> None:
-    issues = services.validator.validate(resource)
-    errors = [i for i in issues if i.severity in ("error", "fatal")]
-    if errors:
-        raise InvalidResource(
-            f"{resource.get('resourceType')} failed validation: "
-            + "; ".join(i.diagnostics for i in errors[:3]),
-            issues=issues,
-        )
-
-
-async def prepare(services: Services, entry: Entry, plan: Plan, uploads: list[str]) -> None:
+async def prepare(caller: Caller, entry: Entry, plan: Plan, uploads: list[str]) -> None:
     """Rewrite the entry's links, fix its id, validate it and store Binary content.
 
     GridFS files written here are appended to ``uploads`` so a failure can remove them.
@@ -71,43 +51,43 @@ async def prepare(services: Services, entry: Entry, plan: Plan, uploads: list[st
         entry.resource = resource
         return
     resource = {**resource, "id": entry.target_id}
-    validate(services, resource)
+    interactions.validate(caller, resource)
     if resource["resourceType"] == "Binary":
-        store = BinaryStore(services.db)
-        resource, file_id = await store.externalize(resource, services.settings.max_binary_bytes)
+        resource, file_id = await caller.services.storage.binary.externalize(
+            resource, caller.services.settings.max_binary_bytes)
         if file_id is not None:
             uploads.append(file_id)
     entry.resource = resource
 
 
-async def execute(services: Services, entry: Entry, session: AsyncClientSession | None
+async def execute(caller: Caller, entry: Entry, session: AsyncClientSession | None
                   ) -> EntryResult:
     """Perform a prepared write entry, joining ``session``'s transaction."""
-    repository = services.repository
     assert entry.resource_type is not None
     if entry.method == "DELETE":
-        return await _delete(services, entry, session)
+        return await _delete(caller, entry, session)
     if entry.existing is not None:
         return EntryResult(200, entry.existing)
     assert entry.target_id is not None and entry.resource is not None
     if entry.method == "POST":
-        stored = await repository.create(entry.resource, rid=entry.target_id, session=session)
-        return EntryResult(201, stored)
+        created = await interactions.create(caller, entry.resource, rid=entry.target_id,
+                                            session=session)
+        return EntryResult(201, created.stored)
     if entry.method == "PATCH":
-        return EntryResult(200, await _patch(services, entry, session))
-    await _check_if_none_match(services, entry)
-    stored = await repository.update(entry.resource, entry.target_id, if_match=entry.if_match,
-                                     session=session)
+        return EntryResult(200, await _patch(caller, entry, session))
+    await _check_if_none_match(caller, entry, session)
+    stored = await interactions.update(caller, entry.resource, entry.target_id,
+                                       if_match=entry.if_match, session=session)
     return EntryResult(201 if stored.created else 200, stored)
 
 
-async def _delete(services: Services, entry: Entry, session: AsyncClientSession | None
+async def _delete(caller: Caller, entry: Entry, session: AsyncClientSession | None
                   ) -> EntryResult:
     assert entry.resource_type is not None
     if entry.target_id is None:
         return EntryResult(204, outcome=_information("No resource matched; nothing was deleted"))
-    tombstone = await services.repository.delete(entry.resource_type, entry.target_id,
-                                                 if_match=entry.if_match, session=session)
+    tombstone = await interactions.delete(caller, entry.resource_type, entry.target_id,
+                                          if_match=entry.if_match, session=session)
     where = f"{entry.resource_type}/{entry.target_id}"
     if tombstone is None:
         return EntryResult(204, outcome=_information(f"{where} did not exist; nothing was "
@@ -120,13 +100,15 @@ def _information(message: str) -> dict[str, Any]:
     return operation_outcome([Issue("information", "informational", message)])
 
 
-async def _check_if_none_match(services: Services, entry: Entry) -> None:
+async def _check_if_none_match(caller: Caller, entry: Entry,
+                               session: AsyncClientSession | None) -> None:
     """``ifNoneMatch`` on a PUT: ``*`` means create only; ``W/"n"`` means not over version n."""
     if entry.if_none_match is None:
         return
     assert entry.resource_type and entry.target_id
     try:
-        current = await services.repository.read(entry.resource_type, entry.target_id)
+        current = await caller.resources.read(caller.policy, entry.resource_type,
+                                              entry.target_id, session)
     except (NotFound, Gone):
         return
     tags = [t.strip() for t in entry.if_none_match.split(",")]
@@ -147,20 +129,19 @@ def _json_patch_operations(binary: dict[str, Any]) -> Any:
     return parse_json(raw)
 
 
-async def _patch(services: Services, entry: Entry, session: AsyncClientSession | None
+def _patcher(entry: Entry) -> interactions.Patcher:
+    """A PATCH entry's document: a Binary holding JSON Patch, or FHIRPath Patch
+    Parameters."""
+    assert entry.resource is not None
+    if entry.resource["resourceType"] == "Binary":
+        operations = _json_patch_operations(entry.resource)
+        return lambda current: apply_json_patch(current, operations)
+    document = entry.resource
+    return lambda current: apply_fhirpath_patch(current, document)
+
+
+async def _patch(caller: Caller, entry: Entry, session: AsyncClientSession | None
                  ) -> StoredResource:
     assert entry.resource_type and entry.target_id and entry.resource is not None
-    current = await services.repository.read(entry.resource_type, entry.target_id)
-    if entry.if_match is not None and entry.if_match != current.vid:
-        raise PreconditionFailed(f"Version conflict: ifMatch W/\"{entry.if_match}\" but the "
-                                 f"current version is W/\"{current.vid}\"")
-    assert current.resource is not None
-    if entry.resource["resourceType"] == "Binary":
-        patched = apply_json_patch(current.resource, _json_patch_operations(entry.resource))
-    else:
-        patched = apply_fhirpath_patch(current.resource, entry.resource)
-    if patched.get("resourceType") != entry.resource_type or patched.get("id") != entry.target_id:
-        raise InvalidRequest("A patch may not change the resource's type or id")
-    validate(services, patched)
-    return await services.repository.update(patched, entry.target_id, if_match=current.vid,
-                                            method="PATCH", session=session)
+    return await interactions.patch(caller, entry.resource_type, entry.target_id,
+                                    _patcher(entry), if_match=entry.if_match, session=session)

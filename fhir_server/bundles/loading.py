@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import clock
+from ..access import SYSTEM
 from ..errors import FhirError
 from ..ids import ID_PATTERN
+from ..interactions import Caller
 from ..json_io import parse_json
 from . import process_bundle
 
@@ -128,6 +130,7 @@ class Loader:
     def __init__(self, services: Services, *, chunk_size: int = 500, force: bool = False,
                  progress: Callable[[int], None] = lambda n: None) -> None:
         self.services = services
+        self.caller = Caller(services, SYSTEM)
         self.chunk_size = chunk_size
         self.force = force
         self.progress = progress
@@ -185,7 +188,7 @@ class Loader:
                        unit: str = "entry", positions: list[int] | None = None) -> None:
         """Process one Bundle; ``positions`` maps entry indexes to NDJSON line numbers."""
         try:
-            response = await process_bundle(self.services, bundle)
+            response = await process_bundle(self.caller, bundle)
         except FhirError as error:
             report.problems.append(f"Bundle failed: {error.message}")
             self.progress(size)
@@ -236,7 +239,7 @@ class Loader:
         """One transaction for the chunk; if an entry fails, a batch finds which."""
         bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
         try:
-            await process_bundle(self.services, bundle)
+            await process_bundle(self.caller, bundle)
         except FhirError:
             await self._process({**bundle, "type": "batch"}, report, len(entries), "line",
                                 positions)

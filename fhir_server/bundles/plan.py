@@ -5,7 +5,8 @@ create, the match of a conditional URL, the resource an ``ifNoneExist`` found), 
 map from fullUrls to ``Type/id`` and the targets of conditional references (R4 http.html
 "Transaction Processing Rules" and "Conditional References").
 
-Searches run against committed data through ``SearchService.match_ids``. A conditional
+Searches run against committed data, through the caller's access policy: only resources
+the caller may see can match (as in the REST conditional interactions). A conditional
 reference whose search is also the condition of a create or update in the same Bundle
 resolves to that entry, so a Bundle may create a resource and refer to it by identifier.
 """
@@ -14,15 +15,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from ..auth.restriction import current_restriction
-from ..errors import InvalidRequest, InvalidResource, NotFound, PreconditionFailed
+from ..errors import InvalidRequest, InvalidResource, NotFound
+from ..interactions import Caller, match_one
 from .entries import Entry, parse_query
 from .references import ReferenceMap, conditional_references
-
-if TYPE_CHECKING:
-    from ..services import Services
 
 __all__ = ["Plan", "plan_target", "link_full_urls", "resolve_conditional_references"]
 
@@ -46,27 +43,17 @@ class Plan:
     targets: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-async def _match(services: Services, resource_type: str, params: list[tuple[str, str]],
-                 what: str) -> str | None:
-    found = await services.search.match_ids(resource_type, params, limit=2,
-                                            **await current_restriction(services.search))
-    if len(found) > 1:
-        raise PreconditionFailed(f"The {what} matches more than one {resource_type}; "
-                                 "be more selective")
-    return found[0] if found else None
-
-
-async def plan_target(services: Services, entry: Entry, plan: Plan) -> None:
+async def plan_target(caller: Caller, entry: Entry, plan: Plan) -> None:
     """Set ``entry.target_id`` (and ``entry.existing`` for a satisfied ifNoneExist)."""
     assert entry.resource_type is not None
     if entry.method == "POST":
-        await _plan_create(services, entry, plan)
+        await _plan_create(caller, entry, plan)
     elif entry.id is not None:
         entry.target_id = entry.id
     else:
         assert entry.query is not None
-        entry.target_id = await _match(services, entry.resource_type, entry.query,
-                                       f"conditional {entry.method.lower()}")
+        entry.target_id = await match_one(caller, entry.resource_type, entry.query,
+                                          f"conditional {entry.method.lower()}")
         if entry.method == "PUT":
             _plan_conditional_update(entry, plan)
         elif entry.method == "PATCH" and entry.target_id is None:
@@ -87,7 +74,7 @@ def _claim(entry: Entry, plan: Plan) -> None:
     plan.targets[key] = entry.index
 
 
-async def _plan_create(services: Services, entry: Entry, plan: Plan) -> None:
+async def _plan_create(caller: Caller, entry: Entry, plan: Plan) -> None:
     assert entry.resource_type is not None
     if entry.if_none_exist is None:
         entry.target_id = str(uuid.uuid4())
@@ -97,9 +84,10 @@ async def _plan_create(services: Services, entry: Entry, plan: Plan) -> None:
         plan.aliases[entry.index] = plan.first_with_condition[key]
         entry.target_id = plan.conditional_targets[key]
         return
-    found = await _match(services, entry.resource_type, entry.if_none_exist, "ifNoneExist")
+    found = await match_one(caller, entry.resource_type, entry.if_none_exist, "ifNoneExist")
     if found is not None:
-        entry.existing = await services.repository.read(entry.resource_type, found)
+        entry.existing = await caller.resources.read(caller.policy, entry.resource_type,
+                                                     found)
     entry.target_id = found or str(uuid.uuid4())
     plan.conditional_targets[key] = entry.target_id
     plan.first_with_condition[key] = entry.index
@@ -125,7 +113,7 @@ def link_full_urls(entry: Entry, plan: Plan) -> None:
     plan.links[entry.full_url] = f"{entry.resource_type}/{entry.target_id}"
 
 
-async def resolve_conditional_references(services: Services, entry: Entry, plan: Plan) -> None:
+async def resolve_conditional_references(caller: Caller, entry: Entry, plan: Plan) -> None:
     """Find the one resource each conditional reference of the entry's resource names."""
     for resource_type, query in sorted(conditional_references(entry.resource)):
         if (resource_type, query) in plan.resolved:
@@ -136,8 +124,8 @@ async def resolve_conditional_references(services: Services, entry: Entry, plan:
                                  "no search parameters")
         target = plan.conditional_targets.get(_query_key(resource_type, params))
         if target is None:
-            target = await _match(services, resource_type, params,
-                                  f"conditional reference '{resource_type}?{query[:200]}'")
+            target = await match_one(caller, resource_type, params,
+                                     f"conditional reference '{resource_type}?{query[:200]}'")
         if target is None:
             raise NotFound(f"Conditional reference '{resource_type}?{query[:200]}' matches no "
                            f"{resource_type}")

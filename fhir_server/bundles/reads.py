@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import TYPE_CHECKING
 
+from .. import interactions
 from ..errors import InvalidRequest
-from ..repository import StoredResource
+from ..interactions import Caller
+from ..storage import StoredResource
 from .entries import Entry, parse_etag
 from .execute import EntryResult
-
-if TYPE_CHECKING:
-    from ..services import Services
 
 __all__ = ["EntryReader", "repository_reader", "not_modified"]
 
@@ -39,17 +37,17 @@ def not_modified(entry: Entry, stored: StoredResource) -> bool:
     return False
 
 
-def repository_reader(services: Services) -> EntryReader:
+def repository_reader(caller: Caller) -> EntryReader:
     async def read(entry: Entry) -> EntryResult:
         if entry.resource_type is None or entry.id is None or entry.query:
             raise InvalidRequest("Only read and vread GET entries are supported here")
         if entry.version is not None:
             if not entry.version.isdigit():
                 raise InvalidRequest(f"Version id must be a number, not '{entry.version}'")
-            stored = await services.repository.vread(entry.resource_type, entry.id,
-                                                     int(entry.version))
+            stored = await interactions.vread(caller, entry.resource_type, entry.id,
+                                              int(entry.version))
         else:
-            stored = await services.repository.read(entry.resource_type, entry.id)
+            stored = await interactions.read(caller, entry.resource_type, entry.id)
         headers = {"ETag": stored.etag,
                    "Last-Modified": format_datetime(stored.last_updated, usegmt=True)}
         if not_modified(entry, stored):

@@ -13,8 +13,8 @@ from http import HTTPStatus
 from typing import Any
 
 from .. import clock
-from ..binary import metadata_of
 from ..errors import FhirError, Issue, operation_outcome
+from ..storage.binary import metadata_of
 from .execute import EntryResult
 
 __all__ = ["response_entry", "error_entry", "status_line"]

@@ -11,21 +11,18 @@ GET entries run last, once the writes are committed.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import OperationFailure
 
-from ..binary import BinaryStore
 from ..errors import FhirError, PayloadTooLarge
+from ..interactions import Caller
 from .entries import Entry, EntryError
 from .execute import EntryResult, execute, prepare
 from .plan import Plan, link_full_urls, plan_target, resolve_conditional_references
 from .reads import EntryReader
 from .responses import response_entry
-
-if TYPE_CHECKING:
-    from ..services import Services
 
 __all__ = ["process_transaction", "processing_order", "too_long"]
 
@@ -52,41 +49,40 @@ async def _each(entries: list[Entry], step: Callable[[Entry], Awaitable[Any]]) -
             raise EntryError.wrap(entry.index, entry.full_url, error) from None
 
 
-async def _plan(services: Services, entries: list[Entry], uploads: list[str]) -> Plan:
+async def _plan(caller: Caller, entries: list[Entry], uploads: list[str]) -> Plan:
     plan = Plan()
     writes = [e for e in processing_order(entries) if e.is_write]
-    await _each(writes, lambda e: plan_target(services, e, plan))
+    await _each(writes, lambda e: plan_target(caller, e, plan))
 
     async def link(entry: Entry) -> None:
         link_full_urls(entry, plan)
 
     await _each(entries, link)
     with_resources = [e for e in entries if e.resource is not None]
-    await _each(with_resources, lambda e: resolve_conditional_references(services, e, plan))
-    await _each(with_resources, lambda e: prepare(services, e, plan, uploads))
+    await _each(with_resources, lambda e: resolve_conditional_references(caller, e, plan))
+    await _each(with_resources, lambda e: prepare(caller, e, plan, uploads))
     return plan
 
 
 async def process_transaction(
-    services: Services, entries: list[Entry], reader: EntryReader, prefer: str = "minimal"
+    caller: Caller, entries: list[Entry], reader: EntryReader, prefer: str = "minimal"
 ) -> dict[str, Any]:
     """Run a transaction's entries and return the ``transaction-response`` Bundle."""
     uploads: list[str] = []
     try:
-        plan = await _plan(services, entries, uploads)
+        plan = await _plan(caller, entries, uploads)
         writes = [e for e in processing_order(entries) if e.is_write]
         try:
-            results = await services.repository.in_transaction(
-                lambda session: _write_all(services, writes, plan, session))
+            results = await caller.resources.in_transaction(
+                lambda session: _write_all(caller, writes, plan, session))
         except OperationFailure as error:
             explained = too_long(error, len(writes))
             if explained is None:
                 raise
             raise explained from error
     except BaseException:
-        store = BinaryStore(services.db)
         for file_id in uploads:
-            await store.delete(file_id)
+            await caller.services.storage.binary.delete(file_id)
         raise
     for entry in entries:
         if not entry.is_write:
@@ -94,7 +90,7 @@ async def process_transaction(
     return {
         "resourceType": "Bundle",
         "type": "transaction-response",
-        "entry": [response_entry(results[e.index], services.base, prefer) for e in entries],
+        "entry": [response_entry(results[e.index], caller.base, prefer) for e in entries],
     }
 
 
@@ -109,7 +105,7 @@ def too_long(error: OperationFailure, writes: int) -> PayloadTooLarge | None:
     )
 
 
-async def _write_all(services: Services, writes: list[Entry], plan: Plan,
+async def _write_all(caller: Caller, writes: list[Entry], plan: Plan,
                      session: AsyncClientSession) -> Results:
     results: Results = {}
 
@@ -118,21 +114,21 @@ async def _write_all(services: Services, writes: list[Entry], plan: Plan,
         if original is not None:
             results[entry.index] = EntryResult(200, results[original].stored)
         else:
-            results[entry.index] = await execute(services, entry, session)
+            results[entry.index] = await execute(caller, entry, session)
 
     posts = [e for e in writes if e.method == "POST"]
     fresh = [e for e in posts if e.existing is None and e.index not in plan.aliases]
     updates = [e for e in writes if e.method in ("PUT", "PATCH")]
     await _each([e for e in writes if e.method == "DELETE"], one)
-    await _create_all(services, fresh, "POST", session, results)
+    await _create_all(caller, fresh, "POST", session, results)
     await _each([e for e in posts if e.index not in results], one)
-    new = await _never_stored(services, updates, session)
-    await _create_all(services, new, "PUT", session, results)
+    new = await _never_stored(caller, updates, session)
+    await _create_all(caller, new, "PUT", session, results)
     await _each([e for e in updates if e.index not in results], one)
     return results
 
 
-async def _never_stored(services: Services, updates: list[Entry],
+async def _never_stored(caller: Caller, updates: list[Entry],
                         session: AsyncClientSession) -> list[Entry]:
     """Unconditioned PUTs of ids never stored: update-as-create, done in bulk."""
     plain = [e for e in updates if e.method == "PUT" and e.if_match is None
@@ -141,22 +137,20 @@ async def _never_stored(services: Services, updates: list[Entry],
     for resource_type in {e.resource_type for e in plain}:
         assert resource_type is not None
         rids = [e.target_id for e in plain if e.resource_type == resource_type]
-        found = await services.repository.absent_ids(resource_type, rids, session)
+        found = await caller.resources.absent_ids(resource_type, rids, session)
         absent.update((resource_type, rid) for rid in found)
     return [e for e in plain if (e.resource_type, e.target_id) in absent]
 
 
-async def _create_all(services: Services, entries: list[Entry], method: str,
+async def _create_all(caller: Caller, entries: list[Entry], method: str,
                       session: AsyncClientSession, results: Results) -> None:
-    repository = services.repository
-
     async def allowed(entry: Entry) -> None:
         assert entry.resource_type and entry.resource is not None
-        await repository.guard.check_write(entry.resource_type, None, entry.resource)
+        await caller.policy.check_write(entry.resource_type, None, entry.resource)
 
     await _each(entries, allowed)
-    created = await repository.create_many(
-        [(e.resource, e.target_id) for e in entries if e.resource and e.target_id],
+    created = await caller.resources.create_many(
+        caller.policy, [(e.resource, e.target_id) for e in entries if e.resource and e.target_id],
         method=method, session=session)
     for entry, stored in zip(entries, created, strict=True):
         results[entry.index] = EntryResult(201, stored)

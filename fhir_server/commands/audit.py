@@ -20,12 +20,12 @@ __all__ = ["commands"]
 
 
 async def _verify(settings: Settings) -> dict:
-    from ..audit import verify
     from ..database import connect
+    from ..storage import AuditTrail
 
     client = connect(settings.mongodb_uri or "")
     try:
-        result = await verify(client[settings.database])
+        result = await AuditTrail(client[settings.database]).verify()
     finally:
         await client.close()
     return {"intact": result.intact, "events": result.events, "problems": result.problems}

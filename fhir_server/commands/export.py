@@ -21,6 +21,7 @@ __all__ = ["commands"]
 
 
 async def _summary(settings: Settings, patient_id: str) -> dict[str, Any]:
+    from ..access import SYSTEM
     from ..database import connect
     from ..export.summary import patient_summary
     from ..services import build_services
@@ -28,8 +29,10 @@ async def _summary(settings: Settings, patient_id: str) -> dict[str, Any]:
     client = connect(settings.mongodb_uri or "")
     try:
         services = await build_services(settings, client)
-        stored = await services.repository.read("Patient", patient_id)
-        return await patient_summary(services.db, services.base, stored.resource, None)
+        stored = await services.storage.resources.read(SYSTEM, "Patient", patient_id)
+        assert stored.resource is not None
+        return await patient_summary(services.storage.queries, SYSTEM, services.base,
+                                     stored.resource)
     finally:
         await client.close()
 

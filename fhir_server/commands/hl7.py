@@ -48,7 +48,7 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]], max_bytes: int
         client = connect(settings.mongodb_uri or "")
         try:
             services = await build_services(settings, client)
-            ingestor = Ingestor(services.repository, services.validator, max_bytes=max_bytes)
+            ingestor = Ingestor(services.storage.hl7_feed, services.validator, max_bytes=max_bytes)
             await ingestor.ensure_indexes()
             return await work(ingestor)
         finally:

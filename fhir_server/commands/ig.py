@@ -26,14 +26,15 @@ async def _install(settings: Settings, path: Path) -> tuple[str, Counter[str]]:
     from profiles.packages import read_package
 
     from ..database import connect
-    from ..services import build_services
+    from ..services import SystemWriter, build_services
 
     package = read_package(path)
     client = connect(settings.mongodb_uri or "")
     try:
         services = await build_services(settings, client)
         registry = services.validator.registry
-        stored = await install_package(services.db, services.repository, package, registry)
+        stored = await install_package(services.db, SystemWriter(services.storage), package,
+                                       registry)
         return package.label, stored
     finally:
         await client.close()

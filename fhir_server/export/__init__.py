@@ -22,9 +22,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from ..config import Settings
+from ..storage.export_files import OutputStore
+from ..storage.export_jobs import ExportTimings, JobStore
 from .http import FILE, STATUS, dispatch
-from .jobs import ExportTimings, JobStore
-from .storage import OutputStore
 from .worker import ExportWorker
 
 __all__ = ["install", "ExportService", "ExportTimings", "dispatch", "PATHS", "DEFINITIONS",
@@ -48,9 +48,11 @@ class ExportService:
 
 
 def timings_from_environment() -> ExportTimings:
-    """``FHIR_EXPORT_EXPIRY_SECONDS`` (default 3600): how long files are kept."""
+    """``FHIR_EXPORT_EXPIRY_SECONDS`` (default 3600): how long files are kept;
+    ``FHIR_EXPORT_MAX_JOBS`` (default 3): exports one owner may run at once."""
     expiry = int(os.environ.get("FHIR_EXPORT_EXPIRY_SECONDS", "3600"))
-    return ExportTimings(expiry=timedelta(seconds=max(expiry, 1)))
+    max_jobs = int(os.environ.get("FHIR_EXPORT_MAX_JOBS", "3"))
+    return ExportTimings(expiry=timedelta(seconds=max(expiry, 1)), max_jobs=max(max_jobs, 1))
 
 
 def capability_operations(request: Request, rest: dict[str, Any]) -> None:

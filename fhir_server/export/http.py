@@ -8,8 +8,8 @@
 * ``GET  [base]/$export-file/ID/<Type>.ndjson``: the file, streamed as
   ``application/fhir+ndjson``.
 
-Only the client that started a job (with a patient token: for the same patient) sees it;
-to anyone else it does not exist (404).
+A job belongs to who started it: the same client *and* the same user (token ``sub``; with
+a patient-context token, the same patient too). To anyone else it does not exist (404).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .. import clock
-from ..auth.context import access_context
+from ..access import policy_of
 from ..errors import FhirError, InvalidRequest, MethodNotAllowed, NotFound, TooManyRequests
-from .jobs import ACTIVE
+from ..storage.export_jobs import ACTIVE
 from .parameters import NDJSON
 
-__all__ = ["dispatch", "STATUS", "FILE", "status_url", "owner_of"]
+__all__ = ["dispatch", "STATUS", "FILE", "status_url"]
 
 STATUS = "$export-poll-status"
 FILE = "$export-file"
@@ -36,25 +36,14 @@ def status_url(base: str, job_id: str) -> str:
     return f"{base}/{STATUS}?_job={job_id}"
 
 
-def owner_of(request: Request) -> dict[str, Any]:
-    """Who starts a job, as stored with it (``anonymous`` without authorization)."""
-    context = access_context(request)
-    if context is None:
-        return {"client_id": "anonymous"}
-    from ..privacy import current_privacy
-
-    privacy = current_privacy.get()
-    return {"client_id": context.client_id, "patient": context.patient,
-            "fhir_user": context.fhir_user, "token_id": context.token_id,
-            "kind": context.kind, "purpose": getattr(privacy, "purpose", None)}
+_OWNER_KEYS = ("client_id", "subject", "patient")
 
 
 async def _job(request: Request, job_id: str) -> dict[str, Any]:
     export = request.app.state.export
     job = await export.jobs.get(job_id) if job_id else None
-    owner = owner_of(request)
-    if job is None or job["owner"].get("client_id") != owner["client_id"] or (
-            job["owner"].get("patient") != owner.get("patient")):
+    owner = policy_of(request).owner()
+    if job is None or any(job["owner"].get(k) != owner.get(k) for k in _OWNER_KEYS):
         raise NotFound(f"No export job '{job_id[:64]}'")
     if job["status"] in ("cancelled", "expired"):
         raise NotFound(f"The export job {job_id} was {job['status']}; its files are deleted")

@@ -1,11 +1,12 @@
 """Running one export job: each resource type streamed from MongoDB into its NDJSON file.
 
 Every query is ``$and`` of: the level's scope (the Patient compartment of the requested
-patients or Group members, for Patient and Group level), the caller's access restriction
-captured at kick-off (SMART scopes and consent, see :mod:`fhir_server.auth.restriction`),
-``_since`` (``lastUpdated`` after it), and the ``_typeFilter`` queries of the type (ORed,
-compiled by the search service). Documents are read in ``_id`` order in batches; the
-lease is renewed and progress recorded after each batch. With
+patients or Group members, for Patient and Group level), ``_since`` (``lastUpdated``
+after it), and the ``_typeFilter`` queries of the type (ORed, compiled by the search
+service); it runs through storage with the caller's access policy, rebuilt from the token
+kept with the job, so the files hold what the caller may see now, masked where a Consent
+masks it. Documents are read in ``_id`` order in batches; the lease is renewed and
+progress recorded after each batch. With
 ``includeAssociatedData=LatestProvenanceResources`` the Provenance resources targeting
 exported resources go to ``Provenance.ndjson``.
 Bulk Data Access 2.0, "Bulk Data Export Operation Request Flow".
@@ -13,21 +14,17 @@ Bulk Data Access 2.0, "Bulk Data Export Operation Request Flow".
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
-import bson
-from pymongo import ASCENDING
-
-from profiles.definitions import resource_types
-
+from ..access import SYSTEM, AccessPolicy, Hints
+from ..auth.context import AccessContext
 from ..errors import FhirError, Issue, operation_outcome
 from ..search.compartments import COMPARTMENTS_FIELD, in_compartment
+from ..storage.export_files import NdjsonFile, OutputStore
+from ..storage.export_jobs import JobStore
 from ..subsetting import apply_elements
-from .jobs import JobStore
 from .parameters import compartment_types
-from .storage import NdjsonFile, OutputStore
 
 __all__ = ["ExportRun", "Cancelled", "BATCH"]
 
@@ -40,28 +37,33 @@ class Cancelled(Exception):
     """The job was cancelled or taken over while running."""
 
 
-def restriction_of(job: dict[str, Any]) -> dict[str, Any] | None:
-    blob = job.get("restriction")
-    return None if blob is None else bson.decode(blob)["filter"]
+def policy_of_job(services: Any, job: dict[str, Any]) -> AccessPolicy:
+    """The access policy of who started the job (unrestricted with ``--auth off``)."""
+    if job.get("access") is None:
+        return SYSTEM
+    purpose = job.get("owner", {}).get("purpose") or "TREAT"
+    return services.access.for_token(AccessContext.from_document(job["access"]), purpose)
 
 
 class ExportRun:
     def __init__(self, services: Any, jobs: JobStore, outputs: OutputStore,
                  job: dict[str, Any], worker: str) -> None:
         self.services = services
-        self.db = services.db
+        self.queries = services.storage.queries
         self.jobs = jobs
         self.files = outputs
         self.job = job
         self.worker = worker
-        self.restriction = restriction_of(job)
+        patients = job.get("patients")
+        self.policy = policy_of_job(services, job).narrowed(
+            Hints(None if patients is None else frozenset(patients), content=False))
         self.exported = 0
         self.notes: list[str] = list(job.get("notes", []))
         self.provenance: NdjsonFile | None = None
         self.provenance_seen: set[str] = set()
 
     async def types(self) -> list[str]:
-        existing = set(await self.db.list_collection_names()) & resource_types()
+        existing = await self.queries.stored_types()
         requested = self.job.get("types")
         if requested is not None:
             return [t for t in requested if t in existing]
@@ -85,14 +87,13 @@ class ExportRun:
         if scope is None:
             return None
         clauses = [scope]
-        if self.restriction is not None:
-            clauses.append(self.restriction)
         if self.job.get("since") is not None:
             clauses.append({"lastUpdated": {"$gt": self.job["since"]}})
         queries = self.job.get("type_filters", {}).get(resource_type, [])
         if queries:
             compiled = [await self.services.search.query_filter(
-                resource_type, parse_qsl(q, keep_blank_values=True)) for q in queries]
+                self.policy, resource_type, parse_qsl(q, keep_blank_values=True))
+                for q in queries]
             clauses.append(compiled[0] if len(compiled) == 1 else {"$or": compiled})
         kept = [c for c in clauses if c]
         return {"$and": kept} if kept else {}
@@ -101,19 +102,6 @@ class ExportRun:
         wanted = [e for e in self.job.get("elements", [])
                   if "." not in e or e.split(".", 1)[0] == resource_type]
         return ",".join(wanted)
-
-    async def documents(self, resource_type: str, query: dict[str, Any]
-                        ) -> AsyncIterator[list[dict[str, Any]]]:
-        cursor = self.db[resource_type].find(query, {"resource": 1}).sort(
-            "_id", ASCENDING).batch_size(BATCH)
-        batch: list[dict[str, Any]] = []
-        async for document in cursor:
-            batch.append(document["resource"])
-            if len(batch) >= BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
 
     async def _progress(self, text: str, changes: dict[str, Any] | None = None) -> None:
         if not await self.jobs.renew(self.job["_id"], self.worker,
@@ -128,8 +116,10 @@ class ExportRun:
         output = await self.files.open(self.job["_id"], f"{resource_type}.ndjson",
                                        resource_type)
         elements = self._elements(resource_type)
+        policy = (self.policy.narrowed(Hints(self.policy.hints.patients, content=True))
+                  if self.job.get("type_filters", {}).get(resource_type) else self.policy)
         try:
-            async for batch in self.documents(resource_type, query):
+            async for batch in self.queries.batches(policy, resource_type, query, BATCH):
                 for resource in batch:
                     await output.write(apply_elements(resource, elements)
                                        if elements else resource)
@@ -153,12 +143,10 @@ class ExportRun:
         if "Provenance" in (self.job.get("types") or []):
             return
         targets = [f"{resource_type}/{r['id']}" for r in batch]
-        clauses: list[dict[str, Any]] = [{"resource.target.reference": {"$in": targets}}]
-        if self.restriction is not None:
-            clauses.append(self.restriction)
-        cursor = self.db["Provenance"].find({"$and": clauses}, {"resource": 1})
-        async for document in cursor:
-            resource = document["resource"]
+        found = await self.queries.find(self.policy, "Provenance",
+                                        {"resource.target.reference": {"$in": targets}})
+        for provenance in found:
+            resource = provenance.resource
             if resource["id"] in self.provenance_seen:
                 continue
             self.provenance_seen.add(resource["id"])

@@ -21,8 +21,9 @@ from typing import Any
 from pymongo import DESCENDING
 
 from .. import clock
-from ..json_io import from_bson
+from ..access import AccessPolicy, Hints
 from ..search.compartments import compartment_filter
+from ..storage import Queries
 
 __all__ = ["patient_summary", "IPS", "SECTIONS"]
 
@@ -137,14 +138,14 @@ def _narrative(title: str, resources: list[dict[str, Any]]) -> dict[str, str]:
     return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{body}</div>'}
 
 
-async def _resources(db: Any, patient_id: str, resource_type: str,
-                     restriction: dict[str, Any] | None) -> list[dict[str, Any]]:
-    clauses = [compartment_filter(resource_type, "Patient", patient_id)]
-    if restriction is not None:
-        clauses.append(restriction)
-    cursor = db[resource_type].find({"$and": clauses}, {"resource": 1}).sort(
-        "lastUpdated", DESCENDING).limit(MAX_ENTRIES)
-    return [from_bson(d["resource"]) async for d in cursor]
+async def _resources(queries: Queries, policy: AccessPolicy, patient_id: str,
+                     resource_type: str) -> list[dict[str, Any]]:
+    place = compartment_filter(resource_type, "Patient", patient_id)
+    if place is None:
+        return []
+    found = await queries.find(policy, resource_type, place,
+                               sort=[("lastUpdated", DESCENDING)], limit=MAX_ENTRIES)
+    return [f.resource for f in found]
 
 
 def _section(section: Section, resources: list[dict[str, Any]], base: str
@@ -162,9 +163,11 @@ def _section(section: Section, resources: list[dict[str, Any]], base: str
     return result
 
 
-async def patient_summary(db: Any, base: str, patient: dict[str, Any],
-                          restriction: dict[str, Any] | None) -> dict[str, Any]:
-    """The IPS document Bundle of ``patient`` (its stored resource)."""
+async def patient_summary(queries: Queries, policy: AccessPolicy, base: str,
+                          patient: dict[str, Any]) -> dict[str, Any]:
+    """The IPS document Bundle of ``patient`` (as the caller may see it), with what of the
+    patient's record ``policy`` shows."""
+    policy = policy.narrowed(Hints(frozenset({patient["id"]}), content=False))
     female = patient.get("gender") == "female"
     sections: list[dict[str, Any]] = []
     entries: dict[str, dict[str, Any]] = {}
@@ -175,8 +178,8 @@ async def patient_summary(db: Any, base: str, patient: dict[str, Any],
         found = []
         for resource_type in section.types:
             if resource_type not in cache:
-                cache[resource_type] = await _resources(db, patient["id"], resource_type,
-                                                        restriction)
+                cache[resource_type] = await _resources(queries, policy, patient["id"],
+                                                        resource_type)
             found += [r for r in cache[resource_type] if section.keep(r)]
         if found or section.required:
             sections.append(_section(section, found, base))

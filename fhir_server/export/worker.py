@@ -16,10 +16,10 @@ import uuid
 from typing import Any
 
 from .. import clock
+from ..storage.export_files import OutputStore
+from ..storage.export_jobs import MAX_ATTEMPTS, JobStore
 from .audit import record_export
-from .jobs import MAX_ATTEMPTS, JobStore
 from .runner import Cancelled, ExportRun
-from .storage import OutputStore
 
 __all__ = ["ExportWorker"]
 

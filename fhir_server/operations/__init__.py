@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..access import AccessPolicy
+from ..interactions import Caller
+
 if TYPE_CHECKING:
     from ..services import Services
 
@@ -20,13 +23,21 @@ __all__ = ["OperationCall", "Operation", "registry"]
 
 @dataclass
 class OperationCall:
+    """One invocation: its HTTP request, the server, the caller's access policy (every
+    resource an operation reads goes through storage with it) and the parameters."""
+
     request: Request
     services: Services
+    policy: AccessPolicy
     name: str
     resource_type: str | None
     id: str | None
     parameters: list[tuple[str, Any]]
     body: dict[str, Any] | None
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.services, self.policy)
 
 
 @dataclass(frozen=True)

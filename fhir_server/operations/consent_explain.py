@@ -6,8 +6,12 @@ every provision considered: whether it applied, its effect, or which condition d
 match; plus what the actor was resolved to (PractitionerRoles, Organizations, CareTeams,
 Groups, role codes). Nothing of the resource's content is returned.
 
-With ``--auth smart`` the caller needs an unrestricted (``user/`` or ``system/``) read
-grant on Consent and on the resource's type.
+Only for whom it concerns: the patient (``fhirUser`` Patient/[id]), their delegate (a
+RelatedPerson of the patient), a privacy officer (a PractitionerRole code listed in
+``FHIR_CONSENT_EXPLAIN_ROLES``) or the server's operators and backend services with
+unrestricted grants; anyone else gets 403 before anything is looked up. The resource is
+read with the caller's own access policy, so one the caller may not see is 404, exactly
+as one that does not exist.
 """
 
 from __future__ import annotations
@@ -17,16 +21,12 @@ from typing import Any
 from starlette.responses import Response
 
 from consent import AccessRequest, decide, purpose_codes, relative_reference
+from profiles.definitions import resource_types
 
-from .. import clock
-from ..auth.context import access_context
-from ..auth.grants import Grant, grants_for
-from ..errors import Forbidden, InvalidRequest, NotFound
-from ..json_io import from_bson
-from ..privacy.context import Privacy
-from ..privacy.matcher import IndexMatcher
-from ..privacy.paths import r4_paths
-from ..privacy.store import load_related, load_rules, resolve_actor
+from .. import clock, interactions
+from ..access import SYSTEM, AccessPolicy, RequestPolicy
+from ..errors import Forbidden, InvalidRequest
+from ..interactions import Caller
 from ..rest.negotiation import check_accept
 from ..rest.responses import fhir_response
 from . import Operation, OperationCall
@@ -60,24 +60,34 @@ def _arguments(call: OperationCall) -> dict[str, str]:
     return found
 
 
-def _check_caller(call: OperationCall, resource_type: str) -> None:
-    if getattr(call.services.settings, "auth", "off") != "smart":
-        return
-    context = access_context(call.request)
-    if context is None or any(grants_for(context, "r", t) != [Grant()]
-                              for t in ("Consent", resource_type)):
-        raise Forbidden("$consent-explain needs an unrestricted read grant on Consent and "
-                        f"{resource_type} (user/ or system/ scopes without a patient)")
-
-
-def _privacy(call: OperationCall) -> Privacy:
-    state = call.request.app.state
-    found = getattr(state, "privacy", None)
-    if found is not None:
-        return found
-    base = call.services.base
-    matcher = IndexMatcher(base, r4_paths(base), call.services.search.index)
-    return Privacy(call.services.db, base, matcher, state.consent_policy)
+async def _reader(call: OperationCall, resource_type: str) -> AccessPolicy:
+    """The policy to read the explained resource with: the patient's or delegate's own;
+    the server's for privacy officers and operators (they explain denials); 403 for
+    anyone else."""
+    policy = call.policy
+    if not isinstance(policy, RequestPolicy):
+        return policy  # --auth off
+    context = policy.token.context
+    user = relative_reference(context.fhir_user or "", call.services.base) or ""
+    if user == f"Patient/{call.id}":
+        return policy
+    if user.startswith("RelatedPerson/"):
+        found = await call.services.storage.queries.find(
+            SYSTEM, "RelatedPerson", {"_id": user.split("/", 1)[1]})
+        person = found[0].resource if found else {}
+        if person.get("active", True) is not False and relative_reference(
+                person.get("patient"), call.services.base) == f"Patient/{call.id}":
+            return policy
+    unrestricted = all(policy.token.unrestricted(t) for t in ("Consent", resource_type))
+    if unrestricted and context.kind in ("operator", "backend"):
+        return SYSTEM
+    view = policy.consent
+    if view is not None and view.policy.explain_roles:
+        actor = await view.actor(memberships=True)
+        if {code for _, code in actor.roles} & view.policy.explain_roles:
+            return SYSTEM
+    raise Forbidden("$consent-explain is for the patient, their delegates, privacy officers "
+                    "(FHIR_CONSENT_EXPLAIN_ROLES) and the server's operators")
 
 
 def _reference(value: str, base: str, what: str, types: tuple[str, ...] | None) -> str:
@@ -122,23 +132,34 @@ async def consent_explain(call: OperationCall) -> Response:
     if purpose not in purpose_codes():
         raise InvalidRequest(f"purpose '{purpose[:40]}' is not a v3 PurposeOfUse code")
     resource_type, _, rid = target.partition("/")
-    _check_caller(call, resource_type)
-    doc = await call.services.db[resource_type].find_one({"_id": rid}, {"resource": 1})
-    if doc is None:
-        raise NotFound(f"Resource {target} is not known")
-    resource = from_bson(doc["resource"])
-    privacy = _privacy(call)
-    patients = privacy.matcher.patients(resource)
+    if resource_type not in resource_types():
+        raise InvalidRequest(f"'{arguments['resource'][:80]}' is not a reference to a "
+                             "resource")
+    reader = await _reader(call, resource_type)
+    stored = await interactions.read(Caller(call.services, reader), resource_type, rid)
+    assert stored.resource is not None
+    access = call.services.access
+    patients = access.matcher.patients(stored.resource)
     if call.id not in patients:
         raise InvalidRequest(f"{target} is not in the compartment of Patient/{call.id}")
-    rules = await load_rules(privacy.db, base, patients)
-    related = await load_related(privacy.db, base, [r for v in rules.values() for r in v])
-    actor = await resolve_actor(privacy.db, base, actor_reference, None, memberships=True)
+    source = access.source
+    rules = await source.rules(patients)
+    related = await source.related([r for v in rules.values() for r in v])
+    actor = await source.actor(actor_reference, None, memberships=True)
     own = actor_reference.split("/", 1)[1] if actor_reference.startswith("Patient/") else None
+    resource = await _unmasked(call, stored.resource)
     decision = decide(resource, rules, AccessRequest(actor, clock.now(), purpose),
-                      privacy.policy, privacy.matcher, related, own_patient=own)
+                      access.consent_policy, access.matcher, related, own_patient=own)
     return fhir_response(_parameters(decision, actor, call.id, purpose), 200,
                          request=call.request, media_type=media)
+
+
+async def _unmasked(call: OperationCall, shown: dict[str, Any]) -> dict[str, Any]:
+    """The resource as stored, for the decision (the caller has seen it: ``shown`` may be
+    its masked copy); only the decision and reasons are returned, never its content."""
+    found = await call.services.storage.queries.find(
+        SYSTEM, shown["resourceType"], {"_id": shown["id"]})
+    return found[0].resource if found else shown
 
 
 OPERATIONS = [Operation("consent-explain", consent_explain, instance=True,

@@ -3,8 +3,8 @@
 The patient(s), every resource in their Patient compartment (R4
 CompartmentDefinition/patient; the search index stores each resource's compartments, see
 :mod:`fhir_server.search.compartments`), and the Practitioners, Organizations, Locations and
-Medications those resources reference (``search.mode = include``, fetched per page). The
-caller's access restriction (SMART scopes, consent) is part of every query. ``_since``,
+Medications those resources reference (``search.mode = include``, fetched per page). Every
+query runs through storage with the caller's access policy. ``_since``,
 ``_type`` and ``_count`` are supported; the type-level call takes a ``patient`` list (R5's
 parameter; without it, every patient). Paging is keyset: the ``next`` link carries the resource type
 and id to continue after, nothing is kept on the server.
@@ -21,11 +21,11 @@ import orjson
 from pymongo import ASCENDING
 from starlette.responses import Response
 
-from ..auth.restriction import search_restriction
+from .. import interactions
+from ..access import AccessPolicy, Hints
 from ..dates import parse_instant
 from ..errors import InvalidRequest
 from ..ids import check_id
-from ..json_io import from_bson
 from ..rest.negotiation import check_accept
 from ..rest.responses import fhir_response
 from ..search import compartment_filter
@@ -77,7 +77,6 @@ class _Request:
         self.types: set[str] | None = None
         self.patients: list[str] | None = [check_id(call.id)] if call.id else None
         self.cursor: tuple[str, str] | None = None
-        self.restrictions: list[dict[str, Any]] = []
         for name, raw in call.parameters:
             self._read(name, _value(raw), settings.max_page_size, call.id is None)
 
@@ -118,11 +117,11 @@ def _decode_cursor(token: str) -> tuple[str, str]:
         raise InvalidRequest("Invalid $everything paging cursor") from None
 
 
-async def _page(call: OperationCall, params: _Request
+async def _page(call: OperationCall, policy: AccessPolicy, params: _Request
                 ) -> tuple[list[tuple[str, dict[str, Any]]], tuple[str, str] | None]:
     """Up to ``count`` compartment resources after the cursor, and the next cursor."""
-    db = call.services.db
-    existing = set(await db.list_collection_names())
+    queries = call.services.storage.queries
+    existing = await queries.stored_types()
     types = _types(params.types)
     start_type, after = params.cursor or (types[0] if types else "", None)
     found: list[tuple[str, dict[str, Any]]] = []
@@ -130,27 +129,21 @@ async def _page(call: OperationCall, params: _Request
         query = _compartment(resource_type, params.patients)
         if query is None or resource_type not in existing:
             continue
-        clauses = [query, *params.restrictions]
+        clauses = [query]
         if params.since is not None:
             clauses.append({"lastUpdated": {"$gte": params.since}})
         if after is not None and resource_type == start_type:
             clauses.append({"_id": {"$gt": after}})
         wanted = params.count + 1 - len(found)
-        cursor = db[resource_type].find({"$and": clauses}, {"resource": 1}).sort(
-            "_id", ASCENDING).limit(wanted)
-        found.extend([(resource_type, from_bson(d["resource"])) async for d in cursor])
+        matches = await queries.find(policy, resource_type, {"$and": clauses},
+                                     sort=[("_id", ASCENDING)], limit=wanted)
+        found.extend((resource_type, f.resource) for f in matches)
         if len(found) > params.count:
             break
     if len(found) > params.count:
         last_type, last = found[params.count - 1]
         return found[:params.count], (last_type, last["id"])
     return found, None
-
-
-async def _restriction(call: OperationCall) -> list[dict[str, Any]]:
-    """The calling token's search restriction (patient compartment, scopes), if any."""
-    restriction = await search_restriction(call.request, None)
-    return [] if restriction is None else [restriction]
 
 
 def _references(node: Any, base: str) -> set[tuple[str, str]]:
@@ -169,7 +162,7 @@ def _references(node: Any, base: str) -> set[tuple[str, str]]:
     return found
 
 
-async def _included(call: OperationCall, params: _Request,
+async def _included(call: OperationCall, policy: AccessPolicy, params: _Request,
                     page: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
     """The Practitioners, Organizations, Locations and Medications the page refers to."""
     wanted: set[tuple[str, str]] = set()
@@ -182,10 +175,9 @@ async def _included(call: OperationCall, params: _Request,
             continue
         ids = sorted(rid for t, rid in wanted if t == resource_type)
         if ids:
-            cursor = call.services.db[resource_type].find(
-                {"$and": [{"_id": {"$in": ids}}, *params.restrictions]}, {"resource": 1})
-            included.extend([(resource_type, from_bson(d["resource"]))
-                             async for d in cursor])
+            matches = await call.services.storage.queries.find(
+                policy, resource_type, {"_id": {"$in": ids}})
+            included.extend((resource_type, f.resource) for f in matches)
     return included
 
 
@@ -210,10 +202,11 @@ async def everything(call: OperationCall) -> Response:
     media = check_accept(call.request)
     params = _Request(call)
     if call.id is not None:
-        await call.services.repository.read("Patient", call.id)  # 404 / 410 first
-    params.restrictions = await _restriction(call)
-    page, next_cursor = await _page(call, params)
-    included = await _included(call, params, page)
+        await interactions.read(call.caller, "Patient", call.id)  # 404 / 410 first
+    patients = None if params.patients is None else frozenset(params.patients)
+    policy = call.policy.narrowed(Hints(patients, content=False))
+    page, next_cursor = await _page(call, policy, params)
+    included = await _included(call, policy, params, page)
     base = call.services.base
     bundle = {
         "resourceType": "Bundle", "type": "searchset",

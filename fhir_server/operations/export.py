@@ -3,12 +3,13 @@
 
 The request must ask ``Prefer: respond-async`` and accept FHIR JSON. Its parameters are
 checked (:mod:`fhir_server.export.parameters`), the ``_typeFilter`` queries compiled once
-to report bad ones now, and the caller's access restriction (SMART scopes, consent) is
-captured with the job, so the worker's queries show exactly what the caller may see.
-System and Group level need a ``system/`` scope that can read everything; a
-patient-context token exports its own compartment only. The answer is 202 with the
-absolute status URL in ``Content-Location``; a client with an export still running is
-answered 429 with ``Retry-After``.
+to report bad ones now, and the caller's access token is kept with the job: the worker
+rebuilds the caller's access policy from it, so the export shows exactly what the caller
+may see when it runs (scopes, Consents, masking). System and Group level need a
+``system/`` scope that can read everything; a patient-context token exports its own
+compartment only. The answer is 202 with the absolute status URL in
+``Content-Location``; an owner (client and user) with ``FHIR_EXPORT_MAX_JOBS`` exports
+still running (3 by default) is answered 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-import bson
 from starlette.responses import Response
 
-from ..auth.context import access_context
-from ..auth.grants import Grant, grants_for
-from ..auth.restriction import search_restriction
+from .. import interactions
+from ..access import RequestPolicy
+from ..access.grants import Grant, grants_for
 from ..errors import Forbidden, InvalidRequest, NotFound, TooManyRequests
-from ..export.http import owner_of, status_url
+from ..export.http import status_url
 from ..export.parameters import ExportParameters, parse_parameters
 from ..rest.negotiation import check_accept
 from . import Operation, OperationCall
@@ -52,9 +52,9 @@ def _level(call: OperationCall) -> str:
 
 
 def _authorize(call: OperationCall, params: ExportParameters) -> None:
-    context = access_context(call.request)
-    if context is None:
+    if not isinstance(call.policy, RequestPolicy):
         return
+    context = call.policy.token.context
     if context.patient is not None and not any(
             s.context == "system" for s in context.scopes.resources):
         if params.level != "patient":
@@ -72,7 +72,8 @@ def _authorize(call: OperationCall, params: ExportParameters) -> None:
 
 async def _group_members(call: OperationCall) -> list[str]:
     """The ids of the Patients a Group lists as members (Group.member.entity)."""
-    stored = await call.services.repository.read("Group", call.id or "")
+    stored = await interactions.read(call.caller, "Group", call.id or "")
+    assert stored.resource is not None
     members = []
     for member in stored.resource.get("member", []):
         reference = member.get("entity", {}).get("reference", "")
@@ -86,17 +87,14 @@ async def _check_filters(call: OperationCall, params: ExportParameters) -> None:
     for resource_type, queries in params.type_filters.items():
         for query in queries:
             await call.services.search.query_filter(
-                resource_type, parse_qsl(query, keep_blank_values=True))
-
-
-async def _restriction(call: OperationCall) -> bytes | None:
-    restriction = await search_restriction(call.request, None)
-    return None if restriction is None else bson.encode({"filter": restriction})
+                call.policy, resource_type, parse_qsl(query, keep_blank_values=True))
 
 
 def _job_document(call: OperationCall, params: ExportParameters) -> dict[str, Any]:
+    access = (call.policy.token.context.to_document()
+              if isinstance(call.policy, RequestPolicy) else None)
     return {
-        "owner": owner_of(call.request), "request": str(call.request.url),
+        "owner": call.policy.owner(), "access": access, "request": str(call.request.url),
         "method": call.request.method, "level": params.level, "since": params.since,
         "types": params.types, "type_filters": params.type_filters,
         "elements": params.elements, "patients": params.patients,
@@ -117,14 +115,14 @@ async def export(call: OperationCall) -> Response:
                            if params.patients is not None else members)
     await _check_filters(call, params)
     export_service = call.request.app.state.export
-    owner = owner_of(call.request)
-    if await export_service.jobs.active_of(owner["client_id"]) is not None:
+    owner = call.policy.owner()
+    limit = export_service.timings.max_jobs
+    if await export_service.jobs.active_count(owner) >= limit:
         retry = str(export_service.timings.retry_after * 5)
-        raise TooManyRequests("An export of this client is still running; wait for it or "
-                              "cancel it", headers={"Retry-After": retry})
-    document = _job_document(call, params)
-    document["restriction"] = await _restriction(call)
-    job = await export_service.jobs.create(document)
+        raise TooManyRequests(f"{limit} of your exports are still running (the limit, "
+                              "FHIR_EXPORT_MAX_JOBS); wait for one or cancel it",
+                              headers={"Retry-After": retry})
+    job = await export_service.jobs.create(_job_document(call, params))
     export_service.worker.wake.set()
     return Response(status_code=202, headers={
         "Content-Location": status_url(call.services.base, job["_id"])})

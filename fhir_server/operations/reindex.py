@@ -50,7 +50,7 @@ async def reindex(call: OperationCall) -> Response:
     engine = call.services.search
     job_id = _job_parameter(call)
     if job_id is not None:
-        job = await job_status(engine, job_id)  # type: ignore[arg-type]
+        job = await job_status(call.services.storage, job_id)
         if job is None:
             raise NotFound(f"No reindex job '{job_id[:80]}'")
         return fhir_response(_parameters(job), 200, request=call.request, media_type=media)
@@ -60,7 +60,8 @@ async def reindex(call: OperationCall) -> Response:
     unknown = [name for name, _ in call.parameters if name not in ("_format", "_pretty")]
     if unknown:
         raise InvalidRequest(f"Unknown $reindex parameter(s): {', '.join(unknown)[:200]}")
-    job = await start_reindex(engine, call.resource_type)  # type: ignore[arg-type]
+    job = await start_reindex(engine, call.services.storage,  # type: ignore[arg-type]
+                            call.resource_type)
     where = f"{call.resource_type}/" if call.resource_type else ""
     location = f"{call.services.base}/{where}$reindex?job={job['_id']}"
     return fhir_response(_parameters(job), 202, {"Content-Location": location},

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from terminology import LocalTerminology
 from terminology.errors import TerminologyError, UnknownContent
 
+from .. import interactions
 from ..errors import InvalidRequest, NotFound
 from ..rest.negotiation import check_accept
 from ..rest.responses import fhir_response
@@ -99,7 +100,7 @@ class TerminologyInput:
         """The instance, the resource in the body, or the one named by ``url_name``."""
         call = self.call
         if call.id is not None:
-            stored = await call.services.repository.read(kind, call.id)
+            stored = await interactions.read(call.caller, kind, call.id)
             return stored.resource
         for value in self.values(body_name):
             if isinstance(value, dict) and isinstance(value.get("resource"), dict) and (

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from .. import interactions
 from ..errors import InvalidRequest, Issue, operation_outcome
 from ..rest.negotiation import check_accept
 from ..rest.responses import fhir_response
@@ -72,7 +73,7 @@ async def _delete_issues(call: OperationCall) -> list[Issue]:
         raise InvalidRequest("$validate with mode=delete is invoked on an instance: "
                              "[type]/[id]/$validate")
     assert call.resource_type is not None
-    await call.services.repository.read(call.resource_type, call.id)
+    await interactions.read(call.caller, call.resource_type, call.id)
     return [Issue("information", "informational",
                   f"{call.resource_type}/{call.id} can be deleted: this server keeps no "
                   "rule that forbids it")]
@@ -102,7 +103,7 @@ async def _resource_to_validate(call: OperationCall) -> dict[str, Any]:
             "$validate needs a resource: send it as the body or as the 'resource' parameter"
         )
     assert call.resource_type is not None
-    stored = await call.services.repository.read(call.resource_type, call.id)
+    stored = await interactions.read(call.caller, call.resource_type, call.id)
     assert stored.resource is not None
     return stored.resource
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pymongo import AsyncMongoClient
 from pymongo.errors import DocumentTooLarge, PyMongoError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, request_response
@@ -16,12 +17,12 @@ from starlette.types import Receive, Scope, Send
 
 from importers.hl7v2.listener import listening as hl7v2_listening
 
+from ..access.middleware import AccessControl
 from ..auth import install as install_auth
 from ..config import Settings
 from ..database import connect
-from ..errors import FhirError, NotFound, PayloadTooLarge
+from ..errors import FhirError, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable
 from ..export import install as install_export
-from ..privacy import install as install_privacy
 from ..services import build_services
 from .responses import error_response
 from .router import dispatch
@@ -29,14 +30,6 @@ from .router import dispatch
 __all__ = ["create_app"]
 
 log = logging.getLogger("fhir_server")
-
-
-class ServiceUnavailable(FhirError):
-    status, code = 503, "transient"
-
-
-class InternalError(FhirError):
-    status, code = 500, "exception"
 
 
 async def _fhir(request: Request) -> Response:
@@ -98,10 +91,9 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
         Route("/fhir/{path:path}", _AnyMethod(_fhir)),
         Route("/{path:path}", _AnyMethod(_not_fhir)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(AccessControl)], lifespan=lifespan)
     app.state.settings = settings
     app.state.capability_hooks = []
     install_auth(app, settings)
-    install_privacy(app, settings)
     install_export(app, settings)
     return app

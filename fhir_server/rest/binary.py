@@ -16,7 +16,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ..binary import (
+from .. import interactions
+from ..errors import InvalidRequest, InvalidResource, PayloadTooLarge
+from ..ids import check_id
+from ..json_io import dump_json
+from ..storage import StoredResource
+from ..storage.binary import (
     BinaryStore,
     content_id,
     fhir_json_chunks,
@@ -24,16 +29,11 @@ from ..binary import (
     metadata_of,
     with_content,
 )
-from ..errors import InvalidRequest, InvalidResource, PayloadTooLarge
-from ..ids import check_id
-from ..json_io import dump_json
-from ..repository import StoredResource
 from .body import check_resource, read_resource
-from .context import services_of
+from .context import caller_of, services_of
 from .negotiation import FHIR_JSON, body_media_type, check_accept
 from .preconditions import check_read_preconditions, if_match_version
 from .responses import resource_response
-from .write import validate_or_raise
 
 __all__ = ["handles", "dispatch"]
 
@@ -55,13 +55,13 @@ async def dispatch(request: Request, segments: list[str]) -> Response:
     rid = check_id(segments[1])
     if method == "PUT":
         return await _write(request, rid)
-    services = services_of(request)
+    caller = caller_of(request)
     if len(segments) == 4:
         if not segments[3].isdigit():
             raise InvalidRequest(f"Version id must be a number, not '{segments[3][:40]}'")
-        stored = await services.repository.vread("Binary", rid, int(segments[3]))
+        stored = await interactions.vread(caller, "Binary", rid, int(segments[3]))
     else:
-        stored = await services.repository.read("Binary", rid)
+        stored = await interactions.read(caller, "Binary", rid)
     return await _read(request, stored)
 
 
@@ -92,7 +92,7 @@ async def _raw_upload(request: Request, store: BinaryStore, rid: str | None
         resource["securityContext"] = security
     if rid is not None:
         resource["id"] = rid
-    validate_or_raise(request, resource)
+    interactions.validate(caller_of(request), resource)
     file_id = await store.upload(request.stream(), limit, content_type)
     return with_content(resource, file_id), file_id
 
@@ -106,31 +106,31 @@ async def _fhir_upload(request: Request, store: BinaryStore, rid: str | None
         resource = {k: v for k, v in resource.items() if k != "id"}
     if "contentType" not in resource:
         raise InvalidResource("Binary.contentType is required")
-    validate_or_raise(request, resource)
+    interactions.validate(caller_of(request), resource)
     return await store.externalize(resource, services.settings.max_binary_bytes)
 
 
 async def _write(request: Request, rid: str | None) -> Response:
     media = check_accept(request)
-    services = services_of(request)
-    store = BinaryStore(services.db)
+    caller = caller_of(request)
+    store = caller.services.storage.binary
     if body_media_type(request) in FHIR_BODY_TYPES:
         resource, file_id = await _fhir_upload(request, store, rid)
     else:
         resource, file_id = await _raw_upload(request, store, rid)
     try:
         if rid is None:
-            stored = await services.repository.create(resource)
+            stored = (await interactions.create(caller, resource)).stored
         else:
-            stored = await services.repository.update(resource, rid,
-                                                      if_match=if_match_version(request))
+            stored = await interactions.update(caller, resource, rid,
+                                               if_match=if_match_version(request))
     except BaseException:
         if file_id is not None:
             await store.delete(file_id)
         raise
     status = 201 if stored.created else 200
     assert stored.resource is not None
-    return resource_response(request, stored, services.base, status,
+    return resource_response(request, stored, caller.base, status,
                              body=metadata_of(stored.resource), media_type=media)
 
 
@@ -168,7 +168,7 @@ async def _read(request: Request, stored: StoredResource) -> Response:
     file_id = content_id(resource)
     if file_id is None:
         return _inline(request, resource, content_type, headers)
-    content = await BinaryStore(services.db).open(file_id)
+    content = await services.storage.binary.open(file_id)
     if _wants_fhir_json(request, content_type):
         headers["Content-Length"] = str(fhir_json_length(resource, content.length))
         body = fhir_json_chunks(resource, content)

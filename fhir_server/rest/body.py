@@ -7,9 +7,10 @@ from typing import Any
 from starlette.requests import Request
 
 from ..errors import InvalidRequest, InvalidResource, Issue, PayloadTooLarge
+from ..interactions.validate import check_resource
 from ..json_io import parse_json
 
-__all__ = ["read_body", "read_resource", "check_resource"]
+__all__ = ["read_body", "read_json", "read_resource", "check_resource"]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -42,29 +43,3 @@ async def read_resource(request: Request, limit: int) -> dict[str, Any]:
         raise InvalidResource("The resource has no resourceType", issues=[Issue(
             "error", "required", "The resource has no resourceType", ("resourceType",))])
     return value
-
-
-def check_resource(
-    resource: dict[str, Any], resource_type: str, rid: str | None, *, require_id: bool
-) -> None:
-    """resourceType must match the URL; on PUT the body's id must match it too; ``meta``,
-    which the server completes, must be an object."""
-    if resource.get("resourceType") != resource_type:
-        shown = str(resource.get("resourceType"))[:80]
-        raise InvalidResource(
-            f"resourceType '{shown}' does not match the URL type '{resource_type}'",
-            issues=[Issue("error", "invalid", f"resourceType '{shown}' does not match the URL "
-                          f"type '{resource_type}'", ("resourceType",))],
-        )
-    if not isinstance(resource.get("meta", {}), dict):
-        raise InvalidResource("meta must be a JSON object", issues=[Issue(
-            "error", "structure", "meta must be a JSON object", (f"{resource_type}.meta",))])
-    if require_id:
-        body_id = resource.get("id")
-        if body_id is None:
-            raise InvalidResource("The resource in a PUT must carry its id", issues=[Issue(
-                "error", "required", "The resource in a PUT must carry its id", ("id",))])
-        if body_id != rid:
-            message = (f"The id in the body ('{str(body_id)[:80]}') does not match the id in "
-                       f"the URL ('{rid}')")
-            raise InvalidResource(message, issues=[Issue("error", "invalid", message, ("id",))])

@@ -17,7 +17,7 @@ from ..bundles.execute import EntryResult
 from ..errors import FhirError, InvalidRequest
 from ..json_io import parse_json
 from .body import read_json
-from .context import services_of
+from .context import caller_of, services_of
 from .negotiation import FHIR_JSON, check_accept, require_json_body
 from .responses import fhir_response
 
@@ -37,9 +37,9 @@ def _return_preference(request: Request) -> str:
 async def process(request: Request) -> Response:
     media = check_accept(request)
     require_json_body(request)
-    services = services_of(request)
-    bundle = await read_json(request, services.settings.max_body_bytes)
-    result = await process_bundle(services, bundle, reader=_router_reader(request),
+    caller = caller_of(request)
+    bundle = await read_json(request, caller.services.settings.max_body_bytes)
+    result = await process_bundle(caller, bundle, reader=_router_reader(request),
                                   prefer=_return_preference(request))
     return fhir_response(result, 200, request=request, media_type=media)
 

@@ -15,15 +15,12 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import clock
-from ..auth import check_history
+from .. import clock, interactions
 from ..config import Settings
 from ..dates import parse_date_range, parse_instant
 from ..errors import InvalidRequest
-from ..ids import check_id
-from ..privacy import check_history as check_history_consent
-from ..repository import StoredResource
-from .context import services_of
+from ..storage import StoredResource
+from .context import caller_of
 from .negotiation import check_accept
 from .paging import decode_cursor, encode_cursor
 from .responses import fhir_response
@@ -39,27 +36,18 @@ async def history(
     request: Request, resource_type: str | None = None, rid: str | None = None
 ) -> Response:
     media = check_accept(request)
-    services = services_of(request)
+    caller = caller_of(request)
     params = request.query_params
     unknown = sorted(set(params.keys()) - _KNOWN)
     if unknown:
         raise InvalidRequest(f"Unknown history parameter(s) {', '.join(unknown)[:200]}; "
                              "history takes _since, _at and _count")
-    if rid is not None:
-        check_id(rid)
-    await check_history(request, services.repository, resource_type, rid)
-    await check_history_consent(request, services.repository, resource_type, rid)
-    count = page_size(params.get("_count"), services.settings)
+    count = page_size(params.get("_count"), caller.services.settings)
     since = parse_instant(params["_since"], "_since") if "_since" in params else None
     at = parse_date_range(params["_at"], "_at") if "_at" in params else None
-    after = _cursor(params.get(_CURSOR))
-    page = await services.repository.history(
-        resource_type, rid, since=since, at=at, count=count, after=after
-    )
-    if rid is not None and not page.entries and after is None:
-        # instance history of an unknown resource is 404 (a deleted one still has history)
-        await services.repository.read(resource_type, rid)  # type: ignore[arg-type]
-    base = services.base
+    page = await interactions.history(caller, resource_type, rid, since=since, at=at,
+                                      count=count, after=_cursor(params.get(_CURSOR)))
+    base = caller.base
     url = f"{base}/" + "/".join(p for p in (resource_type, rid, "_history") if p)
     query = [(k, v) for k, v in params.multi_items() if k != _CURSOR]
     links = [{"relation": "self", "url": _with_query(url, params.multi_items())}]

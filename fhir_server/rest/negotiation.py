@@ -12,7 +12,7 @@ from starlette.requests import Request
 from ..errors import NotAcceptable, UnsupportedMediaType
 
 __all__ = ["FHIR_JSON", "JSON_TYPES", "check_accept", "body_media_type", "require_json_body",
-           "preference", "return_preference"]
+           "preference", "return_preference", "handling_preference"]
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = {FHIR_JSON, "application/json", "application/json+fhir", "text/json"}
@@ -119,3 +119,12 @@ def return_preference(request: Request) -> str:
     """``Prefer: return=``: minimal, representation (the default) or OperationOutcome."""
     value = preference(request, "return")
     return _RETURN.get((value or "").lower(), "representation")
+
+
+def handling_preference(request: Request) -> bool | None:
+    """``Prefer: handling=lenient|strict`` (http.html#prefer): whether unknown search
+    parameters are ignored; None when the client does not say (the server's setting)."""
+    value = preference(request, "handling")
+    if value is None:
+        return None
+    return value.lower() == "lenient"

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..access import policy_of
 from ..errors import InvalidRequest, MethodNotAllowed, NotFound
 from ..ids import check_id
 from ..operations import OperationCall
@@ -49,5 +50,6 @@ async def invoke(
         raise MethodNotAllowed(f"${name} is invoked with GET or POST")
     elif operation.affects_state:
         raise MethodNotAllowed(f"${name} changes data and must be invoked with POST")
-    call = OperationCall(request, services, name, resource_type, rid, parameters, body)
+    call = OperationCall(request, services, policy_of(request), name, resource_type, rid,
+                         parameters, body)
     return await operation.handler(call)

@@ -8,7 +8,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from starlette.requests import Request
 
 from ..errors import InvalidRequest, NotModified
-from ..repository import StoredResource
+from ..storage import StoredResource
 
 __all__ = ["if_match_version", "check_read_preconditions"]
 

@@ -10,8 +10,7 @@ from starlette.responses import Response
 
 from ..errors import FhirError, Issue, NotModified, operation_outcome
 from ..json_io import dump_json
-from ..privacy import disclose
-from ..repository import StoredResource
+from ..storage import StoredResource
 from .negotiation import FHIR_JSON, return_preference
 
 __all__ = ["fhir_response", "error_response", "resource_response", "version_headers"]
@@ -28,8 +27,6 @@ def fhir_response(
     request: Request | None = None,
     media_type: str = FHIR_JSON,
 ) -> Response:
-    if request is not None and status < 300:
-        body = disclose(request, body)
     return Response(
         dump_json(body, pretty=_pretty(request)),
         status_code=status,

@@ -14,9 +14,11 @@ from starlette.responses import Response
 
 from profiles.definitions import resource_types
 
-from ..auth.interactions import enforce_route
+from ..access import policy_of
+from ..access.interactions import interaction_of
 from ..errors import InvalidRequest, MethodNotAllowed, NotFound
-from ..export import PATHS as EXPORT_PATHS, dispatch as export_dispatch
+from ..export import PATHS as EXPORT_PATHS
+from ..export import dispatch as export_dispatch
 from . import binary, bundle, capability, history, operations, patch, read, search, write
 from .compartments import compartment_types
 
@@ -48,7 +50,7 @@ async def dispatch(request: Request, path: str) -> Response:
         method = "GET"
     if segments and segments[0] in EXPORT_PATHS:
         return await export_dispatch(request, method, segments)
-    enforce_route(request, method, segments)
+    policy_of(request).check_interaction(*interaction_of(method, segments))
     n = len(segments)
     if n == 0:
         handler = _allow(method, {"GET": search.search, "POST": bundle.process}, "the base")

@@ -7,11 +7,11 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import restriction_of
+from .. import interactions
 from ..errors import InvalidRequest, UnsupportedMediaType
 from .body import read_body
-from .context import services_of
-from .negotiation import body_media_type, check_accept
+from .context import caller_of
+from .negotiation import body_media_type, check_accept, handling_preference
 from .responses import fhir_response
 
 __all__ = ["search", "search_post"]
@@ -28,20 +28,19 @@ async def search(
     compartment: tuple[str, str] | None = None,
 ) -> Response:
     media = check_accept(request)
-    services = services_of(request)
-    bundle = await services.search.search(
-        request, resource_type, _query_params(request), compartment=compartment,
-        **await restriction_of(request, resource_type)
-    )
+    bundle = await interactions.search(caller_of(request), resource_type,
+                                       _query_params(request), compartment=compartment,
+                                       lenient=handling_preference(request))
     return fhir_response(bundle, 200, request=request, media_type=media)
 
 
 async def search_post(request: Request, resource_type: str | None = None) -> Response:
-    """``POST [type]/_search`` with a form body: the same as GET with those parameters."""
+    """``POST [type]/_search`` with a form body: the same search as GET with those
+    parameters (the same interaction, so the same access policy)."""
     media = check_accept(request)
-    services = services_of(request)
+    caller = caller_of(request)
     content_type = body_media_type(request)
-    body = await read_body(request, services.settings.max_body_bytes)
+    body = await read_body(request, caller.services.settings.max_body_bytes)
     if body.strip() and content_type != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType(
             "POST _search takes application/x-www-form-urlencoded parameters"
@@ -52,6 +51,6 @@ async def search_post(request: Request, resource_type: str | None = None) -> Res
         raise InvalidRequest(f"Malformed form body: {exc}") from None
     params = _query_params(request) + [(k, v) for k, v in form if k not in ("_format",
                                                                           "_pretty")]
-    bundle = await services.search.search(request, resource_type, params,
-                                          **await restriction_of(request, resource_type))
+    bundle = await interactions.search(caller, resource_type, params,
+                                       lenient=handling_preference(request))
     return fhir_response(bundle, 200, request=request, media_type=media)

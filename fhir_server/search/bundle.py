@@ -11,10 +11,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .. import clock
-from ..json_io import from_bson
+from ..storage import Found
 from ..subsetting import apply_elements, apply_summary
 from .execution import Page
-from .includes import Found
 from .results import CURSOR_PARAMETER, ResultParameters
 
 __all__ = ["searchset", "search_url"]
@@ -28,7 +27,7 @@ def search_url(base: str, path: str, params: list[tuple[str, str]],
 
 
 def _resource(found: Found, results: ResultParameters) -> dict[str, Any]:
-    resource = from_bson(found.doc["resource"])
+    resource = found.resource
     if results.summary and results.summary != "false":
         return apply_summary(resource, results.summary)
     if results.elements:

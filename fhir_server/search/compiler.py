@@ -11,34 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
+from ..access import AccessPolicy
 from ..errors import InvalidRequest
+from ..storage import Queries
 from .definitions import Registry
 from .filters import RANK_ID, RANK_REFERENCE, Condition, Element, Exists, Field, Nothing, render
 from .parameters import combine_or
 from .parameters.date import LOWER, UPPER
 from .query import Clause
 
-__all__ = ["Compiler", "MAX_JOIN", "and_filters"]
+__all__ = ["Compiler", "MAX_JOIN"]
 
 MAX_JOIN = 50_000
-
-
-def and_filters(*filters: dict[str, Any] | None) -> dict[str, Any]:
-    """AND of MongoDB filters, keeping keys flat when they do not collide."""
-    result: dict[str, Any] = {}
-    extra: list[dict[str, Any]] = []
-    for item in filters:
-        if not item:
-            continue
-        if result.keys() & item.keys():
-            extra.append(item)
-        else:
-            result.update(item)
-    if extra:
-        result["$and"] = [*result.get("$and", []), *extra]
-    return result
 
 
 def _bound(clause: Clause, prefixes: tuple[str, ...]) -> bool:
@@ -65,14 +49,13 @@ def _date_ranges(clauses: list[Clause]) -> tuple[list[tuple[Clause, Clause]], li
 
 
 class Compiler:
-    """Builds filters; ``restriction`` (access control) also narrows the inner searches of
-    chains and ``_has``, so they cannot reveal resources the caller may not see."""
+    """Builds filters; the inner searches of chains and ``_has`` run through storage with
+    the caller's ``policy``, so they cannot reveal resources the caller may not see."""
 
-    def __init__(self, db: AsyncDatabase, registry: Registry,
-                 restriction: dict[str, Any] | None = None) -> None:
-        self.db = db
+    def __init__(self, queries: Queries, registry: Registry, policy: AccessPolicy) -> None:
+        self.queries = queries
         self.registry = registry
-        self.restriction = restriction
+        self.policy = policy
 
     async def filter(self, resource_type: str, clauses: list[Clause]) -> dict[str, Any]:
         ranges, rest = _date_ranges(clauses)
@@ -112,12 +95,12 @@ class Compiler:
         return Field("_id", ids[0] if len(ids) == 1 else {"$in": ids}, rank=RANK_ID)
 
     async def _ids(self, resource_type: str, clause: Clause) -> list[str]:
-        query = and_filters(await self.filter(resource_type, [clause]), self.restriction)
-        docs = await self.db[resource_type].find(query, {"_id": 1}).limit(MAX_JOIN + 1).to_list()
-        if len(docs) > MAX_JOIN:
+        query = await self.filter(resource_type, [clause])
+        ids = await self.queries.ids(self.policy, resource_type, query, MAX_JOIN + 1)
+        if len(ids) > MAX_JOIN:
             raise InvalidRequest(f"A chained search on {resource_type} matches more than "
                                  f"{MAX_JOIN} resources; narrow it down")
-        return [d["_id"] for d in docs]
+        return ids
 
     async def _chain(self, path: str, clause: Clause) -> Condition:
         assert clause.chain is not None
@@ -131,16 +114,14 @@ class Compiler:
     async def _has(self, resource_type: str, clause: Clause) -> Condition:
         has = clause.has
         assert has is not None
-        query = and_filters(await self.filter(has.source_type, [has.inner]), self.restriction)
-        field = f"search.{has.reference.code}"
-        cursor = self.db[has.source_type].find(query, {field + ".r": 1}).limit(MAX_JOIN + 1)
+        query = await self.filter(has.source_type, [has.inner])
         prefix = resource_type + "/"
         ids: dict[str, None] = {}
         count = 0
-        async for doc in cursor:
+        async for references in self.queries.references(
+                self.policy, has.source_type, query, has.reference.code, MAX_JOIN + 1):
             count += 1
-            for entry in doc.get("search", {}).get(has.reference.code, []):
-                reference = entry.get("r", "")
+            for reference in references:
                 if reference.startswith(prefix):
                     ids[reference[len(prefix):]] = None
         if count > MAX_JOIN:

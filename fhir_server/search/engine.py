@@ -9,45 +9,36 @@ https://hl7.org/fhir/R4/search.html
 from __future__ import annotations
 
 from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
-from starlette.requests import Request
+from urllib.parse import urlencode
 
 from profiles.definitions import resource_types
 
+from ..access import AccessPolicy
 from ..config import Settings
 from ..errors import InvalidRequest
+from ..storage import Queries
+from ..storage.filters import and_filters
 from .bundle import searchset
 from .capability import capability_entries
 from .compartments import compartment_definitions, compartment_filter, in_compartment
-from .compiler import Compiler, and_filters
+from .compiler import Compiler
 from .custom import RegistryStore
 from .definitions import Registry
 from .execution import run_search
+from .hints import hints_of
 from .index import index_resource
-from .indexes import ensure_search_indexes
 from .parameters import IndexContext
 from .query import RESULT_PARAMETERS, SearchQuery, parse_query
 
 __all__ = ["SearchEngine"]
 
 
-def _lenient(request: Request | None, settings: Settings) -> bool:
-    """``Prefer: handling=lenient|strict`` (http.html#prefer), else the server setting."""
-    prefer = ",".join(request.headers.getlist("prefer")) if request is not None else ""
-    handling = [p.strip().partition("=")[2] for p in prefer.replace(";", ",").split(",")
-                if p.strip().startswith("handling=")]
-    if handling:
-        return handling[-1].strip() == "lenient"
-    return settings.lenient_search
-
-
 class SearchEngine:
-    def __init__(self, db: AsyncDatabase, settings: Settings) -> None:
-        self.db = db
+    def __init__(self, queries: Queries, store: RegistryStore, settings: Settings) -> None:
+        self.queries = queries
         self.settings = settings
         self.context = IndexContext(settings.fhir_base)
-        self.store = RegistryStore(db)
+        self.store = store
 
     @property
     def registry(self) -> Registry:
@@ -56,12 +47,8 @@ class SearchEngine:
     def index(self, resource: dict[str, Any]) -> dict[str, Any]:
         return index_resource(self.store.registry, resource, self.context)
 
-    async def ensure_indexes(self) -> None:
-        await ensure_search_indexes(self.db)
-        await self.store.refresh(force=True)
-        from .reindex import resume_interrupted
-
-        await resume_interrupted(self)
+    async def refresh(self, force: bool = False) -> None:
+        await self.store.refresh(force=force)
 
     def capability(self, resource_type: str) -> list[dict[str, Any]]:
         return capability_entries(self.store.registry, resource_type)
@@ -72,39 +59,40 @@ class SearchEngine:
                            max_count=self.settings.max_page_size,
                            default_count=self.settings.default_page_size)
 
-    async def filters(
-        self, query: SearchQuery, compartment: tuple[str, str] | None,
-        restriction: dict[str, Any] | None,
-    ) -> dict[str, dict[str, Any]]:
-        compiler = Compiler(self.db, self.store.registry, restriction)
+    async def _filters(self, policy: AccessPolicy, query: SearchQuery,
+                       compartment: tuple[str, str] | None) -> dict[str, dict[str, Any]]:
+        """The query's own MongoDB filter per searched type (the policy's conditions are
+        added by storage, on every query it runs)."""
+        compiler = Compiler(self.queries, self.store.registry, policy)
         result = {}
         for resource_type in query.resource_types:
             own = await compiler.filter(resource_type, query.clauses[resource_type])
             place = compartment_filter(resource_type, *compartment) if compartment else None
-            result[resource_type] = and_filters(own, place, restriction)
+            result[resource_type] = and_filters(own, place)
         return result
 
-    async def match_ids(
-        self, resource_type: str, params: list[tuple[str, str]], limit: int, *,
-        restriction: dict[str, Any] | None = None,
-    ) -> list[str]:
+    async def match_ids(self, policy: AccessPolicy, resource_type: str,
+                        params: list[tuple[str, str]], limit: int) -> list[str]:
+        """Ids of up to ``limit`` resources the caller may see that match a conditional
+        interaction's query (unknown parameters are always an error here: 400)."""
         await self.store.refresh()
         query = self._parse([resource_type], params, lenient=False)
-        filters = await self.filters(query, None, restriction)
-        cursor = self.db[resource_type].find(filters[resource_type], {"_id": 1}).limit(limit)
-        return [d["_id"] for d in await cursor.to_list()]
+        narrowed = policy.narrowed(hints_of(query, None))
+        filters = await self._filters(narrowed, query, None)
+        return await self.queries.ids(narrowed, resource_type, filters[resource_type], limit)
 
-    async def query_filter(self, resource_type: str, params: list[tuple[str, str]]
-                           ) -> dict[str, Any]:
-        """The MongoDB filter of a search's parameters on one type (e.g. the query part of
-        a SMART v2 scope such as ``patient/Observation.rs?category=laboratory``); only
-        filtering parameters are allowed, unknown ones are a 400."""
+    async def query_filter(self, policy: AccessPolicy, resource_type: str,
+                           params: list[tuple[str, str]]) -> dict[str, Any]:
+        """The MongoDB filter of a search's parameters on one type (the query part of a
+        SMART v2 scope such as ``patient/Observation.rs?category=laboratory``, an export's
+        ``_typeFilter``); only filtering parameters are allowed, unknown ones are a 400.
+        Chains and ``_has`` inside it see only what ``policy`` shows."""
         await self.store.refresh()
         query = self._parse([resource_type], params, lenient=False)
         if query.applied and any(name.startswith("_") and name.partition(":")[0] in
                                  RESULT_PARAMETERS for name, _ in query.applied):
             raise InvalidRequest("A query restriction takes filtering parameters only")
-        return (await self.filters(query, None, None))[resource_type]
+        return (await self._filters(policy, query, None))[resource_type]
 
     async def _types(self, resource_type: str | None, params: list[tuple[str, str]],
                      compartment: tuple[str, str] | None) -> list[str]:
@@ -118,36 +106,39 @@ class SearchEngine:
         unknown = [t for t in requested if t not in resource_types()]
         if unknown:
             raise InvalidRequest(f"Unknown resource type(s) in _type: {', '.join(unknown)[:200]}")
-        if requested:
-            types = set(requested)
-        else:
-            types = set(await self.db.list_collection_names()) & resource_types()
+        types = set(requested) if requested else await self.queries.stored_types()
         if compartment:
             types = {t for t in types if in_compartment(t, compartment[0])}
         return sorted(types)
 
     async def search(
         self,
-        request: Request | None,
+        policy: AccessPolicy,
         resource_type: str | None,
         params: list[tuple[str, str]],
         *,
         compartment: tuple[str, str] | None = None,
-        restriction: dict[str, Any] | None = None,
+        lenient: bool | None = None,
     ) -> dict[str, Any]:
+        """Run a search interaction and return the ``searchset`` Bundle (``lenient``:
+        ignore unknown parameters; None: the server's setting)."""
         await self.store.refresh()
         if compartment and compartment[0] not in compartment_definitions():
             raise InvalidRequest(f"Unknown compartment {compartment[0]}")
         types = await self._types(resource_type, params, compartment)
         own = [(k, v) for k, v in params if k != "_type"]
-        query = self._parse(types, own, _lenient(request, self.settings))
+        query = self._parse(types, own, self.settings.lenient_search if lenient is None
+                            else lenient)
         if resource_type is None and any(k == "_type" for k, _ in params):
             query.applied.insert(0, ("_type", ",".join(types)))
-        filters = await self.filters(query, compartment, restriction)
-        page = await run_search(self.db, self.store.registry, filters, query.results,
-                                restriction)
-        return searchset(self.settings.fhir_base, _path(resource_type, compartment),
-                         query.applied, page, query.results, query.results.cursor)
+        narrowed = policy.narrowed(hints_of(query, compartment))
+        path = _path(resource_type, compartment)
+        narrowed.note_query(f"GET {path}?{urlencode(query.applied)}".rstrip("?"))
+        filters = await self._filters(narrowed, query, compartment)
+        page = await run_search(self.queries, narrowed, self.store.registry, filters,
+                                query.results)
+        return searchset(self.settings.fhir_base, path, query.applied, page, query.results,
+                         query.results.cursor)
 
 
 def _path(resource_type: str | None, compartment: tuple[str, str] | None) -> str:

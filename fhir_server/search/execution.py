@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
-from .compiler import and_filters
+from ..access import AccessPolicy
+from ..storage import Found, Queries
+from ..storage.filters import and_filters
 from .definitions import Registry
-from .includes import Found, IncludeResolver
+from .includes import IncludeResolver
 from .paging import (
     Cursor,
     SortField,
@@ -55,20 +55,16 @@ def _ties(resource_type: str, cursor: Cursor, fields: list[SortField], single: b
     return "all" if later else "none"
 
 
-async def count_matches(db: AsyncDatabase, filters: dict[str, dict[str, Any]],
-                        estimate: bool = False) -> int:
+async def count_matches(queries: Queries, policy: AccessPolicy,
+                        filters: dict[str, dict[str, Any]], estimate: bool = False) -> int:
     total = 0
     for resource_type, query in filters.items():
-        collection = db[resource_type]
-        if estimate and not query:
-            total += await collection.estimated_document_count()
-        else:
-            total += await collection.count_documents(query)
+        total += await queries.count(policy, resource_type, query, estimate=estimate)
     return total
 
 
-async def run_search(db: AsyncDatabase, registry: Registry, filters: dict[str, dict[str, Any]],
-                     results: ResultParameters, restriction: dict[str, Any] | None) -> Page:
+async def run_search(queries: Queries, policy: AccessPolicy, registry: Registry,
+                     filters: dict[str, dict[str, Any]], results: ResultParameters) -> Page:
     """One page of matches (``filters``: the MongoDB filter per resource type)."""
     fields = sort_fields(results.sort)
     sort_signature = signature(fields)
@@ -77,9 +73,9 @@ async def run_search(db: AsyncDatabase, registry: Registry, filters: dict[str, d
     backwards = cursor.backwards if cursor else False
     page = Page()
     if results.summary == "count" or results.count == 0:
-        page.total = await count_matches(db, filters)
+        page.total = await count_matches(queries, policy, filters)
         return page
-    rows: list[tuple[list[Any], str, dict[str, Any]]] = []
+    rows: list[tuple[list[Any], str, Found]] = []
     projection = _projection(fields, results)
     for resource_type, query in filters.items():
         if cursor is not None:
@@ -88,9 +84,10 @@ async def run_search(db: AsyncDatabase, registry: Registry, filters: dict[str, d
             if after is None:
                 continue
             query = and_filters(query, after)
-        docs = await (db[resource_type].find(query, projection)
-                      .sort(mongo_sort(fields, backwards)).limit(results.count + 1).to_list())
-        rows.extend((row_values(fields, d), resource_type, d) for d in docs)
+        found = await queries.find(policy, resource_type, query, projection=projection,
+                                   sort=mongo_sort(fields, backwards),
+                                   limit=results.count + 1)
+        rows.extend((row_values(fields, f.doc), resource_type, f) for f in found)
     if len(filters) > 1:
         key = compare_rows(fields, backwards)
         rows.sort(key=lambda row: key((row[0], row[1])))
@@ -98,7 +95,7 @@ async def run_search(db: AsyncDatabase, registry: Registry, filters: dict[str, d
     rows = rows[: results.count]
     if backwards:
         rows.reverse()
-    page.matches = [Found(t, d) for _, t, d in rows]
+    page.matches = [f for _, _, f in rows]
     if rows and (more or backwards):
         last = rows[-1]
         page.next_cursor = encode_cursor(Cursor(last[0], last[1], False), sort_signature)
@@ -106,11 +103,12 @@ async def run_search(db: AsyncDatabase, registry: Registry, filters: dict[str, d
         first = rows[0]
         page.previous_cursor = encode_cursor(Cursor(first[0], first[1], True), sort_signature)
     if results.total == "accurate" or results.total == "estimate":
-        page.total = await count_matches(db, filters, results.total == "estimate")
+        page.total = await count_matches(queries, policy, filters,
+                                         results.total == "estimate")
     elif results.total is None and cursor is None and not more:
         page.total = len(rows)
     if results.includes or results.revincludes:
-        resolver = IncludeResolver(db, registry, restriction)
+        resolver = IncludeResolver(queries, policy, registry)
         page.included = await resolver.resolve(page.matches, results.includes,
                                                results.revincludes)
     return page

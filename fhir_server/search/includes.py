@@ -9,37 +9,19 @@ applies to every included type. https://hl7.org/fhir/R4/search.html#include
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
 
 from profiles.definitions import resource_types
 
-from .compiler import and_filters
+from ..access import AccessPolicy
+from ..storage import Found, Queries
 from .definitions import Registry, SearchParameter
 from .results import Include
 
-__all__ = ["Found", "IncludeResolver", "MAX_INCLUDED", "MAX_ITERATIONS"]
+__all__ = ["IncludeResolver", "MAX_INCLUDED", "MAX_ITERATIONS"]
 
 MAX_INCLUDED = 1000
 MAX_ITERATIONS = 3
-
-
-@dataclass
-class Found:
-    """A resource in a search result, with the part of its index includes need."""
-
-    resource_type: str
-    doc: dict[str, Any]
-
-    @property
-    def key(self) -> str:
-        return f"{self.resource_type}/{self.doc['_id']}"
-
-    def references(self, code: str) -> list[str]:
-        entries = self.doc.get("search", {}).get(code, [])
-        return [e["r"] for e in entries if isinstance(e.get("r"), str)]
 
 
 def _reference_parameters(registry: Registry, resource_type: str) -> list[SearchParameter]:
@@ -48,11 +30,10 @@ def _reference_parameters(registry: Registry, resource_type: str) -> list[Search
 
 
 class IncludeResolver:
-    def __init__(self, db: AsyncDatabase, registry: Registry,
-                 restriction: dict[str, Any] | None) -> None:
-        self.db = db
+    def __init__(self, queries: Queries, policy: AccessPolicy, registry: Registry) -> None:
+        self.queries = queries
+        self.policy = policy
         self.registry = registry
-        self.restriction = restriction
         self._projection: dict[str, int] = {"resource": 1}
 
     async def resolve(self, matches: list[Found], includes: list[Include],
@@ -82,9 +63,8 @@ class IncludeResolver:
         return included
 
     async def _fetch(self, resource_type: str, query: dict[str, Any]) -> list[Found]:
-        cursor = self.db[resource_type].find(and_filters(query, self.restriction),
-                                             self._projection)
-        return [Found(resource_type, d) for d in await cursor.limit(MAX_INCLUDED).to_list()]
+        return await self.queries.find(self.policy, resource_type, query,
+                                       projection=self._projection, limit=MAX_INCLUDED)
 
     async def _forward(self, sources: list[Found], include: Include) -> list[Found]:
         wanted: dict[str, set[str]] = defaultdict(set)
@@ -121,7 +101,7 @@ class IncludeResolver:
 
     async def _referring_parameters(self, types: set[str]) -> list[tuple[str, SearchParameter]]:
         """For ``_revinclude=*``: reference parameters of stored types that can point here."""
-        stored = set(await self.db.list_collection_names()) & resource_types()
+        stored = await self.queries.stored_types()
         return [(source_type, parameter)
                 for source_type in sorted(stored)
                 for parameter in _reference_parameters(self.registry, source_type)

@@ -19,7 +19,7 @@ import orjson
 from bson.decimal128 import Decimal128
 
 from ..errors import InvalidRequest
-from .compiler import and_filters
+from ..storage.filters import and_filters
 from .index import SORT_FIELD
 from .results import SortKey
 

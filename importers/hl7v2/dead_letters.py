@@ -6,7 +6,6 @@ from __future__ import annotations
 from fhir_server import clock
 
 from .ingest import Ingestor, Outcome
-from .store import dead_letters, resolve_dead_letter
 
 __all__ = ["replay_dead_letters"]
 
@@ -15,9 +14,9 @@ async def replay_dead_letters(ingestor: Ingestor, keys: list[str] | None = None
                               ) -> list[tuple[str, Outcome]]:
     """Replay the open dead letters (or those with ``keys``); (key, outcome) per letter."""
     results = []
-    for letter in await dead_letters(ingestor.db, "open", keys=keys):
+    for letter in await ingestor.store.dead_letters("open", keys=keys):
         outcome = await ingestor.ingest(letter["text"], source=f"replay:{letter['_id']}")
         if outcome.code == "AA":
-            await resolve_dead_letter(ingestor.db, letter["_id"], clock.now())
+            await ingestor.store.resolve_dead_letter(letter["_id"], clock.now())
         results.append((letter["_id"], outcome))
     return results

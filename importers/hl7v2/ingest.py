@@ -1,10 +1,10 @@
 """One message in, one ACK out: parse, check for a repeat, map, validate, commit.
 
 Everything a message produces (its resources, the Binary with its text, its Provenance and
-its ``hl7_messages`` record with the ACK) is written in ONE MongoDB transaction through the
-repository, so the AA goes out only once all of it is committed, and a repeat of the message
-(same sender and MSH-10) gets the stored ACK back without writing anything. Failures are
-answered AR or AE and kept as dead letters.
+its message record with the ACK) is written in ONE transaction through the server's
+:class:`~.store.FeedStore`, so the AA goes out only once all of it is committed, and a
+repeat of the message (same sender and MSH-10) gets the stored ACK back without writing
+anything. Failures are answered AR or AE and kept as dead letters.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from fhir_server import clock
 from fhir_server.errors import FhirError
-from fhir_server.json_io import from_bson
-from fhir_server.repository import Repository
 from profiles.validator import Validator
 
 from .ack import AckError, Header, best_effort_header, build_ack, header_of
@@ -28,16 +25,7 @@ from .datatypes import DataTypeError, date_time
 from .mapping import MappingError, UnsupportedMessage, Write, map_message
 from .message import Encoding, V2Message, V2ParseError, decode, parse
 from .provenance import message_provenance, raw_binary
-from .store import (
-    MESSAGES,
-    DeadLetter,
-    ensure_indexes,
-    message_key,
-    raw_key,
-    record_dead_letter,
-    resolve_dead_letter,
-    stored_message,
-)
+from .store import DeadLetter, FeedStore, message_key, raw_key
 from .tables import load_tables
 
 __all__ = ["Ingestor", "Outcome", "DEFAULT_MAX_BYTES"]
@@ -76,18 +64,17 @@ class _Parsed:
 
 
 class Ingestor:
-    """Turns HL7 v2 messages into stored FHIR resources through the repository."""
+    """Turns HL7 v2 messages into stored FHIR resources through a :class:`FeedStore`."""
 
-    def __init__(self, repository: Repository, validator: Validator | None = None, *,
+    def __init__(self, store: FeedStore, validator: Validator | None = None, *,
                  config_path: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.repository = repository
-        self.db = repository.db
+        self.store = store
         self.validator = validator or Validator()
         self.config_path = config_path
         self.max_bytes = max_bytes
 
     async def ensure_indexes(self) -> None:
-        await ensure_indexes(self.db)
+        await self.store.ensure_indexes()
 
     async def ingest(self, data: bytes | str, *, source: str = "mllp") -> Outcome:
         """Store one message; never raises for bad input (the Outcome says AE/AR)."""
@@ -99,7 +86,7 @@ class Ingestor:
                                              f"{self.max_bytes}-byte limit"))
             parsed = await asyncio.to_thread(self._parse, text)
             header, key, message = parsed.header, parsed.key, parsed.message
-            done = await stored_message(self.db, key)
+            done = await self.store.message(key)
             if done is not None:
                 return self._repeat(done, header)
             writes = await asyncio.to_thread(self._map, message, key)
@@ -163,53 +150,52 @@ class Ingestor:
         message, key = parsed.message, parsed.key
         ack = build_ack(parsed.header, "AA")
 
-        async def work(session: AsyncClientSession) -> Outcome:
-            done = await stored_message(self.db, key, session)
+        async def work(session: Any) -> Outcome:
+            done = await self.store.message(key, session)
             if done is not None:
                 return self._repeat(done, parsed.header)
             moment = clock.now()
             targets = [await self._apply(write, session) for write in writes]
             binary = raw_binary(key, text)
-            await self.repository.update(binary, binary["id"], session=session)
+            await self.store.write(binary, session)
             provenance = message_provenance(
                 message, key, targets, binary["id"], clock.to_instant(moment),
                 self._occurred(message))
             self._validate(provenance, "MSH^1")
-            await self.repository.update(provenance, provenance["id"], session=session)
-            await self.db[MESSAGES].insert_one({
+            await self.store.write(provenance, session)
+            await self.store.record_message({
                 "_id": key, "sender": message.sender, "controlId": message.control_id,
                 "event": message.event_type, "receivedAt": moment, "source": source,
                 "ackCode": "AA", "ack": ack, "binary": f"Binary/{binary['id']}",
                 "provenance": f"Provenance/{provenance['id']}", "resources": targets,
-            }, session=session)
-            await resolve_dead_letter(self.db, key, moment, session)
+            }, session)
+            await self.store.resolve_dead_letter(key, moment, session)
             return Outcome("AA", ack, message.control_id, key, targets=targets)
 
         try:
-            return await self.repository.in_transaction(work)
+            return await self.store.in_transaction(work)
         except DuplicateKeyError:
-            done = await stored_message(self.db, key)
+            done = await self.store.message(key)
             if done is None:
                 raise
             return self._repeat(done, parsed.header)
 
-    async def _apply(self, write: Write, session: AsyncClientSession) -> str:
+    async def _apply(self, write: Write, session: Any) -> str:
         """Store one planned write; returns the versioned reference of what is stored."""
         resource_type, rid = write.resource["resourceType"], write.resource["id"]
-        collection = self.db[resource_type]
         resource = write.resource
         if write.mode == "if-absent":
-            current = await collection.find_one({"_id": rid}, {"vid": 1}, session=session)
+            current = await self.store.current(resource_type, rid, session)
             if current is not None:
-                return f"{resource_type}/{rid}/_history/{current['vid']}"
+                return f"{resource_type}/{rid}/_history/{current[0]}"
         elif write.mode == "amend" and write.amend is not None:
-            current = await collection.find_one({"_id": rid}, {"resource": 1}, session=session)
-            stored = from_bson(current["resource"]) if current else None
+            current = await self.store.current(resource_type, rid, session)
+            stored = current[1] if current else None
             resource = {**write.amend(stored, write.resource), "resourceType": resource_type,
                         "id": rid}
             self._validate(resource, write.source)
-        result = await self.repository.update(resource, rid, session=session)
-        return f"{resource_type}/{rid}/_history/{result.vid}"
+        vid = await self.store.write(resource, session)
+        return f"{resource_type}/{rid}/_history/{vid}"
 
     @staticmethod
     def _repeat(done: dict[str, Any], header: Header) -> Outcome:
@@ -240,7 +226,7 @@ class Ingestor:
             event=message.event_type if message else "", source=source,
             truncated=truncated or len(text) > limit)
         try:
-            await record_dead_letter(self.db, letter, clock.now())
+            await self.store.record_dead_letter(letter, clock.now())
         except PyMongoError:
             log.exception("could not keep the dead letter of message %s", header.control_id)
         return Outcome(failure.code, ack, header.control_id, key, error=failure.error)

@@ -23,7 +23,7 @@ async def listening(services: Any) -> AsyncIterator[MllpServer | None]:
         yield None
         return
     max_bytes = int(os.environ.get(MAX_BYTES_ENV) or DEFAULT_MAX_BYTES)
-    ingestor = Ingestor(services.repository, services.validator, max_bytes=max_bytes)
+    ingestor = Ingestor(services.storage.hl7_feed, services.validator, max_bytes=max_bytes)
     server = await MllpServer(ingestor, services.settings.host, port).start()
     try:
         yield server

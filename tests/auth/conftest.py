@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 from fhir_server.auth.registry import Client
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
+from fhir_server.services import SystemWriter
 
 ROOT = "http://testserver"
 BASE = f"{ROOT}/fhir"
@@ -54,7 +55,7 @@ def auth(smart_app):
 
 @pytest.fixture
 def repository(smart_app):
-    return smart_app.state.services.repository
+    return SystemWriter(smart_app.state.services.storage)
 
 
 async def put(repository, resource: dict[str, Any]) -> dict[str, Any]:

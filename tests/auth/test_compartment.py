@@ -4,7 +4,6 @@ interaction classification used for scope checks."""
 from __future__ import annotations
 
 import pytest
-
 from fhir_server.auth.compartment import compartment_paths, referenced_patients
 from fhir_server.auth.interactions import interaction_of
 

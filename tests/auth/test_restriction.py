@@ -5,10 +5,10 @@ type and for ``_include`` targets alike)."""
 from __future__ import annotations
 
 import pytest
-
-from fhir_server.auth.context import AccessContext
 from fhir_server.auth.enforce import visible
 from fhir_server.auth.restriction import token_restriction
+
+from fhir_server.auth.context import AccessContext
 from fhir_server.auth.scopes import parse_scopes
 
 from .conftest import BASE, observation, patient, put

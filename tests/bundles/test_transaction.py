@@ -45,7 +45,7 @@ async def test_a_failing_entry_leaves_the_database_unchanged(client, db):
         entry("PUT", "Patient/other", patient("Other", id="other")),
         entry("PUT", "Patient/ghost", patient("Ghost", id="ghost"), failing, ifMatch='W/"3"'),
     ))
-    assert response.status_code == 412, response.text
+    assert response.status_code == 404, response.text
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
     diagnostics = outcome["issue"][0]["diagnostics"]

@@ -17,9 +17,11 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from consent import ConsentPolicy
+from fhir_server.access import SYSTEM
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
+from fhir_server.services import SystemWriter
 
 from .data import RECORD, REFERENCE_DATA
 
@@ -34,7 +36,7 @@ async def consent_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
                         auth="smart")
     application = create_app(settings, mongo_client)
     async with application.router.lifespan_context(application):
-        repository = application.state.services.repository
+        repository = SystemWriter(application.state.services.storage)
         for resource in [*REFERENCE_DATA, *RECORD]:
             await repository.update(resource, resource["id"])
         yield application
@@ -55,8 +57,9 @@ def db(consent_app):
 
 def set_policy(app: Any, **changes: Any) -> None:
     """Deployment configuration for the next requests (``FHIR_CONSENT_*``)."""
-    app.state.privacy = dataclasses.replace(
-        app.state.privacy, policy=dataclasses.replace(ConsentPolicy(), **changes))
+    services = app.state.services
+    services.access = dataclasses.replace(
+        services.access, consent_policy=dataclasses.replace(ConsentPolicy(), **changes))
 
 
 async def set_consents(app: Any, consents: list[dict[str, Any]]) -> None:
@@ -65,7 +68,7 @@ async def set_consents(app: Any, consents: list[dict[str, Any]]) -> None:
     await db["Consent"].delete_many({})
     await db["history"].delete_many({"type": "Consent"})
     for resource in consents:
-        await app.state.services.repository.update(resource, resource["id"])
+        await app.state.services.storage.resources.update(SYSTEM, resource, resource["id"])
 
 
 async def token(app: Any, fhir_user: str | None, *, scope: str = "user/*.rs",

@@ -13,8 +13,8 @@ import uuid
 import pytest
 from pymongo import AsyncMongoClient
 
-from fhir_server.audit import append, ensure_indexes, verify
 from fhir_server.database import connect
+from fhir_server.storage.audit_chain import AuditTrail, ensure_indexes, verify
 
 from .conftest import set_consents, set_policy, token
 from .data import HIV_CODES, consent
@@ -115,8 +115,9 @@ async def chain(mongodb_uri: str, mongo_client: AsyncMongoClient):
     db = mongo_client[name]
     await ensure_indexes(db)
     for i in range(6):
-        await append(db, {"resourceType": "AuditEvent", "outcome": "0",
-                          "outcomeDesc": f"event {i}", "recorded": "2024-06-01T00:00:00Z"})
+        await AuditTrail(db).append_all([{"resourceType": "AuditEvent", "outcome": "0",
+                                          "outcomeDesc": f"event {i}",
+                                          "recorded": "2024-06-01T00:00:00Z"}])
     yield name, db
     await mongo_client.drop_database(name)
 
@@ -173,9 +174,9 @@ async def test_concurrent_writers_from_several_clients_keep_one_chain(chain, mon
     other = connect(mongodb_uri)
     try:
         dbs = [db, other[name]]
-        await asyncio.gather(*(append(dbs[i % 2], {"resourceType": "AuditEvent",
-                                                   "outcomeDesc": f"concurrent {i}"})
-                               for i in range(30)))
+        await asyncio.gather(*(AuditTrail(dbs[i % 2]).append_all([{
+            "resourceType": "AuditEvent", "outcomeDesc": f"concurrent {i}"}])
+            for i in range(30)))
     finally:
         await other.close()
     result = await verify(db)

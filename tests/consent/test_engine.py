@@ -28,7 +28,7 @@ from consent import (
 )
 from consent.codes import purpose_covers
 from consent.dates import data_period_bounds, period_holds
-from fhir_server.privacy.paths import r4_paths
+from fhir_server.access.paths import r4_paths
 
 from .data import HIV_CODES, LOINC, PSY, RECORD, ROLE, actor, consent
 
@@ -195,7 +195,7 @@ CONFIGURATIONS = [
 @pytest.mark.parametrize("store", ["search index", "resource elements"])
 async def test_query_filter_agrees_with_single_decisions(consent_app, consents, policy, who,
                                                          store):
-    paths = (consent_app.state.privacy.matcher if store == "search index"
+    paths = (consent_app.state.services.access.matcher if store == "search index"
              else r4_paths(consent_app.state.services.base))
     rules: dict[str, list] = {}
     for resource in consents:

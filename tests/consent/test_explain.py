@@ -10,6 +10,7 @@ import pytest
 
 from consent import OPT_IN
 from consent.artefacts import ArtefactError, consent_from_artefact
+from fhir_server.services import SystemWriter
 
 from .conftest import set_consents, set_policy, token
 from .data import HIV_CODES, actor, consent
@@ -27,15 +28,29 @@ def _parts(parameter: dict) -> dict:
             for p in parameter["part"]}
 
 
+SUPPORT_ROLE = {"resourceType": "PractitionerRole", "id": "pr-support", "active": True,
+                "practitioner": {"reference": "Practitioner/support"},
+                "code": [{"coding": [{"system": "urn:example:roles",
+                                      "code": "privacy-officer"}]}]}
+
+
+async def _support_desk(app) -> None:
+    """A privacy officer: a PractitionerRole code the deployment lists for explaining."""
+    writer = SystemWriter(app.state.services.storage)
+    await writer.update({"resourceType": "Practitioner", "id": "support"}, "support")
+    await writer.update(SUPPORT_ROLE, "pr-support")
+    set_policy(app, explain_roles=frozenset({"privacy-officer"}))
+
+
 async def test_explain_names_the_provisions_behind_a_denial(consent_app, http):
-    set_policy(consent_app)
+    await _support_desk(consent_app)
     await set_consents(consent_app, [
         consent("c1", {"provision": [{"type": "deny", "code": HIV_CODES},
                                      {"type": "deny", "actor": [actor("Organization/clinic-a")],
                                       "securityLabel": [{"system": "http://terminology.hl7.org/"
                                                          "CodeSystem/v3-ActCode",
                                                          "code": "PSY"}]}]})])
-    support = await token(consent_app, "Practitioner/outsider", scope="user/*.rs")
+    support = await token(consent_app, "Practitioner/support", scope="user/*.rs")
     response = await http.get(
         "/fhir/Patient/mum/$consent-explain?actor=Practitioner/doctor"
         "&resource=Observation/obs-hiv", headers=support)
@@ -56,19 +71,27 @@ async def test_explain_names_the_provisions_behind_a_denial(consent_app, http):
     assert _parameter(allowed.json(), "decision")[0]["valueCode"] == "permit"
 
 
-@pytest.mark.parametrize("query, scope, status", [
-    ("actor=Practitioner/doctor&resource=Observation/obs-kid", "user/*.rs", 400),
-    ("actor=Practitioner/doctor&resource=Observation/nope", "user/*.rs", 404),
-    ("actor=Practitioner/doctor", "user/*.rs", 400),
-    ("actor=Observation/obs-bp&resource=Observation/obs-bp", "user/*.rs", 400),
-    ("actor=Practitioner/doctor&resource=Observation/obs-bp&purpose=NOPE", "user/*.rs", 400),
-    ("actor=Practitioner/doctor&resource=Observation/obs-bp", "user/Observation.rs", 403),
+@pytest.mark.parametrize("query, user, status", [
+    ("actor=Practitioner/doctor&resource=Observation/obs-kid", "Practitioner/support", 400),
+    ("actor=Practitioner/doctor&resource=Observation/nope", "Practitioner/support", 404),
+    ("actor=Practitioner/doctor", "Practitioner/support", 400),
+    ("actor=Observation/obs-bp&resource=Observation/obs-bp", "Practitioner/support", 400),
+    ("actor=Practitioner/doctor&resource=Observation/obs-bp&purpose=NOPE",
+     "Practitioner/support", 400),
+    ("actor=Practitioner/doctor&resource=Observation/obs-bp", "Practitioner/outsider", 403),
+    ("actor=Practitioner/doctor&resource=Observation/nope", "Practitioner/outsider", 403),
+    ("actor=Practitioner/doctor&resource=Observation/obs-bp", "Patient/mum", 200),
+    ("actor=Practitioner/doctor&resource=Observation/obs-bp", "Patient/other", 403),
 ])
-async def test_explain_checks_its_input_and_caller(consent_app, http, query, scope, status):
-    caller = await token(consent_app, "Practitioner/outsider", scope=scope)
+async def test_explain_checks_its_input_and_caller(consent_app, http, query, user, status):
+    """Only the patient, a delegate or a privacy officer may ask; anyone else gets 403
+    before anything is looked up (so no answer tells whether a resource exists)."""
+    await _support_desk(consent_app)
+    caller = await token(consent_app, user, scope="user/*.rs")
     response = await http.get(f"/fhir/Patient/mum/$consent-explain?{query}", headers=caller)
     assert response.status_code == status, response.text
-    assert response.json()["resourceType"] == "OperationOutcome"
+    assert response.json()["resourceType"] == ("Parameters" if status == 200
+                                               else "OperationOutcome")
 
 
 def test_artefact_maps_to_a_consent(consent_app):

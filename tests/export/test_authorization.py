@@ -13,9 +13,11 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from fhir_server.access import SYSTEM
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
+from fhir_server.services import SystemWriter
 
 from .conftest import ASYNC, download, export_all
 from .test_async_pattern import observation, patient
@@ -32,7 +34,7 @@ async def smart_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
                         auth="smart")
     application = create_app(settings, mongo_client)
     async with application.router.lifespan_context(application):
-        repository = application.state.services.repository
+        repository = SystemWriter(application.state.services.storage)
         for pid in ("p1", "p2"):
             await repository.update(patient(pid), pid)
         for oid, pid in (("o1", "p1"), ("o2", "p2")):
@@ -141,7 +143,7 @@ async def test_consent_denied_resources_are_absent(smart_app, http):
                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                    "code": "OPTIN"}]},
                "provision": {"provision": [{"type": "deny", "securityLabel": [PSY]}]}}
-    await smart_app.state.services.repository.update(consent, "c1")
+    await smart_app.state.services.storage.resources.update(SYSTEM, consent, "c1")
     headers = await token(smart_app, "system/*.rs")
     _, files = await export_all(http, "$export", headers, params={"_type": "Observation"})
     assert ids(files, "Observation") == ["o1", "o2"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fhir_server.access import SYSTEM
 from importers.hl7v2 import Ingestor, MllpServer
 
 DATA = Path(__file__).parent.parent / "data" / "hl7v2"
@@ -81,7 +82,7 @@ async def stored(services, control_id: str | None = None) -> dict[str, list[dict
     found: dict[str, list[dict]] = {}
     for ref in record["resources"]:
         resource_type, rid, _, vid = ref.split("/")
-        entry = await services.repository.vread(resource_type, rid, int(vid))
+        entry = await services.storage.resources.vread(SYSTEM, resource_type, rid, int(vid))
         found.setdefault(resource_type, []).append(entry.resource)
     return found
 

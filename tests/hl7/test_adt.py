@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+from fhir_server.access import SYSTEM
 from tests.hl7.conftest import ack_fields, exchange, message, send_ok, stored
 
 PATIENT_MRN = "PATID1234"
@@ -81,7 +82,7 @@ async def test_every_message_has_provenance_and_its_raw_text(listener, services)
     await send_ok(listener.port, "ms-fhir-converter/ADT-A01-02.hl7")
     record = await services.db["hl7_messages"].find_one({"controlId": "MSG00001"})
     found = await stored(services)
-    provenance = (await services.repository.read(
+    provenance = (await services.storage.resources.read(SYSTEM,
         "Provenance", record["provenance"].split("/")[1])).resource
     assert sorted(t["reference"] for t in provenance["target"]) == sorted(record["resources"])
     assert {t.split("/")[0] for t in record["resources"]} == set(found)
@@ -89,7 +90,7 @@ async def test_every_message_has_provenance_and_its_raw_text(listener, services)
     assert entity["role"] == "source" and entity["what"]["identifier"]["value"] == "MSG00001"
     assert provenance["activity"]["coding"][0]["code"] == "A01"
     assert provenance["agent"][0]["who"]["display"] == "ADTApp at GHHSFacility"
-    binary = (await services.repository.read(
+    binary = (await services.storage.resources.read(SYSTEM,
         "Binary", entity["what"]["reference"].split("/")[1])).resource
     assert binary["contentType"] == "x-application/hl7-v2+er7"
     raw = base64.b64decode(binary["data"])
@@ -139,11 +140,11 @@ async def test_a08_updates_the_same_patient(listener, services):
     ack = await exchange(listener.port, update.encode())
     assert ack_fields(ack)["MSA"][1:3] == ["AA", "MSG00002"]
     assert await services.db["Patient"].count_documents({}) == 1
-    current = (await services.repository.read("Patient", first["id"])).resource
+    current = (await services.storage.resources.read(SYSTEM, "Patient", first["id"])).resource
     assert current["meta"]["versionId"] == "2"
     assert current["maritalStatus"]["coding"][0]["code"] == "D"
     assert current["name"][0]["given"][0] == "ADAMO"
-    assert (await services.repository.vread("Patient", first["id"], 1)).resource[
+    assert (await services.storage.resources.vread(SYSTEM, "Patient", first["id"], 1)).resource[
         "maritalStatus"]["coding"][0]["code"] == "M"
 
 
@@ -155,7 +156,7 @@ async def test_a40_merge_links_both_patients_and_retires_the_old_one(listener, s
     await send_ok(listener.port, "ms-fhir-converter/ADT-A40-01.hl7")
     survivor = next(p for p in (await stored(services, "8919-40"))["Patient"]
                     if p["id"] != old)
-    retired = (await services.repository.read("Patient", old)).resource
+    retired = (await services.storage.resources.read(SYSTEM, "Patient", old)).resource
     assert survivor["link"] == [{"other": {"reference": f"Patient/{old}"}, "type": "replaces"}]
     assert survivor["active"] is True
     assert retired["active"] is False

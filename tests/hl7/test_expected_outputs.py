@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from fhir_server.access import SYSTEM
 from importers.hl7v2.message import parse
 from tests.hl7.conftest import DATA, ack_fields, exchange
 from tests.hl7.facts import facts
@@ -123,7 +124,8 @@ async def _stored(services, refs: list[str]) -> list[dict[str, Any]]:
     found = []
     for ref in refs:
         resource_type, rid, _, vid = ref.split("/")
-        found.append((await services.repository.vread(resource_type, rid, int(vid))).resource)
+        stored = await services.storage.resources.vread(SYSTEM, resource_type, rid, int(vid))
+        found.append(stored.resource)
     return found
 
 

@@ -23,9 +23,10 @@ async def test_update_if_match(client, db):
     assert await db["history"].count_documents({"id": "p"}) == 3
 
 
-async def test_if_match_on_a_missing_resource_is_412_and_creates_nothing(client, db):
+async def test_if_match_on_a_missing_resource_is_404_and_creates_nothing(client, db):
+    """404 as for any resource that is not there (a hidden one answers the same)."""
     r = await client.put("Patient/new", json=patient(id="new"), headers={"If-Match": 'W/"1"'})
-    assert_outcome(r, 412, "does not exist")
+    assert_outcome(r, 404, "Patient/new is not known")
     assert await db["Patient"].count_documents({}) == 0
 
 

@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
+from fhir_server.access import SYSTEM
+from fhir_server.search.custom import RegistryStore
 from fhir_server.search.definitions import official_parameters
 from fhir_server.search.engine import SearchEngine
+from fhir_server.storage import Queries
 
 from .conftest import Loaded
 
@@ -82,21 +85,20 @@ async def monitored(synthea: Loaded, mongodb_uri: str):
     listener = _Finds()
     client = AsyncMongoClient(mongodb_uri, event_listeners=[listener], tz_aware=True)
     settings = synthea.app.state.services.settings
-    engine = SearchEngine(client[settings.database], settings)
+    db = client[settings.database]
+    engine = SearchEngine(Queries(db), RegistryStore(db), settings)
     await engine.store.refresh(force=True)
-    yield engine, listener
+    yield engine, db, listener
     await client.close()
 
 
 async def test_benchmark_queries_use_indexes(synthea: Loaded, monitored) -> None:
-    engine, listener = monitored
-    db = engine.db
+    engine, db, listener = monitored
     patient = next(p for p in synthea.of("Patient") if p["name"][0]["given"][0] == "Luigi")
     for name, (resource_type, params) in _benchmark_queries(synthea).items():
         listener.commands.clear()
         compartment = ("Patient", patient["id"]) if name == "compartment" else None
-        bundle = await engine.search(None, resource_type, params,  # type: ignore[arg-type]
-                                     compartment=compartment)
+        bundle = await engine.search(SYSTEM, resource_type, params, compartment=compartment)
         assert bundle.get("entry"), f"{name}: the benchmark query should find something"
         assert listener.commands, name
         for command in listener.commands:

@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from fhir_server.access import SYSTEM, AccessPolicy
+
 from .conftest import BASE
 
 
@@ -119,10 +121,14 @@ async def test_match_ids_for_conditional_interactions(app, client) -> None:
     await client.put("Patient/p1", json={"resourceType": "Patient", "id": "p1",
                                          "identifier": [{"system": "urn:x", "value": "1"}]})
     engine = app.state.services.search
-    assert await engine.match_ids("Patient", [("identifier", "urn:x|1")], 2) == ["p1"]
-    assert await engine.match_ids("Patient", [("identifier", "urn:x|2")], 2) == []
-    restricted = await engine.match_ids("Patient", [("identifier", "urn:x|1")], 2,
-                                        restriction={"_id": "other"})
+    assert await engine.match_ids(SYSTEM, "Patient", [("identifier", "urn:x|1")], 2) == ["p1"]
+    assert await engine.match_ids(SYSTEM, "Patient", [("identifier", "urn:x|2")], 2) == []
+
+    class OnlyOther(AccessPolicy):
+        async def filter(self, resource_type: str) -> dict:
+            return {"_id": "other"}
+
+    restricted = await engine.match_ids(OnlyOther(), "Patient", [("identifier", "urn:x|1")], 2)
     assert restricted == []
     response = await client.post("Patient", json={"resourceType": "Patient"},
                                  headers={"If-None-Exist": "identifier=urn:x|1"})

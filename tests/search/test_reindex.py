@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from fhir_server import clock
-from fhir_server.search.reindex import JOBS
+from fhir_server.search.reindex import resume_interrupted
+from fhir_server.storage.reindex_jobs import JOBS
 
 EXTENSION = "http://example.org/fhir/StructureDefinition/birth-order"
 BIRTH_ORDER = {
@@ -102,7 +103,7 @@ async def test_interrupted_job_resumes_from_its_stored_position(app, client, db)
         "position": {"type": 0, "after": "a2"}, "processed": 2, "total": 4,
         "accepted": [], "rejected": [], "generation": 1, "created": past, "updated": past,
         "owner": "a-process-that-died", "leaseUntil": past + timedelta(seconds=60)})
-    await engine.ensure_indexes()  # what a restarting server does
+    await resume_interrupted(engine, app.state.services.storage)  # a restarting server
     status = await _finished(client, "$reindex?job=crashed")
     assert status["status"] == "completed" and status["processed"] == 4
     assert await _ids(client, **{"birth-order": "2"}) == ["a3", "a4"]

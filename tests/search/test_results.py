@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from fhir_server.access import AccessPolicy
+
 from .conftest import BASE, Loaded, search_ids
 from .oracle import concept_has, fold, instant_range
 
@@ -228,20 +230,24 @@ async def test_post_search_is_the_same_as_get(synthea: Loaded) -> None:
 async def test_restriction_narrows_matches_totals_includes_and_chains(synthea: Loaded) -> None:
     engine = synthea.app.state.services.search
     joie, eboni = _patient(synthea, "Joie"), _patient(synthea, "Eboni")
-    restriction = {"search._compartments": _ref(joie)}
-    bundle = await engine.search(None, "Observation", [
-        ("code", "29463-7"), ("_total", "accurate"), ("_include", "Observation:subject")],
-        restriction=restriction)
+
+    class JoieOnly(AccessPolicy):
+        async def filter(self, resource_type: str) -> dict:
+            return {"search._compartments": _ref(joie)}
+
+    restriction = JoieOnly()
+    bundle = await engine.search(restriction, "Observation", [
+        ("code", "29463-7"), ("_total", "accurate"), ("_include", "Observation:subject")])
     own = [o["id"] for o in synthea.of("Observation") if concept_has(o["code"], "29463-7")
            and o["subject"]["reference"] == _ref(joie)]
     assert bundle["total"] == len(own) and sorted(_ids(bundle)) == sorted(own)
     assert _ids(bundle, "include") == [joie["id"]]
-    bundle = await engine.search(None, "Patient", [
+    bundle = await engine.search(restriction, "Patient", [
         ("_has:Observation:patient:code", "29463-7"),
-        ("_revinclude", "Encounter:subject")], restriction=restriction)
+        ("_revinclude", "Encounter:subject")])
     assert _ids(bundle) == [joie["id"]]
     assert all(synthea.by_reference(f"Encounter/{i}")["subject"]["reference"] == _ref(joie)
                for i in _ids(bundle, "include"))
-    chained = await engine.search(None, "Observation", [("subject:Patient.name", "brekke")],
-                                  restriction=restriction)
+    chained = await engine.search(restriction, "Observation",
+                                  [("subject:Patient.name", "brekke")])
     assert "entry" not in chained and eboni["id"]

@@ -4,6 +4,7 @@ the fingerprint refresh (profiles/stored.py)."""
 
 from __future__ import annotations
 
+from fhir_server.services import SystemWriter
 from profiles.registry import DefinitionRegistry
 from profiles.stored import ConformanceStore
 from terminology import LocalTerminology, shipped_terminology
@@ -14,7 +15,7 @@ CVX = "http://hl7.org/fhir/sid/cvx"
 
 
 async def test_seeding_stores_tagged_resources_once(app, db):
-    repository = app.state.services.repository
+    repository = SystemWriter(app.state.services.storage)
     sample = [r for r in shipped_resources() if r["id"] in ("cvx", "pregnancy-status",
                                                             "cm-name-use-v2")]
     assert len(sample) == 3
@@ -33,7 +34,7 @@ async def test_seeding_stores_tagged_resources_once(app, db):
 
 
 async def test_shipped_content_is_not_loaded_twice(app, db):
-    repository = app.state.services.repository
+    repository = SystemWriter(app.state.services.storage)
     [cvx] = [r for r in shipped_resources() if r["id"] == "cvx"]
     await seed_shipped(db, lambda r, rid: repository.update(r, rid), [cvx])
     terminology = LocalTerminology(base=shipped_terminology())

@@ -24,9 +24,9 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from . import clock
-from .errors import InvalidResource, Issue, NotFound, PayloadTooLarge
-from .json_io import dump_json
+from .. import clock
+from ..errors import InvalidResource, Issue, NotFound, PayloadTooLarge
+from ..json_io import dump_json
 
 __all__ = ["BinaryStore", "StoredContent", "CONTENT_EXTENSION", "BUCKET", "content_id",
            "with_content", "metadata_of", "fhir_json_chunks", "fhir_json_length"]

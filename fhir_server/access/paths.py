@@ -25,7 +25,7 @@ from pathlib import Path
 from consent import PathMatcher
 from profiles.definitions import structure_definition
 
-from ..auth.compartment import compartment_paths
+from .compartment import compartment_paths
 
 __all__ = ["r4_paths"]
 

@@ -41,6 +41,7 @@ class ExportTimings:
     lease: timedelta = timedelta(seconds=30)
     min_poll: timedelta = timedelta(seconds=1)
     retry_after: int = 2
+    max_jobs: int = 3
 
 
 class JobStore:
@@ -52,8 +53,9 @@ class JobStore:
         await self.jobs.create_index("purge_at", expireAfterSeconds=0, name="export_purge")
         await self.jobs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)],
                                      name="export_claim")
-        await self.jobs.create_index([("owner.client_id", ASCENDING), ("status", ASCENDING)],
-                                     name="export_owner")
+        await self.jobs.create_index([("owner.client_id", ASCENDING),
+                                      ("owner.subject", ASCENDING), ("status", ASCENDING)],
+                                     name="export_owner_subject")
 
     async def create(self, document: dict[str, Any]) -> dict[str, Any]:
         now = clock.now()
@@ -68,9 +70,11 @@ class JobStore:
     async def get(self, job_id: str) -> dict[str, Any] | None:
         return await self.jobs.find_one({"_id": job_id})
 
-    async def active_of(self, client_id: str) -> dict[str, Any] | None:
-        return await self.jobs.find_one({"owner.client_id": client_id,
-                                         "status": {"$in": list(ACTIVE)}})
+    async def active_count(self, owner: dict[str, Any]) -> int:
+        """How many exports of this owner (client and user) are queued or running."""
+        return await self.jobs.count_documents({
+            "owner.client_id": owner.get("client_id"), "owner.subject": owner.get("subject"),
+            "status": {"$in": list(ACTIVE)}})
 
     async def claim(self, worker: str) -> dict[str, Any] | None:
         """The oldest job nobody holds, now leased to ``worker``."""

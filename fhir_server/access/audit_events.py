@@ -1,6 +1,10 @@
 """AuditEvent resources for access decisions (R4 auditevent.html, RESTful operation events).
 
-One AuditEvent per FHIR request: who (``agent``: the fhirUser or client, with the token id
+One AuditEvent per patient whose data a FHIR request read or wrote (one without a patient
+when it touched none), so that each patient's access log holds every access to their
+record and never mentions another patient: an event names one patient, the resources of
+theirs that were decided, and the request URL with other patients' ids blanked out. Each
+event tells: who (``agent``: the fhirUser or client, with the token id
 as ``policy`` and the purpose of use), what (``entity``: the patients concerned, each
 resource decided with its consent decision and reasons, the query of a search), why
 (``purposeOfEvent``), and the result (``outcome``: 0 success, 4 refused or invalid, 8
@@ -11,6 +15,7 @@ reasons). A break-glass access carries the stated reason.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +24,7 @@ from consent.codes import ACT_REASON
 
 from .. import clock
 
-__all__ = ["AccessRecord", "Decided", "audit_event", "SUBTYPES"]
+__all__ = ["AccessRecord", "Decided", "audit_events", "SUBTYPES"]
 
 _ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 _OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
@@ -93,17 +98,33 @@ def _is_hex_uuid(value: str) -> bool:
     return len(value) == 32
 
 
-def _entities(record: AccessRecord) -> list[dict[str, Any]]:
-    entities: list[dict[str, Any]] = [
-        {"what": {"reference": f"Patient/{p}"},
-         "type": _coding(_ENTITY_TYPE, "1", "Person"),
-         "role": _coding(_OBJECT_ROLE, "1", "Patient")}
-        for p in sorted(record.patients)]
-    for decided in record.decisions[:_MAX_ENTITIES]:
+def _blanked(text: str, others: set[str]) -> str:
+    """``text`` with the ids of ``others`` (other patients) replaced by ``*``."""
+    if not others:
+        return text
+    ids = "|".join(re.escape(p) for p in sorted(others, key=len, reverse=True))
+    return re.sub(rf"(?<![A-Za-z0-9.\-])(?:{ids})(?![A-Za-z0-9.\-])", "*", text)
+
+
+def _is_query(decided: Decided) -> bool:
+    return " " in decided.what or "?" in decided.what
+
+
+def _entities(record: AccessRecord, patient: str | None,
+              others: set[str]) -> list[dict[str, Any]]:
+    entities: list[dict[str, Any]] = []
+    if patient is not None:
+        entities.append({"what": {"reference": f"Patient/{patient}"},
+                         "type": _coding(_ENTITY_TYPE, "1", "Person"),
+                         "role": _coding(_OBJECT_ROLE, "1", "Patient")})
+    queries = [d for d in record.decisions if _is_query(d)]
+    resources = [d for d in record.decisions if not _is_query(d)
+                 and (patient in d.patients if patient is not None else True)]
+    for decided in [*resources, *queries][:_MAX_ENTITIES]:
         detail = [{"type": "consent-decision", "valueString": decided.outcome}]
-        detail += [{"type": "consent-reason", "valueString": r[:500]}
+        detail += [{"type": "consent-reason", "valueString": _blanked(r[:500], others)}
                    for r in decided.reasons[:10]]
-        if "/" in decided.what and " " not in decided.what and "?" not in decided.what:
+        if decided not in queries:
             entities.append({"what": {"reference": decided.what},
                              "type": _coding(_ENTITY_TYPE, "2", "System Object"),
                              "role": _coding(_OBJECT_ROLE, "4", "Domain Resource"),
@@ -111,12 +132,13 @@ def _entities(record: AccessRecord) -> list[dict[str, Any]]:
         else:
             entities.append({"type": _coding(_ENTITY_TYPE, "2", "System Object"),
                              "role": _coding(_OBJECT_ROLE, "24", "Query"),
-                             "description": decided.what[:1000], "detail": detail})
-    if record.query is not None and not any(
-            e.get("role", {}).get("code") == "24" for e in entities):
+                             "description": _blanked(decided.what[:1000], others),
+                             "detail": detail})
+    if record.query is not None and not queries:
         entities.append({"type": _coding(_ENTITY_TYPE, "2", "System Object"),
                          "role": _coding(_OBJECT_ROLE, "24", "Query"),
-                         "query": base64.b64encode(record.query.encode()).decode()})
+                         "query": base64.b64encode(
+                             _blanked(record.query, others).encode()).decode()})
     if record.break_glass_reason is not None:
         entities.append({"type": _coding(_ENTITY_TYPE, "4", "Other"), "name": "break-glass",
                          "detail": [{"type": "break-glass-reason",
@@ -124,10 +146,11 @@ def _entities(record: AccessRecord) -> list[dict[str, Any]]:
     return entities
 
 
-def audit_event(record: AccessRecord) -> dict[str, Any]:
-    """The AuditEvent (without id and meta, which the audit trail assigns)."""
+def _event(record: AccessRecord, patient: str | None) -> dict[str, Any]:
+    others = record.patients - {patient} if patient is not None else set()
     status = record.status
-    summary = f"{record.decision}; {record.method} {record.url[:500]} -> {status}"
+    summary = f"{record.decision}; {record.method} {_blanked(record.url[:500], others)} " \
+              f"-> {status}"
     if record.break_glass_reason is not None:
         summary += f"; break-glass: {record.break_glass_reason}"
     return {
@@ -144,5 +167,13 @@ def audit_event(record: AccessRecord) -> dict[str, Any]:
         "source": {"observer": {"display": "fhir-server"},
                    "type": [_coding("http://terminology.hl7.org/CodeSystem/security-source-type",
                                     "4", "Application Server")]},
-        "entity": _entities(record),
+        "entity": _entities(record, patient, others),
     }
+
+
+def audit_events(record: AccessRecord) -> list[dict[str, Any]]:
+    """The AuditEvents of one request (without id and meta, which the audit trail
+    assigns): one per patient touched, or one naming no patient."""
+    if not record.patients:
+        return [_event(record, None)]
+    return [_event(record, patient) for patient in sorted(record.patients)]

@@ -34,7 +34,7 @@ from consent.expressions import (
 )
 from consent.paths import instance_filter
 
-from ..auth.compartment import referenced_patients
+from .compartment import referenced_patients
 
 __all__ = ["IndexMatcher", "DATE_PARAMETERS", "CODE_PARAMETERS"]
 

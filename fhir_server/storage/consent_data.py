@@ -1,4 +1,5 @@
-"""Reading what consent decisions need from MongoDB, fresh on every request.
+"""Reading what consent decisions need, fresh on every request (with the server's own
+privileges: these reads decide access, they are not disclosed).
 
 Consents are read per request (a new or revoked Consent takes effect on the next one),
 through the ``consent_patient`` index: ``{resource.status, resource.patient.reference}``.
@@ -20,10 +21,10 @@ from consent.dates import period_holds
 from .. import clock
 from ..json_io import from_bson
 
-__all__ = ["ensure_indexes", "load_rules", "load_related", "resolve_actor", "forms"]
+__all__ = ["ConsentData", "forms"]
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
+async def _ensure_indexes(db: AsyncDatabase) -> None:
     await db["Consent"].create_index(
         [("resource.status", 1), ("resource.patient.reference", 1)], name="consent_patient")
     await db["PractitionerRole"].create_index("resource.practitioner.reference",
@@ -41,7 +42,7 @@ def forms(references: Iterable[str], base: str) -> list[str]:
     return found
 
 
-async def load_rules(db: AsyncDatabase, base: str, patients: set[str] | None
+async def _load_rules(db: AsyncDatabase, base: str, patients: set[str] | None
                      ) -> dict[str, list[ConsentRule]]:
     """The privacy Consents of these patients (of everyone when None), by patient id."""
     query: dict[str, Any] = {"resource.status": "active"}
@@ -72,7 +73,7 @@ def _outgoing(node: Any, base: str) -> set[str]:
     return found
 
 
-async def load_related(db: AsyncDatabase, base: str, rules: Iterable[ConsentRule]
+async def _load_related(db: AsyncDatabase, base: str, rules: Iterable[ConsentRule]
                        ) -> dict[str, frozenset[str]]:
     """For ``data.meaning = related``: each such reference -> what that resource refers to."""
     wanted: set[str] = set()
@@ -121,7 +122,7 @@ async def _memberships(db: AsyncDatabase, base: str, references: set[str]
     return teams, groups
 
 
-async def resolve_actor(db: AsyncDatabase, base: str, fhir_user: str | None,
+async def _resolve_actor(db: AsyncDatabase, base: str, fhir_user: str | None,
                         client: str | None, *, memberships: bool) -> Actor:
     """The actor behind a token: with ``memberships``, its PractitionerRoles (and their
     Organizations and codes), CareTeams and Groups."""
@@ -142,3 +143,25 @@ async def resolve_actor(db: AsyncDatabase, base: str, fhir_user: str | None,
     teams, groups = await _memberships(db, base, references)
     return Actor(frozenset(references), frozenset(organizations), frozenset(teams),
                  frozenset(groups), frozenset(roles), client)
+
+
+class ConsentData:
+    """:class:`fhir_server.access.ConsentSource` over MongoDB."""
+
+    def __init__(self, db: AsyncDatabase, base: str) -> None:
+        self._db = db
+        self.base = base
+
+    async def ensure_indexes(self) -> None:
+        await _ensure_indexes(self._db)
+
+    async def rules(self, patients: set[str] | None) -> dict[str, list[ConsentRule]]:
+        return await _load_rules(self._db, self.base, patients)
+
+    async def related(self, rules: list[ConsentRule]) -> dict[str, frozenset[str]]:
+        return await _load_related(self._db, self.base, rules)
+
+    async def actor(self, fhir_user: str | None, client: str | None, *,
+                    memberships: bool) -> Actor:
+        return await _resolve_actor(self._db, self.base, fhir_user, client,
+                                    memberships=memberships)

@@ -1,4 +1,5 @@
-"""Which FHIR interaction a request under the base is (R4 http.html), for scope checks.
+"""Which FHIR interaction a request under the base is (R4 http.html), for scope checks
+and the audit trail.
 
 Mirrors the URL grammar the router serves; a path the router rejects is classified as
 something harmless here and refused by the router itself.
@@ -6,11 +7,7 @@ something harmless here and refused by the router itself.
 
 from __future__ import annotations
 
-from starlette.requests import Request
-
-from .enforce import enforce
-
-__all__ = ["interaction_of", "enforce_route"]
+__all__ = ["interaction_of"]
 
 _TYPE_LEVEL = {"GET": "search", "POST": "create", "PUT": "update", "DELETE": "delete",
                "PATCH": "patch"}
@@ -47,8 +44,3 @@ def interaction_of(method: str, segments: list[str]) -> tuple[str, str | None]:
     if third.startswith("$"):
         return "operation", first
     return "search", None if third == "*" else third
-
-
-def enforce_route(request: Request, method: str, segments: list[str]) -> None:
-    """The router's scope check: 401/403 before any handler runs."""
-    enforce(request, *interaction_of(method, segments))

@@ -31,19 +31,20 @@ from typing import Any
 import orjson
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 from pymongo.write_concern import WriteConcern
 
 from .. import clock
 from ..json_io import from_bson, to_bson
 
-__all__ = ["append", "verify", "ensure_indexes", "digest", "Verification", "EVENTS", "HEAD",
-           "GENESIS"]
+__all__ = ["AuditTrail", "verify", "ensure_indexes", "digest", "Verification", "EVENTS",
+           "HEAD", "GENESIS"]
 
 EVENTS = "AuditEvent"
 HEAD = "audit_chain"
 GENESIS = "0" * 64
 _ATTEMPTS = 200
+_DUPLICATE = 11000
 
 
 def digest(seq: int, prev: str, resource: dict[str, Any]) -> str:
@@ -65,32 +66,59 @@ def _stored(resource: dict[str, Any], moment: datetime) -> dict[str, Any]:
             "meta": meta, **body}
 
 
-async def append(db: AsyncDatabase, resource: dict[str, Any],
-                 index: Any = None) -> dict[str, Any]:
-    """Store an AuditEvent as the next link of the chain; returns the stored resource."""
-    moment = clock.now()
-    stored = from_bson(to_bson(_stored(resource, moment)))
-    fields = index(stored) if index is not None else {}
-    events = db[EVENTS]
-    for attempt in range(_ATTEMPTS):
-        last = await events.find_one({"chain.seq": {"$exists": True}}, {"chain": 1},
-                                     sort=[("chain.seq", DESCENDING)])
-        seq = last["chain"]["seq"] + 1 if last else 1
-        prev = last["chain"]["hash"] if last else GENESIS
-        link = {"seq": seq, "prev": prev, "hash": digest(seq, prev, stored)}
-        try:
-            await events.insert_one({"_id": stored["id"], "vid": 1, "lastUpdated": moment,
-                                     "resource": to_bson(stored), "search": fields,
-                                     "chain": link})
-            break
-        except DuplicateKeyError:
-            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
-    else:  # pragma: no cover - only under pathological contention
-        raise RuntimeError("could not append to the audit chain")
-    await db[HEAD].with_options(write_concern=WriteConcern(w=0)).update_one(
-        {"_id": "head", "seq": {"$lt": seq}}, {"$set": {"seq": seq, "hash": link["hash"]}},
-        upsert=True)
-    return stored
+class AuditTrail:
+    """The AuditEvent chain of one database."""
+
+    def __init__(self, db: AsyncDatabase, index: Any = None) -> None:
+        self._db = db
+        self.index = index
+
+    async def ensure_indexes(self) -> None:
+        await ensure_indexes(self._db)
+
+    async def append_all(self, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store AuditEvents as the next links of the chain, in one insert (retried on
+        the rest when another writer took a sequence number); the stored resources."""
+        moment = clock.now()
+        stored = [from_bson(to_bson(_stored(r, moment))) for r in resources]
+        pending = list(stored)
+        events = self._db[EVENTS]
+        last_link: dict[str, Any] | None = None
+        for attempt in range(_ATTEMPTS):
+            last = await events.find_one({"chain.seq": {"$exists": True}}, {"chain": 1},
+                                         sort=[("chain.seq", DESCENDING)])
+            seq = last["chain"]["seq"] if last else 0
+            prev = last["chain"]["hash"] if last else GENESIS
+            documents = []
+            for resource in pending:
+                seq += 1
+                link = {"seq": seq, "prev": prev, "hash": digest(seq, prev, resource)}
+                prev = link["hash"]
+                fields = self.index(resource) if self.index is not None else {}
+                documents.append({"_id": resource["id"], "vid": 1, "lastUpdated": moment,
+                                  "resource": to_bson(resource), "search": fields,
+                                  "chain": link})
+            try:
+                await events.insert_many(documents, ordered=True)
+                last_link = documents[-1]["chain"]
+                break
+            except BulkWriteError as error:
+                inserted = error.details.get("nInserted", 0)
+                if not any(e.get("code") == _DUPLICATE for e in
+                           error.details.get("writeErrors", [])):
+                    raise
+                pending = pending[inserted:]
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
+        else:  # pragma: no cover - only under pathological contention
+            raise RuntimeError("could not append to the audit chain")
+        assert last_link is not None
+        await self._db[HEAD].with_options(write_concern=WriteConcern(w=0)).update_one(
+            {"_id": "head", "seq": {"$lt": last_link["seq"]}},
+            {"$set": {"seq": last_link["seq"], "hash": last_link["hash"]}}, upsert=True)
+        return stored
+
+    async def verify(self) -> Verification:
+        return await verify(self._db)
 
 
 @dataclass

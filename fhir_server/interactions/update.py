@@ -1,0 +1,40 @@
+"""update, plain and conditional (R4 http.html#update, #cond-update)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from ..errors import InvalidResource
+from ..ids import check_id
+from ..storage import StoredResource
+from .caller import Caller
+from .conditional import match_one
+
+__all__ = ["update", "conditional_update"]
+
+
+async def update(caller: Caller, resource: dict[str, Any], rid: str, *,
+                 if_match: int | None = None, method: str = "PUT",
+                 session: AsyncClientSession | None = None) -> StoredResource:
+    """A new version, or update-as-create with the client's id (``stored.created``)."""
+    check_id(rid)
+    return await caller.resources.update(caller.policy, resource, rid, if_match=if_match,
+                                         method=method, session=session)
+
+
+async def conditional_update(caller: Caller, resource: dict[str, Any],
+                             params: list[tuple[str, str]], *, if_match: int | None = None,
+                             session: AsyncClientSession | None = None) -> StoredResource:
+    """No visible match: create (with the body's id, if any); one: update it; more: 412."""
+    found = await match_one(caller, resource["resourceType"], params, "conditional update")
+    body_id = resource.get("id")
+    if found is not None:
+        if body_id is not None and body_id != found:
+            raise InvalidResource(f"The id in the body ('{str(body_id)[:80]}') is not the id "
+                                  f"of the matching resource ('{found}')")
+        return await update(caller, resource, found, if_match=if_match, session=session)
+    if body_id is not None:
+        return await update(caller, resource, str(body_id), session=session)
+    return await caller.resources.create(caller.policy, resource, session=session)

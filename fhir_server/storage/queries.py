@@ -1,0 +1,135 @@
+"""Queries over the current versions of resources, always within an access policy.
+
+Every method ANDs the caller's :meth:`AccessPolicy.filter` into the query, so hidden
+resources are never returned, counted, joined or paged; every resource returned passes
+:meth:`AccessPolicy.disclose` (masking) before anyone sees it, and a masked resource's
+search index is withheld (its references are not followed by ``_include``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from consent.masking import is_masked
+from profiles.definitions import resource_types
+
+from ..access import AccessPolicy
+from ..json_io import from_bson
+from .filters import MATCH_NOTHING, and_filters
+
+__all__ = ["Queries", "Found"]
+
+
+@dataclass
+class Found:
+    """A resource found by a query: its document (``resource`` as the caller may see it,
+    decoded; ``search`` the part of the index the query asked for)."""
+
+    resource_type: str
+    doc: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.resource_type}/{self.doc['_id']}"
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        return self.doc["resource"]
+
+    def references(self, code: str) -> list[str]:
+        entries = self.doc.get("search", {}).get(code, [])
+        return [e["r"] for e in entries if isinstance(e.get("r"), str)]
+
+
+class Queries:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._db = db
+
+    async def _within(self, policy: AccessPolicy, resource_type: str,
+                      query: dict[str, Any]) -> dict[str, Any] | None:
+        condition = await policy.filter(resource_type)
+        if condition == MATCH_NOTHING or query == MATCH_NOTHING:
+            return None
+        return and_filters(query, condition)
+
+    async def _found(self, policy: AccessPolicy, resource_type: str,
+                     doc: dict[str, Any]) -> Found:
+        resource = from_bson(doc["resource"])
+        disclosed = await policy.disclose(resource)
+        doc = {**doc, "resource": disclosed}
+        if "search" in doc and is_masked(disclosed) and not is_masked(resource):
+            doc["search"] = {k: v for k, v in doc["search"].items() if k.startswith("_")}
+        return Found(resource_type, doc)
+
+    async def find(self, policy: AccessPolicy, resource_type: str, query: dict[str, Any], *,
+                   projection: dict[str, int] | None = None,
+                   sort: list[tuple[str, int]] | None = None,
+                   limit: int = 0) -> list[Found]:
+        """The resources matching ``query`` that the policy shows."""
+        within = await self._within(policy, resource_type, query)
+        if within is None:
+            return []
+        cursor = self._db[resource_type].find(within, projection or {"resource": 1})
+        if sort:
+            cursor = cursor.sort(sort)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [await self._found(policy, resource_type, d) for d in await cursor.to_list()]
+
+    async def batches(self, policy: AccessPolicy, resource_type: str, query: dict[str, Any],
+                      size: int) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every matching resource, as the caller may see it, in ``_id`` order and
+        batches of ``size`` (exports)."""
+        within = await self._within(policy, resource_type, query)
+        if within is None:
+            return
+        cursor = self._db[resource_type].find(within, {"resource": 1}).sort(
+            "_id", 1).batch_size(size)
+        batch: list[dict[str, Any]] = []
+        async for doc in cursor:
+            batch.append((await self._found(policy, resource_type, doc)).resource)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    async def count(self, policy: AccessPolicy, resource_type: str, query: dict[str, Any],
+                    *, estimate: bool = False) -> int:
+        within = await self._within(policy, resource_type, query)
+        if within is None:
+            return 0
+        collection = self._db[resource_type]
+        if estimate and not within:
+            return await collection.estimated_document_count()
+        return await collection.count_documents(within)
+
+    async def ids(self, policy: AccessPolicy, resource_type: str, query: dict[str, Any],
+                  limit: int) -> list[str]:
+        """Ids of up to ``limit`` matching resources the policy shows."""
+        within = await self._within(policy, resource_type, query)
+        if within is None:
+            return []
+        cursor = self._db[resource_type].find(within, {"_id": 1}).limit(limit)
+        return [d["_id"] for d in await cursor.to_list()]
+
+    async def references(self, policy: AccessPolicy, resource_type: str,
+                         query: dict[str, Any], code: str, limit: int
+                         ) -> AsyncIterator[list[str]]:
+        """For each matching resource the policy shows (up to ``limit``), the references
+        its ``code`` parameter holds (reverse chaining, ``_has``)."""
+        within = await self._within(policy, resource_type, query)
+        if within is None:
+            return
+        field = f"search.{code}"
+        async for doc in self._db[resource_type].find(within, {field + ".r": 1}).limit(limit):
+            yield [e.get("r", "") for e in doc.get("search", {}).get(code, [])
+                   if isinstance(e, dict)]
+
+    async def stored_types(self) -> set[str]:
+        """The resource types that have a collection."""
+        return set(await self._db.list_collection_names()) & resource_types()
