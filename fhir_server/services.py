@@ -47,6 +47,9 @@ class SystemWriter:
     async def update(self, resource: dict[str, Any], rid: str) -> StoredResource:
         return await self.storage.resources.update(SYSTEM, resource, rid)
 
+    async def delete(self, resource_type: str, rid: str) -> StoredResource | None:
+        return await self.storage.resources.delete(SYSTEM, resource_type, rid)
+
 
 async def build_services(settings: Settings, client: AsyncMongoClient) -> Services:
     from .operations import registry

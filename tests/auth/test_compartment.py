@@ -4,8 +4,9 @@ interaction classification used for scope checks."""
 from __future__ import annotations
 
 import pytest
-from fhir_server.auth.compartment import compartment_paths, referenced_patients
-from fhir_server.auth.interactions import interaction_of
+
+from fhir_server.access.compartment import compartment_paths, referenced_patients
+from fhir_server.access.interactions import interaction_of
 
 
 def test_compartment_paths_come_from_the_definition():

@@ -1,15 +1,15 @@
-"""The search restriction filter, run in MongoDB, shows exactly what the single-resource
-rule shows: same compartment, same hidden types, same per-type scopes (for the searched
-type and for ``_include`` targets alike)."""
+"""A token's query filter, run in MongoDB, shows exactly what its single-resource rule
+shows: same compartment (and no other patient's), same hidden types, same per-type scopes
+(for the searched type and for ``_include`` targets alike)."""
 
 from __future__ import annotations
 
 import pytest
-from fhir_server.auth.enforce import visible
-from fhir_server.auth.restriction import token_restriction
 
+from fhir_server.access.token import TokenRules
 from fhir_server.auth.context import AccessContext
 from fhir_server.auth.scopes import parse_scopes
+from fhir_server.storage.filters import MATCH_NOTHING
 
 from .conftest import BASE, observation, patient, put
 
@@ -60,30 +60,47 @@ async def stored(repository):
 ], ids=lambda c: f"{c.kind}:{c.scopes}:{c.patient}:{c.fhir_user}")
 async def test_filter_agrees_with_single_resource_rule(smart_app, stored, ctx):
     db = smart_app.state.services.db
-    search = smart_app.state.services.search
-    restriction = await token_restriction(ctx, search)
-    assert restriction is not None
+    rules = TokenRules(ctx, BASE, _no_queries)
     found = set()
+    restricted = False
     for resource_type in sorted({r["resourceType"] for r in stored}):
-        async for doc in db[resource_type].find(restriction, {"_id": 1}):
+        condition = await rules.filter(resource_type)
+        restricted |= condition is not None
+        if condition == MATCH_NOTHING:
+            continue
+        async for doc in db[resource_type].find(condition or {}, {"_id": 1}):
             found.add((resource_type, doc["_id"]))
     expected = {(r["resourceType"], r["id"]) for r in stored
-                if visible(ctx, "s", r, BASE) or visible(ctx, "r", r, BASE)}
-    assert found == expected
+                if rules.visible(r, "s") or rules.visible(r, "r")}
+    assert restricted and found == expected
+
+
+async def _no_queries(resource_type: str, params: list) -> dict:
+    raise AssertionError("no v2 query restriction in these scopes")
 
 
 async def test_unrestricted_tokens_need_no_filter():
-    assert await token_restriction(context("system/*.rs", kind="backend"), None) is None
-    assert await token_restriction(context("user/*.read", fhir_user="Practitioner/dr"),
-                                   None) is None
+    for ctx in (context("system/*.rs", kind="backend"),
+                context("user/*.read", fhir_user="Practitioner/dr")):
+        rules = TokenRules(ctx, BASE, _no_queries)
+        assert [await rules.filter(t) for t in ("Patient", "Observation", "Binary")] == [
+            None, None, None]
 
 
 async def test_patient_filter_details(smart_app, stored):
+    """p1's compartment (relative, absolute and versioned references), but nothing that is
+    also another patient's (o3 has p2 as subject, p3 links to p1): that would tell p1
+    about them."""
     db = smart_app.state.services.db
-    restriction = await token_restriction(context("patient/*.rs", patient_id="p1"), None)
-    observations = {d["_id"] async for d in db["Observation"].find(restriction)}
-    assert observations == {"o1", "o3", "o4", "o5"}
-    patients = {d["_id"] async for d in db["Patient"].find(restriction)}
-    assert patients == {"p1", "p3"}
-    assert [d["_id"] async for d in db["Bundle"].find(restriction)] == []
-    assert [d["_id"] async for d in db["Practitioner"].find(restriction)] == ["dr"]
+    rules = TokenRules(context("patient/*.rs", patient_id="p1"), BASE, _no_queries)
+
+    async def ids(resource_type: str) -> set[str]:
+        condition = await rules.filter(resource_type)
+        if condition == MATCH_NOTHING:
+            return set()
+        return {d["_id"] async for d in db[resource_type].find(condition or {})}
+
+    assert await ids("Observation") == {"o1", "o4", "o5"}
+    assert await ids("Patient") == {"p1"}
+    assert await ids("Bundle") == set()
+    assert await ids("Practitioner") == {"dr"}
