@@ -147,3 +147,20 @@ async def test_capability_lists_every_supported_parameter(synthea: Loaded) -> No
     assert observation["code-value-quantity"]["type"] == "composite"
     assert {"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source"} <= set(
         observation)
+
+
+async def test_string_prefix_on_one_value_still_uses_the_index(synthea: Loaded, monitored
+                                                               ) -> None:
+    """The ``$elemMatch`` that keeps a prefix range on one name part comes with a flat copy
+    of the range that the ``name`` index answers (``parameters.one_value_range``)."""
+    engine, listener = monitored
+    for resource_type in ("Patient", "Practitioner", "Organization"):
+        prefix = synthea.of(resource_type)[0]["name"]
+        prefix = (prefix if isinstance(prefix, str) else prefix[0]["family"])[:3]
+        listener.commands.clear()
+        bundle = await engine.search(None, resource_type, [("name", prefix)])  # type: ignore[arg-type]
+        assert bundle.get("entry"), resource_type
+        (command,) = listener.commands
+        assert "$elemMatch" in str(_filter_of(command)), command
+        stages = await _explain(engine.db, command)
+        assert "IXSCAN" in stages and "COLLSCAN" not in stages, (resource_type, stages)
