@@ -1,7 +1,7 @@
 """The features $match compares, each landing on one level of its own.
 
 https://hl7.org/fhir/R4/patient-operation-match.html leaves the algorithm to the server;
-these are the features this server weighs (``data/match-rules.json`` gives the weights).
+these are the features this server weighs (``match_rules.json`` gives the weights).
 """
 
 from __future__ import annotations

@@ -7,13 +7,16 @@ suffixes (kumar, devi, bhai, ben...) dropped; a single-letter token is an initia
 compare at one of the :data:`TOKEN_LEVELS`, best first:
 
 ``exact``      the same token
-``variant``    the same after folding transliteration variants (``data/names.json``:
+``variant``    the same after folding transliteration variants (``name_rules.json``:
                aspiration bh/b, sh/s, v/w, z/j, ee/i, oo/u, ksh/x, doubled letters...) or
                listed as equivalent spellings (Mohammad/Mohd)
 ``phonetic``   the same consonant skeleton of the folded tokens or the same Metaphone code
                (``jellyfish``), either at least 3 letters long, and Jaro-Winkler
                similarity at least 0.8 (Laxmi/Luxmi, Bhavna/Bhavana)
-``similar``    Jaro-Winkler similarity of the folded tokens at least 0.9 (typing errors)
+``similar``    the same first letter and Jaro-Winkler similarity at least 0.9 (of the
+               tokens or of their folded forms) or, from 4 letters on, one edit apart
+               (Damerau-Levenshtein): typing errors. Twins' names that rhyme (Neha/Sneha)
+               differ in the first letter and stay ``different``
 ``initial``    one is an initial, the other starts with it
 ``different``  none of these
 """
@@ -52,6 +55,8 @@ class _Rules:
     folding: tuple[tuple[re.Pattern[str], str], ...]
     equivalents: Mapping[str, str]
     similar: float
+    similar_max_edits: int
+    similar_min_length: int
     phonetic_min_similarity: float
     phonetic_min_key_length: int
 
@@ -63,7 +68,7 @@ def _phrases(phrases: Iterable[str]) -> str:
 
 @lru_cache(maxsize=1)
 def _rules() -> _Rules:
-    data = json.loads(resources.files(__package__).joinpath("data/names.json").read_text())
+    data = json.loads(resources.files(__package__).joinpath("name_rules.json").read_text())
     folding = tuple((re.compile(p), r) for p, r in data["folding"])
     rules = _Rules(
         relation=re.compile(rf"(?:^|\s)(?:{_phrases(data['relation_markers'])})(?:\s|$).*"),
@@ -74,6 +79,8 @@ def _rules() -> _Rules:
         weak_given_tokens=frozenset(data["weak_given_tokens"]),
         folding=folding, equivalents={},
         similar=data["thresholds"]["similar"],
+        similar_max_edits=data["thresholds"]["similar_max_edits"],
+        similar_min_length=data["thresholds"]["similar_min_length"],
         phonetic_min_similarity=data["thresholds"]["phonetic_min_similarity"],
         phonetic_min_key_length=data["thresholds"]["phonetic_min_key_length"])
     equivalents = {}
@@ -118,7 +125,8 @@ class NameTokens:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[^a-z]+", text) if w]
+    """Words of letters; apostrophes and digits (Synthea's name suffixes) join, not split."""
+    return [w for w in re.split(r"[^a-z]+", re.sub(r"['\u2019\d]", "", text)) if w]
 
 
 def _clean_given(words: list[str]) -> tuple[str, ...]:
@@ -185,7 +193,11 @@ def compare_tokens(a: str, b: str) -> str:
     same_sound = (ka == kb and len(ka) >= shortest) or (ma == mb and len(ma) >= shortest)
     if same_sound and similarity >= rules.phonetic_min_similarity:
         return "phonetic"
-    if similarity >= rules.similar:
+    if fa[0] != fb[0]:
+        return "different"
+    close = min(len(a), len(b)) >= rules.similar_min_length and \
+        jellyfish.damerau_levenshtein_distance(a, b) <= rules.similar_max_edits
+    if close or max(similarity, jellyfish.jaro_winkler_similarity(a, b)) >= rules.similar:
         return "similar"
     return "different"
 

@@ -77,7 +77,7 @@ class MatchRules:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MatchRules:
-        """Rules from their JSON form (``data/match-rules.json``); ValueError if unsound."""
+        """Rules from their JSON form (``match_rules.json``); ValueError if unsound."""
         probabilities: dict[str, dict[str, tuple[float, float]]] = {}
         for feature, levels in data["features"].items():
             unknown = set(levels) - set(FEATURE_LEVELS.get(feature, ()))
@@ -127,6 +127,6 @@ class MatchRules:
 
 @lru_cache(maxsize=1)
 def default_rules() -> MatchRules:
-    """The rules shipped in ``fhir_server/identity/data/match-rules.json``."""
-    text = resources.files(__package__).joinpath("data/match-rules.json").read_text()
+    """The rules shipped in ``fhir_server/identity/match_rules.json``."""
+    text = resources.files(__package__).joinpath("match_rules.json").read_text()
     return MatchRules.from_dict(json.loads(text))
