@@ -179,10 +179,17 @@ class _Reader:
     def _read_observation(self, observation: dict[str, Any], reference: str) -> None:
         if observation.get("status") in _IGNORED_OBSERVATION:
             return
+        code = observation.get("code")
+        if codes.coded(code, codes.DELIVERY_DATE):
+            delivered = (calendar_date(observation.get("valueDateTime"))
+                         or self._observation_date(observation))
+            if delivered is not None:
+                self.outcomes.append(Outcome(delivered, reference,
+                                             codes.first_match(code, codes.DELIVERY_DATE) or {}))
+            return
         when = self._observation_date(observation)
         if when is None:
             return
-        code = observation.get("code")
         if codes.coded(code, codes.LAST_MENSTRUAL_PERIOD):
             self._estimate_from_date(observation, when, reference)
         elif (coding := codes.first_match(code, codes.DELIVERY_DATE_METHODS)) is not None:
@@ -198,10 +205,6 @@ class _Reader:
             snomed = [c for c in value if c.get("system") == codes.SNOMED]
             if value:
                 self.outcomes.append(Outcome(when, reference, (snomed or value)[0]))
-        elif codes.coded(code, codes.DELIVERY_DATE):
-            delivered = calendar_date(observation.get("valueDateTime")) or when
-            self.outcomes.append(Outcome(delivered, reference,
-                                         codes.first_match(code, codes.DELIVERY_DATE) or {}))
         elif codes.coded(code, codes.HAEMOGLOBIN):
             self._haemoglobin(observation, when, reference)
         else:
