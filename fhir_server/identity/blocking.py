@@ -16,7 +16,7 @@ from typing import Any
 
 from .birth_dates import parse_birth_date, swapped_day_month
 from .contact import phone_numbers
-from .health_id import normalise_health_id
+from .health_id import SEPARATORS
 from .mothers import mother_identifiers
 from .names import patient_names, phonetic_key
 
@@ -46,7 +46,8 @@ def _identifier_searches(patient: Mapping[str, Any]) -> list[CandidateSearch]:
         if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
             continue
         value, system = identifier["value"].strip(), identifier.get("system")
-        for written in dict.fromkeys((value, normalise_health_id(value))):
+        compact = "".join(c for c in value if c not in SEPARATORS)
+        for written in dict.fromkeys((value, compact)):
             if system:
                 searches.append(CandidateSearch(
                     (("identifier", f"{_escape(system)}|{_escape(written)}"),), "identifier"))

@@ -101,6 +101,7 @@ def _ascii(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+@lru_cache(maxsize=65536)
 def fold(token: str) -> str:
     """The token's spelling with transliteration variants folded (``Lakshmi`` -> ``laxmi``,
     ``Bhavana`` -> ``bavana``), then mapped to its listed equivalent spelling if any."""
@@ -109,6 +110,7 @@ def fold(token: str) -> str:
     return rules.equivalents.get(folded, folded)
 
 
+@lru_cache(maxsize=65536)
 def phonetic_key(token: str) -> str:
     """The first letter and the consonants of the folded token (``Lakshmi``, ``Luxmi`` ->
     ``lxm``): the key blocking and the ``phonetic`` level use."""

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from fhir_server.identity import (check_digit, has_valid_check_digit, luhn_check_digit,
-                                  verhoeff_check_digit)
+from fhir_server.identity import (
+    check_digit,
+    has_valid_check_digit,
+    luhn_check_digit,
+    verhoeff_check_digit,
+)
 
 VERHOEFF = [("236", "3"), ("12345", "1"), ("142857", "0"), ("123456789012", "0"),
             ("8473643095483728456789", "2"), ("75872", "2"), ("23412341234", "6")]

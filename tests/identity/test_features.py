@@ -6,8 +6,13 @@ from __future__ import annotations
 import pytest
 
 from fhir_server.identity.birth_dates import compare_birth_dates, swapped_day_month
-from fhir_server.identity.contact import (compare_addresses, compare_birth_order,
-                                          compare_gender, compare_phones, phone_numbers)
+from fhir_server.identity.contact import (
+    compare_addresses,
+    compare_birth_order,
+    compare_gender,
+    compare_phones,
+    phone_numbers,
+)
 from fhir_server.identity.identifiers import compare_identifiers
 from fhir_server.identity.mothers import compare_mothers, mother_identifiers
 

@@ -6,9 +6,16 @@ import random
 
 import pytest
 
-from fhir_server.identity import (HealthIdConfig, HealthIdError, format_health_id,
-                                  is_valid_health_id, issue_health_id, normalise_health_id,
-                                  patient_health_ids, validate_health_id)
+from fhir_server.identity import (
+    HealthIdConfig,
+    HealthIdError,
+    format_health_id,
+    is_valid_health_id,
+    issue_health_id,
+    normalise_health_id,
+    patient_health_ids,
+    validate_health_id,
+)
 
 SYSTEM = "https://example.org/fhir/sid/health-id"
 ABHA_STYLE = HealthIdConfig(system=SYSTEM, issue=True)

@@ -389,7 +389,8 @@ class Builder:
             self.add("twin", "non-match", "indian", twin, child)
 
             newborn = copy.deepcopy(child)
-            newborn["name"] = [{"family": family, "given": [f"B/O {mother['name'][0]['given'][0]}"]}]
+            mother_given = mother["name"][0]["given"][0]
+            newborn["name"] = [{"family": family, "given": [f"B/O {mother_given}"]}]
             newborn["identifier"] = []
             self.add("newborn-named-later", "match", "indian", newborn, child)
 
