@@ -6,8 +6,8 @@ Scores every pair of ``tests/data/identity/pairs.json`` (built by
 ``tests/data/identity/make_pairs.py``) with :func:`fhir_server.identity.score_candidate` and
 prints, for "graded certain", "certain or probable" and "certain, probable or possible":
 how many pairs, precision (true matches among them) and recall (share of all true matches);
-then the grades per kind of pair and the scoring speed. ``--misses`` lists the pairs graded against their label.
-Deterministic: the same rules give the same figures.
+then the grades per kind of pair and the scoring speed. ``--misses`` lists the pairs graded
+against their label. Deterministic: the same rules give the same figures.
 """
 
 from __future__ import annotations
