@@ -27,7 +27,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -87,7 +87,7 @@ def _rules() -> _Rules:
     for spellings in data["equivalents"]:
         canonical = _fold_with(folding, spellings[0])
         equivalents.update({_fold_with(folding, s): canonical for s in spellings})
-    return _Rules(**{**rules.__dict__, "equivalents": equivalents})
+    return replace(rules, equivalents=equivalents)
 
 
 def _fold_with(folding: Iterable[tuple[re.Pattern[str], str]], token: str) -> str:
