@@ -162,8 +162,12 @@ def immunization_evaluations(forecast: Forecast, patient_reference: str
 
 def _evaluation(series: SeriesForecast, evaluation: DoseEvaluation, as_of: date,
                 patient_reference: str) -> dict[str, Any]:
+    outcome = "valid" if evaluation.counted else f"not valid ({evaluation.detail})"
     resource: dict[str, Any] = {
         "resourceType": "ImmunizationEvaluation",
+        "text": {"status": "generated", "div": (
+            f'<div xmlns="http://www.w3.org/1999/xhtml">{escape(series.label)}, '
+            f"{escape(evaluation.target or series.label)}: {escape(outcome)}</div>")},
         "status": "completed",
         "patient": {"reference": patient_reference},
         "date": as_of.isoformat(),
