@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import math
 from datetime import date, timedelta
 
 import pytest
 
 from fhir_server.mch.growth import Measurement, assess
+from fhir_server.mch.growth.reference_tables import reference_table
 
 _SD_COLUMNS = ("SD3neg", "SD2neg", "SD1neg", "SD0", "SD1", "SD2", "SD3")
 _PERCENTILES = {-3: 0.1, -2: 2.3, -1: 15.9, 0: 50.0, 1: 84.1, 2: 97.7, 3: 99.9}
@@ -89,3 +91,46 @@ def test_weight_for_length_and_height_sd_lines_score_back(indicator, table, colu
         stature = Measurement("length", float(row[column]), "cm", day)
         weights = [Measurement("weight", value, "kg", day) for _, value in points]
         _check(assess(sex, _BIRTH, [stature, *weights]), points, indicator)
+
+
+# Indicators whose SD tables are not at hand (head and arm circumference, BMI, the 2007
+# reference): the SD lines are derived here from WHO's LMS values, M * (1 + L*S*z)^(1/L), and
+# beyond +/-3 SD by WHO's restricted application; the same indicators are checked against
+# WHO's software output in test_growth_who_software.py.
+
+
+def _sd_line(lms: tuple[float, float, float], z_score: int) -> float:
+    power, median, variation = lms
+    return median * (1 + power * variation * z_score) ** (1 / power)
+
+
+@pytest.mark.parametrize(
+    ("kind", "unit", "indicator", "table_file", "ages", "restricted"),
+    [
+        ("head-circumference", "cm", "hcfa", "who2006.json.gz", range(0, 1857, 61), False),
+        ("bmi", "kg/m2", "bfa", "who2006.json.gz", range(0, 1857, 61), True),
+        ("muac", "cm", "acfa", "who2006.json.gz", range(91, 1857, 61), True),
+        ("height", "cm", "lhfa", "who2007.json.gz", range(61, 229, 7), False),
+        ("weight", "kg", "wfa", "who2007.json.gz", range(61, 121, 7), True),
+        ("bmi", "kg/m2", "bfa", "who2007.json.gz", range(61, 229, 7), True),
+    ],
+)
+@pytest.mark.parametrize("sex", ["male", "female"])
+def test_sd_lines_from_who_lms_score_back(kind, unit, indicator, table_file, ages, restricted, sex):
+    grid = reference_table(table_file, indicator, sex)
+    for age in ages:
+        if table_file == "who2007.json.gz":  # mid-month: L, M, S interpolated as WHO's macro does
+            day = _BIRTH + timedelta(days=math.floor((age + 0.5) * 30.4375))
+            lms = grid.at((day - _BIRTH).days / 30.4375)
+        else:
+            day, lms = _BIRTH + timedelta(days=age), grid.at(age)
+        lines = {z_score: _sd_line(lms, z_score) for z_score in range(-3, 4)}
+        if restricted:
+            lines |= {
+                4: 2 * lines[3] - lines[2],
+                5: 3 * lines[3] - 2 * lines[2],
+                -4: 2 * lines[-3] - lines[-2],
+            }
+        points = sorted(lines.items())
+        results = assess(sex, _BIRTH, [Measurement(kind, value, unit, day) for _, value in points])
+        assert [result.z_score for result in results] == [z for z, _ in points], (age, results)

@@ -5,7 +5,7 @@ weight-for-length (WHO 2006, under 731 days) or weight-for-height (731 days and 
 when no BMI was measured that day, BMI-for-age of the weight over the squared length/height.
 A length/height yields length/height-for-age, a head circumference head
 circumference-for-age, a BMI BMI-for-age, a mid-upper arm circumference arm
-circumference-for-age (3 to 60 months). Weight-for-length covers 45-110 cm and
+circumference-for-age (91-1856 days). Weight-for-length covers 45-110 cm and
 weight-for-height 65-120 cm (the WHO tables). Which standard applies at which age: ``ages``.
 
 WHO's length/height rule (WHO Anthro, ``adjust_lenhei``): under 731 days the tables are

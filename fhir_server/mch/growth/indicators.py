@@ -11,9 +11,10 @@ WHO 2007 macro for 5-19 years): length/height-for-age z < -6 or > 6, weight-for-
 or > 5, every other WHO indicator z < -5 or > 5, checked on the z-score rounded to two
 decimals. INTERGROWTH-21st publishes no such cut-offs.
 
-WHO's 2007 software scores weight-for-age below 121 months and height- and BMI-for-age below
-229 months with the LMS of the last month (120, 228) beyond the last row
-(``held_beyond_last_row``, in months), as its Stata macro's output shows.
+WHO's 2007 macros score weight-for-age below 121 months and height- and BMI-for-age below
+229 months; beyond the last row (120, 228 months) the last month's LMS is held
+(``held_beyond_last_row``, in months). For weight this is what WHO's Stata macro output shows;
+for height and BMI it is assumed the same (no output past 202 months was at hand).
 """
 
 from __future__ import annotations
