@@ -1,7 +1,7 @@
 """The eight antenatal care contacts of the WHO 2016 model, and where a pregnancy stands.
 
 WHO recommendations on antenatal care for a positive pregnancy experience (2016,
-https://www.who.int/publications/i/item/9789241549912), recommendation E.7 and its Table:
+https://www.who.int/publications/i/item/9789241549912), the recommended contact schedule:
 contact 1 up to 12 weeks, then contacts at 20, 26, 30, 34, 36, 38 and 40 weeks.
 
 A contact is *done* when a prenatal contact took place in its window. The windows cut the
