@@ -162,7 +162,8 @@ class Registry:
                         f"Composite parameter '{parameter.code}' refers to unknown or "
                         f"unsupported component '{definition}'")
                 components.append(Component(_TYPES[component.type],
-                                            compile_relative(expression), component))
+                                            compile_relative(resource_type, expression),
+                                            component))
             handler = CompositeParameter(components)
             self._handlers[key] = handler
         return handler

@@ -36,9 +36,11 @@ _PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+0-9.])")
 
 @dataclass(frozen=True)
 class IndexContext:
-    """What normalisation needs besides the value: this server's base URL."""
+    """What extraction needs besides the values: this server's base URL and, while a
+    resource is indexed, that resource (``%resource`` in composite components)."""
 
     base: str
+    resource: dict[str, Any] | None = None
 
 
 class ParameterType(Protocol):
