@@ -13,12 +13,14 @@ import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from ..config import Settings
+from .server_record import command_settings
 
 __all__ = ["commands"]
 
@@ -27,13 +29,8 @@ T = TypeVar("T")
 
 def _settings(data_dir: Path, mongodb_uri: str | None, base_url: str | None = None
               ) -> Settings:
-    return Settings(
-        data_dir=data_dir, mongodb_uri=mongodb_uri, auth="smart",
-        host=os.environ.get("FHIR_HOST", "127.0.0.1"),
-        port=int(os.environ.get("FHIR_PORT", "8080")),
-        base_url=base_url or os.environ.get("FHIR_BASE_URL"),
-        database=os.environ.get("FHIR_DATABASE", "fhir"),
-    )
+    """The server's settings as far as authorization needs them: its database and base."""
+    return replace(command_settings(data_dir, mongodb_uri, base_url), auth="smart")
 
 
 def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
@@ -61,12 +58,14 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _common(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+    function = click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True,
+                            default=None,
                             help="External MongoDB; the data dir's embedded DB when unset.")(
         function)
-    return click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data",
-                        show_default=True,
-                        type=click.Path(file_okay=False, path_type=Path))(function)
+    return click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True, default="data",
+                        show_default=True, type=click.Path(file_okay=False, path_type=Path),
+                        help="The server's data dir (its embedded database and the base "
+                             "URL it answers at).")(function)
 
 
 def _fail(message: str) -> None:
@@ -181,7 +180,7 @@ def users() -> None:
 @users.command("add")
 @_common
 @click.option("--username", required=True)
-@click.option("--password", envvar="FHIR_USER_PASSWORD", default=None,
+@click.option("--password", envvar="FHIR_USER_PASSWORD", show_envvar=True, default=None,
               help="Asked for when omitted.")
 @click.option("--fhir-user", required=True, help="Patient/123, Practitioner/abc, ...")
 def users_add(data_dir: Path, mongodb_uri: str | None, username: str, password: str | None,
@@ -212,8 +211,9 @@ def users_add(data_dir: Path, mongodb_uri: str | None, username: str, password: 
 @click.option("--purpose", "purposes", multiple=True,
               help="PurposeOfUse code (v3-ActReason), e.g. TREAT, ETREAT.")
 @click.option("--ttl", default=300, show_default=True, type=click.IntRange(1, 86400))
-@click.option("--base-url", envvar="FHIR_BASE_URL", default=None,
-              help="The server's public FHIR base (token audience).")
+@click.option("--base-url", envvar="FHIR_BASE_URL", show_envvar=True, default=None,
+              help="The server's public FHIR base (token issuer and audience); by default "
+                   "the one the data dir's server recorded.")
 def token(data_dir: Path, mongodb_uri: str | None, client_id: str, scope: str,
           fhir_user: str | None, patient: str | None, purposes: tuple[str, ...], ttl: int,
           base_url: str | None) -> None:
