@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from . import codes
-from .dating import DatingEstimate, DatingMethod
+from .dating import PREGNANCY_DAYS, DatingEstimate, DatingMethod
 
 __all__ = ["Dated", "Visit", "BloodPressure", "Haemoglobin", "ConditionSpan", "Outcome",
            "PatientRecords", "calendar_date", "HAEMOGLOBIN_G_PER_DL"]
@@ -159,7 +159,7 @@ class _Reader:
             setattr(self, f.name, [])
 
     def read(self, resource: dict[str, Any]) -> None:
-        handler = getattr(self, f"_read_{resource.get('resourceType', '').lower()}", None)
+        handler = getattr(self, f"_read_{str(resource.get('resourceType')).lower()}", None)
         if handler is not None:
             handler(resource, f"{resource['resourceType']}/{resource['id']}")
 
@@ -222,7 +222,7 @@ class _Reader:
         due = calendar_date(observation.get("valueDateTime"))
         if due is not None:
             method = codes.DELIVERY_DATE_METHODS[(coding["system"], coding["code"])]
-            self.estimates.append(DatingEstimate(method, when, due - timedelta(days=280),
+            self.estimates.append(DatingEstimate(method, when, due - timedelta(days=PREGNANCY_DAYS),
                                                  reference))
 
     def _estimate_from_gestational_age(self, observation: dict[str, Any],
