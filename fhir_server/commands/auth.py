@@ -72,6 +72,22 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+async def _must_exist(db: Any, reference: str, option: str) -> None:
+    """Fail unless ``reference`` (``Patient/123``) is a current resource in the database:
+    a login or token must not stand for someone the server has no record of."""
+    from ..errors import Gone, NotFound
+    from ..repository import Repository
+
+    resource_type, _, rid = reference.partition("/")
+    try:
+        await Repository(db).read(resource_type, rid)
+    except NotFound:
+        _fail(f"{option} {reference} does not exist on this server; create the "
+              f"{resource_type} first")
+    except Gone:
+        _fail(f"{option} {reference} was deleted")
+
+
 @click.group()
 def clients() -> None:
     """Register, list and remove SMART clients (apps and backend services)."""
@@ -185,14 +201,19 @@ def users() -> None:
 @click.option("--fhir-user", required=True, help="Patient/123, Practitioner/abc, ...")
 def users_add(data_dir: Path, mongodb_uri: str | None, username: str, password: str | None,
               fhir_user: str) -> None:
-    """Add a user linked to the Patient or Practitioner they are."""
-    from ..auth.registry import RegistryError
+    """Add a user linked to the Patient or Practitioner they are (which must exist)."""
+    from ..auth.registry import RegistryError, check_fhir_user
 
+    try:
+        check_fhir_user(fhir_user)
+    except RegistryError as error:
+        _fail(str(error))
     password = password or getpass.getpass("Password: ")
     if len(password) < 8:
         _fail("the password needs at least 8 characters")
 
     async def work(auth: Any) -> None:
+        await _must_exist(auth.db, fhir_user, "--fhir-user")
         await auth.registry.add_user(username, password, fhir_user)
 
     try:
@@ -233,6 +254,9 @@ def token(data_dir: Path, mongodb_uri: str | None, client_id: str, scope: str,
             _fail("patient/ scopes need --patient")
         if fhir_user:
             check_fhir_user(fhir_user)
+            await _must_exist(auth.db, fhir_user, "--fhir-user")
+        if patient:
+            await _must_exist(auth.db, f"Patient/{patient}", "--patient")
         access_token, claims = await auth.tokens.access_token(
             client_id=client_id, scopes=granted, kind="operator",
             subject=fhir_user or client_id, lifetime=ttl, fhir_user=fhir_user,
