@@ -159,7 +159,11 @@ class ProfileChecker:
             value = item.value
             if not isinstance(value, dict):
                 value = {"value": value, **(item.extras or {})}
-            self._check_object(value, node, where)
+            if "resourceType" in value:  # a contained resource is %resource inside itself
+                with findings.inside(value, contained=".contained[" in where):
+                    self._check_object(value, node, where)
+            else:
+                self._check_object(value, node, where)
         typed = item.type_code if node.is_choice or not isinstance(item.value, dict) else None
         self._invariants(node, item.value, where, typed)
 

@@ -48,6 +48,7 @@ def _with_system_supertypes(model: dict[str, Any]) -> dict[str, Any]:
 
 
 _R4 = _with_system_supertypes(models["r4"])
+_PATH_TYPES: dict[str, str] = _R4["path2Type"]
 _OPTIONS = {"traceFn": lambda *_args: None}
 
 
@@ -91,7 +92,8 @@ def evaluate_invariant(invariant: CompiledInvariant, value: Any, resource: Any, 
     ``type_code`` names the value's type when the element path does not (a choice
     element, a primitive)."""
     try:
-        node = ResourceNode.create_node(value, type_code or invariant.type_path)
+        node = ResourceNode.create_node(
+            value, type_code or _node_type(value, invariant.type_path, resource))
         result = apply_parsed_path(node, invariant.parsed,
                                    {"resource": _typed(resource), "rootResource": _typed(root)},
                                    _R4, _OPTIONS)
@@ -103,6 +105,22 @@ def evaluate_invariant(invariant: CompiledInvariant, value: Any, resource: Any, 
     if result == [False]:
         return False
     return None
+
+
+def _node_type(value: Any, path: str, resource: Any) -> str:
+    """What the engine should take ``value`` at element ``path`` to be (``%context``'s
+    ``type()``): a resource's own type, the element's datatype, or the path itself (a
+    backbone element); inside a contained resource, paths are read from its own type."""
+    if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
+        return value["resourceType"]
+    known = _PATH_TYPES.get(path)
+    if known is None and isinstance(resource, dict):
+        own = resource.get("resourceType")
+        _, contained, rest = path.partition(".contained.")
+        if contained and isinstance(own, str):
+            path = f"{own}.{rest}"
+            known = _PATH_TYPES.get(path)
+    return known or path
 
 
 def _typed(resource: Any) -> Any:

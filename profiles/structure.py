@@ -13,9 +13,10 @@ for a single value, no object for a string, ...): they may then rely on those ki
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from .bindings import check_binding
+from .bindings import check_binding, check_coding_system
 from .definitions import resource_types
 from .elements import RESOURCE_TYPE_CODES, ElementRule, TypeModel, model_for, type_url
 from .findings import Findings
@@ -25,6 +26,7 @@ from .quantities import QUANTITY_TYPES, check_ucum_code
 __all__ = ["check_resource", "check_object"]
 
 _ABSENT: Any = object()
+_ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")  # a scheme (RFC 3986)
 
 
 def check_resource(resource: Any, location: str | None, findings: Findings) -> None:
@@ -91,6 +93,10 @@ def check_object(value: dict[str, Any], model: TypeModel, location: str,
         findings.extension_check(value, location)
     elif model.path in QUANTITY_TYPES:
         check_ucum_code(value, location, findings)
+    elif model.path == "Coding":
+        check_coding_system(value, location, findings)
+    elif model.path == "Bundle.entry":
+        _check_full_url(value, location, findings)
     for invariant in model.invariants:
         if invariant.severity != "error" and not findings.detailed:
             continue
@@ -98,6 +104,15 @@ def check_object(value: dict[str, Any], model: TypeModel, location: str,
             report = findings.error if invariant.severity == "error" else findings.warning
             report("invariant", location, f"{invariant.key}: {invariant.human}")
     return True
+
+
+def _check_full_url(entry: dict[str, Any], location: str, findings: Findings) -> None:
+    """``Bundle.entry.fullUrl`` is "the absolute URL for the resource"
+    (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.entry.fullUrl)."""
+    full_url = entry.get("fullUrl")
+    if isinstance(full_url, str) and not _ABSOLUTE_URL.match(full_url):
+        findings.error("invalid", f"{location}.fullUrl",
+                       f"The fullUrl must be an absolute URL (not '{_shorten(full_url)}')")
 
 
 def _child(location: str, path: str) -> str:
