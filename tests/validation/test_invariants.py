@@ -168,3 +168,27 @@ def test_contained_resource_is_its_own_resource_variable(validator):
                  "extension": [{"url": "http://example.org/definition",
                                 "valueReference": {"reference": "#sd"}}]}
     assert _errors(validator, container) == []
+
+
+def _holds(expression, path, value, resource, root):
+    compiled = compile_invariant({"key": "t", "expression": expression}, path)
+    return evaluate_invariant(compiled, value, resource, root)
+
+
+def test_context_has_the_type_of_its_element():
+    """``%context.type()`` is the element's datatype, or the resource's own type; inside a
+    contained resource, element paths are read from that resource's type."""
+    practitioner = {"resourceType": "Practitioner", "id": "p", "name": [{"text": "Dr"}]}
+    patient = {"resourceType": "Patient", "contained": [practitioner],
+               "generalPractitioner": [{"reference": "#p"}]}
+    reference = patient["generalPractitioner"][0]
+    assert _holds("%context.type().name = 'Reference'", "Patient.generalPractitioner",
+                  reference, patient, patient) is True
+    assert _holds("%context.type().name = 'Practitioner' and %resource.type().name = "
+                  "'Patient'", "Patient.contained", practitioner, patient, patient) is True
+    assert _holds("%context.type().name = 'HumanName' and %resource.type().name = "
+                  "'Practitioner' and %rootResource.type().name = 'Patient'",
+                  "Patient.contained.name", practitioner["name"][0], practitioner,
+                  patient) is True
+    assert _holds("%context.type().name = 'Reference'", "Patient.contained.name",
+                  practitioner["name"][0], practitioner, patient) is False
