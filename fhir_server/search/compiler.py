@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ..errors import InvalidRequest
 from .definitions import Registry
 from .filters import RANK_ID, RANK_REFERENCE, Condition, Element, Exists, Field, Nothing, render
+from .indexes import start_word_index
 from .parameters import combine_or
 from .parameters.date import LOWER, UPPER
 from .query import Clause
@@ -97,6 +98,8 @@ class Compiler:
         if clause.chain is not None:
             return await self._chain(path, clause)
         handler = self.registry.handler(resource_type, parameter)
+        if getattr(handler, "words_indexed_lazily", False):
+            start_word_index(self.db, resource_type, parameter.code)
         combine = getattr(handler, "clause", None)
         if combine is not None:
             return combine(list(clause.values), clause.modifier, path)

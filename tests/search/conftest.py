@@ -14,7 +14,9 @@ from pymongo import AsyncMongoClient
 
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
+from fhir_server.search.engine import SearchEngine
 
+from .explain import Finds
 from .synthea import BUNDLES, bundle_resources, load_resources
 
 BASE = "http://testserver/fhir"
@@ -54,6 +56,19 @@ async def synthea(mongo_client: AsyncMongoClient, mongodb_uri: str) -> AsyncIter
                 loaded.resources[resource["resourceType"]].append(resource)
             yield loaded
     await mongo_client.drop_database(database)
+
+
+@pytest.fixture
+async def monitored(synthea: Loaded, mongodb_uri: str
+                    ) -> AsyncIterator[tuple[SearchEngine, Finds]]:
+    """A search engine on the Synthea database whose finds are recorded."""
+    listener = Finds()
+    client = AsyncMongoClient(mongodb_uri, event_listeners=[listener], tz_aware=True)
+    settings = synthea.app.state.services.settings
+    engine = SearchEngine(client[settings.database], settings)
+    await engine.store.refresh(force=True)
+    yield engine, listener
+    await client.close()
 
 
 async def search_ids(client: httpx.AsyncClient, url: str, **params: Any) -> list[str]:
