@@ -10,7 +10,7 @@ from typing import Any
 
 from .findings import Findings
 
-__all__ = ["check_binding", "value_set_verdict"]
+__all__ = ["check_binding", "check_coding_system", "value_set_verdict"]
 
 _LISTED_CODES = 12
 
@@ -26,6 +26,16 @@ def check_binding(type_code: str, value: Any, value_set: str, location: str,
     elif isinstance(value, str):
         if findings.terminology.validate_code(value_set, value) is False:
             findings.error("code-invalid", location, _not_in(value, None, value_set, findings))
+
+
+def check_coding_system(coding: dict[str, Any], location: str, findings: Findings) -> None:
+    """``Coding.system`` names a code system (https://hl7.org/fhir/R4/datatypes.html#Coding):
+    a URL known only as a ValueSet is a mistake the client can fix."""
+    system = coding.get("system")
+    if (isinstance(system, str) and findings.terminology.resource("CodeSystem", system) is None
+            and findings.terminology.resource("ValueSet", system) is not None):
+        findings.error("invalid", f"{location}.system",
+                       f"The Coding references a value set, not a code system ('{system}')")
 
 
 def _check_coding(coding: dict[str, Any], value_set: str, location: str,

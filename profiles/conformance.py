@@ -145,8 +145,8 @@ class ProfileChecker:
                            f"{describe(node.fixed[1])} ({_label(node)})")
         if node.pattern is not None and not matches_pattern(item.value, node.pattern[1]):
             findings.error("value", where,
-                           f"Value does not match the pattern {describe(node.pattern[1])} "
-                           f"required by {_label(node)}")
+                           f"The value {describe(item.value)} does not match the pattern "
+                           f"{describe(node.pattern[1])} required by {_label(node)}")
         if node.binding is not None:
             self._check_binding(node, item)
         problem = limit_problem(node.element, item.value)
@@ -159,7 +159,11 @@ class ProfileChecker:
             value = item.value
             if not isinstance(value, dict):
                 value = {"value": value, **(item.extras or {})}
-            self._check_object(value, node, where)
+            if "resourceType" in value:  # a contained resource is %resource inside itself
+                with findings.inside(value, contained=".contained[" in where):
+                    self._check_object(value, node, where)
+            else:
+                self._check_object(value, node, where)
         typed = item.type_code if node.is_choice or not isinstance(item.value, dict) else None
         self._invariants(node, item.value, where, typed)
 
@@ -223,10 +227,10 @@ def _label(node: ElementNode) -> str:
 
 
 def _items(value: dict[str, Any], node: ElementNode, location: str) -> list[Item]:
+    """The values of ``node`` in ``value``; a primitive given only by its ``_name`` object
+    (an id or extensions, no value: https://hl7.org/fhir/R4/json.html#primitive) is one."""
     if node.is_choice:
-        stem = node.stem
-        return [Item(v, type_of_key(k, stem), f"{location}.{k}", 0)
-                for k, v in value.items() if k.startswith(stem) and k[len(stem):][:1].isupper()]
+        return _choice_items(value, node.stem, location)
     name = node.name
     raw, extras = value.get(name), value.get(f"_{name}")
     if raw is None and extras is None:
@@ -241,6 +245,23 @@ def _items(value: dict[str, Any], node: ElementNode, location: str) -> list[Item
                 for i in range(size)]
     return [Item(raw, type_code, f"{location}.{name}", 0,
                  extras if isinstance(extras, dict) else None)]
+
+
+def _choice_items(value: dict[str, Any], stem: str, location: str) -> list[Item]:
+    items = []
+    for key, item in value.items():
+        only_element = key[:1] == "_"
+        name = key[1:] if only_element else key
+        if not (name.startswith(stem) and name[len(stem):][:1].isupper()):
+            continue
+        if not only_element:
+            extras = value.get(f"_{key}")
+            items.append(Item(item, type_of_key(key, stem), f"{location}.{key}", 0,
+                              extras if isinstance(extras, dict) else None))
+        elif name not in value:
+            items.append(Item(None, type_of_key(name, stem), f"{location}.{name}", 0,
+                              item if isinstance(item, dict) else None))
+    return items
 
 
 def _referenced_type(reference: Any, root: Any) -> str | None:

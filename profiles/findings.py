@@ -32,10 +32,22 @@ class Findings:
     root: Any = None  # FHIRPath %rootResource: the outermost resource
     container: Any = None  # the resource whose ``contained`` local references ``#id`` name
     extension_check: Callable[[dict[str, Any], str], None] | None = None
+    malformed_count: int = 0  # JSON values of the wrong kind found so far
 
     def error(self, code: str, location: str, message: str) -> None:
         """Record an error-severity issue with its FHIRPath ``location``."""
         self.issues.append(Issue("error", code, message, (location,)))
+
+    def malformed(self, code: str, location: str, message: str) -> None:
+        """Record a JSON value of the wrong kind (an array for a single value, an object
+        for a string, ...): checks that read values (invariants, bindings, UCUM,
+        extension definitions) skip the objects around it (:meth:`well_formed_since`)."""
+        self.malformed_count += 1
+        self.error(code, location, message)
+
+    def well_formed_since(self, mark: int) -> bool:
+        """Whether no wrong-kind value was found since ``malformed_count`` was ``mark``."""
+        return self.malformed_count == mark
 
     def warning(self, code: str, location: str, message: str) -> None:
         self.issues.append(Issue("warning", code, message, (location,)))
@@ -45,16 +57,15 @@ class Findings:
 
     @contextmanager
     def inside(self, resource: Any, contained: bool) -> Iterator[None]:
-        """Within ``resource``: a contained resource is its own ``%resource`` below the
-        same ``%rootResource``; a Bundle entry or top-level resource is both (at the top)
-        or neither (a Bundle's entries keep the Bundle as ``%resource``)."""
+        """Within ``resource`` (https://hl7.org/fhir/R4/fhirpath.html#variables): a
+        contained resource is its own ``%resource`` below the same ``%rootResource`` and
+        container; any other resource (top level, a Bundle entry, a Parameters resource)
+        is its own ``%resource``, ``%rootResource`` and container."""
         saved = (self.resource, self.root, self.container)
-        if self.root is None:
-            self.resource = self.root = resource
-        if contained:
+        if contained and self.root is not None:
             self.resource = resource
         else:
-            self.container = resource
+            self.resource = self.root = self.container = resource
         try:
             yield
         finally:

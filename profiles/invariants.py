@@ -10,14 +10,11 @@ Keys not in :data:`PYTHON_INVARIANTS` are evaluated with ``fhirpathpy``; ``txt-1
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-
-import orjson
 
 from .fhirpath import compile_invariant, evaluate_invariant
 
@@ -52,13 +49,20 @@ def _dom_2(value: dict[str, Any], _context: Any) -> bool:
     return not any("contained" in c for c in _contained(value))
 
 
-_LOCAL_REFERENCE = re.compile(rb'"(#[^"\\]*)"')
-
-
-def _local_references(value: Any) -> set[bytes]:
+def _local_references(value: Any) -> set[str]:
     """Every string starting with ``#`` anywhere in ``value`` (references, canonicals,
     uris), as dom-3's ``descendants()`` collects them."""
-    return set(_LOCAL_REFERENCE.findall(orjson.dumps(value, default=str)))
+    found: set[str] = set()
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and item[:1] == "#":
+            found.add(item)
+    return found
 
 
 def _dom_3(value: dict[str, Any], _context: Any) -> bool:
@@ -68,7 +72,7 @@ def _dom_3(value: dict[str, Any], _context: Any) -> bool:
     if not contained:
         return True
     everywhere = _local_references(value)
-    return all(f"#{c.get('id')}".encode() in everywhere or b"#" in _local_references(c)
+    return all(f"#{c.get('id')}" in everywhere or "#" in _local_references(c)
                for c in contained)
 
 

@@ -6,8 +6,9 @@ Configuration (see ``docs/profiles.md``):
   resource of that type must conform to each listed profile), or
 * ``FHIR_PROFILE_CONFIG``: a JSON file ``{"required": {"Type": ["url", ...]},
   "unknownProfile": "error" | "warning"}``;
-* ``FHIR_UNKNOWN_PROFILE``: ``error`` (default: a resource claiming a profile the server
-  does not know is rejected) or ``warning`` (accepted, with a warning).
+* ``FHIR_UNKNOWN_PROFILE``: ``warning`` (default, as HAPI FHIR: a resource claiming a
+  profile the server does not know is accepted, with a warning issue) or ``error``
+  (rejected).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class PolicyError(ValueError):
 @dataclass(frozen=True)
 class ProfilePolicy:
     required: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    unknown_profile: str = "error"
+    unknown_profile: str = "warning"
 
     def __post_init__(self) -> None:
         if self.unknown_profile not in _SEVERITIES:
@@ -43,7 +44,7 @@ class ProfilePolicy:
     @classmethod
     def from_environment(cls) -> ProfilePolicy:
         required: dict[str, tuple[str, ...]] = {}
-        unknown = "error"
+        unknown = "warning"
         config = os.environ.get("FHIR_PROFILE_CONFIG")
         if config:
             try:

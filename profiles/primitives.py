@@ -56,6 +56,17 @@ class PrimitiveType:
             return self._decimal_problem(value)
         return self._wrong_kind(value, "string")
 
+    def has_json_kind(self, value: Any) -> bool:
+        """Whether ``value`` is the JSON kind of this type (whatever its format)."""
+        if self.json_kind == "string":
+            return value.__class__ is str
+        if self.json_kind == "boolean":
+            return isinstance(value, bool)
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, int) or (self.json_kind == "decimal"
+                                          and isinstance(value, Decimal | float))
+
     def _wrong_kind(self, value: Any, expected: str) -> str:
         return f"{self.name} must be a JSON {expected}, not {json_kind_of(value)}"
 

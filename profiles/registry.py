@@ -22,7 +22,8 @@ from .definitions import load_bundle, structure_definitions
 from .profile_tree import ElementNode, compile_tree
 from .snapshot import SnapshotError, generate_snapshot
 
-__all__ = ["DefinitionRegistry", "project_definitions", "PROJECT_BASE", "MCH_DIR"]
+__all__ = ["DefinitionRegistry", "project_definitions", "shipped_definitions", "PROJECT_BASE",
+           "MCH_DIR"]
 
 PROJECT_BASE = "https://mch-fhir.org/fhir"
 MCH_DIR = Path(__file__).with_name("mch")
@@ -51,6 +52,33 @@ def _core_extras() -> dict[str, dict[str, Any]]:
 def project_definitions() -> tuple[dict[str, Any], ...]:
     """The project's own profiles and extensions (``profiles/mch/*.json``)."""
     return tuple(orjson.loads(path.read_bytes()) for path in sorted(MCH_DIR.glob("*.json")))
+
+
+@cache
+def _core_profiles() -> tuple[dict[str, Any], ...]:
+    """The core profiles of resources (vital signs, body weight, ...: ``profiles-others``)."""
+    return tuple(sd for sd in _core_extras().values()
+                 if sd.get("derivation") == "constraint" and sd.get("kind") == "resource")
+
+
+def shipped_definitions() -> tuple[dict[str, Any], ...]:
+    """The StructureDefinitions stored as resources on first start (:mod:`terminology.seed`)
+    so that clients can read and search them: the project's own profiles and extensions,
+    and the core profiles that resources can claim (vital signs, ...).
+
+    Not stored: the 213 base definitions of the resource types and datatypes (31 MB of
+    snapshots) and the 393 core extension definitions. They are the specification itself,
+    published under the same canonical URLs (https://hl7.org/fhir/R4/profilelist.html);
+    storing them would add about 1.5 s of database work to the first start
+    (``bench/README.md``, Startup) for content no client discovers through this server.
+    """
+    return (*project_definitions(), *_core_profiles())
+
+
+def _profiled_type(definition: dict[str, Any]) -> str | None:
+    if definition.get("derivation") == "constraint" and definition.get("kind") == "resource":
+        return definition.get("type")
+    return None
 
 
 class DefinitionRegistry:
@@ -132,3 +160,16 @@ class DefinitionRegistry:
     def urls(self) -> list[str]:
         """Every non-core definition (project and stored), for listings."""
         return sorted(set(self._project) | set(self._stored))
+
+    def supported_profiles(self) -> dict[str, list[str]]:
+        """Canonical URLs of the resource profiles known here, by resource type: core
+        profiles, the project's, and stored ones (installed guides, client-created). The
+        CapabilityStatement lists them as ``rest.resource.supportedProfile``
+        (https://hl7.org/fhir/R4/capabilitystatement-definitions.html#CapabilityStatement.rest.resource.supportedProfile)."""
+        by_url = {sd["url"]: sd for sd in _core_profiles()} | self._project | self._stored
+        found: dict[str, list[str]] = {}
+        for url, definition in sorted(by_url.items()):
+            resource_type = _profiled_type(definition)
+            if resource_type:
+                found.setdefault(resource_type, []).append(url)
+        return found

@@ -3,13 +3,15 @@
 StructureDefinitions go into the :class:`~profiles.registry.DefinitionRegistry`'s stored
 layer, CodeSystems, ValueSets and ConceptMaps into the stored layer of the
 :class:`~terminology.LocalTerminology`. MongoDB is the truth shared by every server
-process: the latest version of any conformance resource in ``history`` (one indexed
-query) tells when to look; then only documents written since the last look are read
-(and the ids of the loaded ones checked for deletes). It is checked at startup, before
-every terminology operation and ``$validate``, and at most every ``interval`` seconds
-(``FHIR_CONFORMANCE_REFRESH_SECONDS``, default 5) in the background of validation on
-writes. The shipped content seeded into MongoDB (tagged ``shipped``) is not reloaded:
-it is in memory already.
+process: the versions of conformance resources in ``history`` written since the last look
+(one indexed range read per type) tell when to look again; then only documents written
+since the last look are read (and the ids of the loaded ones checked for deletes). It is
+checked at startup, before every terminology operation and ``$validate``, and at most
+every ``interval`` seconds (``FHIR_CONFORMANCE_REFRESH_SECONDS``, default 5) in the
+background of validation on writes. The shipped content seeded into MongoDB (:mod:`terminology.seed`) is not reloaded
+while it is the version seeding stored: it is in memory already. A client's version of a
+shipped resource (any other version of it, tagged ``shipped`` or not) is loaded like any
+stored resource.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import logging
 import os
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import DESCENDING
@@ -26,7 +28,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from fhir_server.database import HISTORY
 from terminology import LocalTerminology
-from terminology.seed import SHIPPED_TAG
+from terminology.seed import shipped_versions
 
 from .registry import DefinitionRegistry
 
@@ -34,8 +36,7 @@ __all__ = ["ConformanceStore", "CONFORMANCE_TYPES"]
 
 CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap")
 _CLOCK_SKEW = timedelta(seconds=5)  # a write committed late carries its earlier start time
-_SHIPPED = {"resource.meta.tag": {"$elemMatch": SHIPPED_TAG}}
-_NOT_SHIPPED = {"resource.meta.tag": {"$not": {"$elemMatch": SHIPPED_TAG}}}
+_LAST_UPDATED = "conformance_lastUpdated"
 
 log = logging.getLogger(__name__)
 
@@ -48,35 +49,46 @@ class ConformanceStore:
         self.terminology = terminology
         self.interval = interval if interval is not None else float(
             os.environ.get("FHIR_CONFORMANCE_REFRESH_SECONDS", "5"))
-        self._latest: tuple[Any, Any] | None = None
+        self._since: datetime | None = None  # the last look, less the clock skew
+        self._seen: set[str] = set()  # history keys of the versions it found
         self._loaded: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in CONFORMANCE_TYPES}
         self._checked = 0.0
         self._pending: asyncio.Task[bool] | None = None
+        self._shipped: dict[tuple[str, str], int] = {}
 
     async def ensure_indexes(self) -> None:
         for kind in CONFORMANCE_TYPES:
             await self.db[kind].create_index([("lastUpdated", DESCENDING)],
-                                             name="conformance_lastUpdated")
+                                             name=_LAST_UPDATED)
 
-    async def _latest_write(self) -> tuple[Any, Any]:
-        """The time and key of the latest version (tombstones included) of any
-        conformance resource, from ``history``: the fingerprint, in one indexed query."""
-        latest = await self.db[HISTORY].find_one(
-            {"type": {"$in": list(CONFORMANCE_TYPES)}}, {"lastUpdated": 1},
-            sort=[("lastUpdated", DESCENDING), ("_id", DESCENDING)])
-        return (None, None) if latest is None else (latest["lastUpdated"], latest["_id"])
+    async def _recent_versions(self, since: datetime) -> dict[str, datetime]:
+        """History keys and times of the conformance versions (tombstones included)
+        written at or after ``since`` less the clock skew: a range read per type on the
+        ``(type, lastUpdated)`` index of ``history``, so no older version is read."""
+        found: dict[str, datetime] = {}
+        for kind in CONFORMANCE_TYPES:
+            async for doc in self.db[HISTORY].find(
+                    {"type": kind, "lastUpdated": {"$gte": since - _CLOCK_SKEW}},
+                    {"lastUpdated": 1}):
+                found[doc["_id"]] = doc["lastUpdated"]
+        return found
 
     async def refresh(self, force: bool = False) -> bool:
         """Reload what changed; True when the stored (non-shipped) content changed."""
         self._checked = time.monotonic()
-        latest = await self._latest_write()
-        if latest == self._latest and not force:
+        full = force or self._since is None
+        since = datetime.now(UTC) if self._since is None or force else self._since
+        recent = await self._recent_versions(since)
+        if not full and recent.keys() <= self._seen:
             return False
-        since = None if force or self._latest is None else self._latest[0]
+        if full:
+            await self.ensure_indexes()
+        self._shipped = await shipped_versions(self.db, CONFORMANCE_TYPES)
         changed = False
         for kind in CONFORMANCE_TYPES:
-            changed |= await self._reload(kind, since)
-        self._latest = latest
+            changed |= await self._reload(kind, None if full else since)
+        self._seen = set(recent)
+        self._since = max([since, *recent.values()])
         if changed:
             self.registry.replace_stored(self._loaded["StructureDefinition"].values())
             self.terminology.replace([r for kind in CONFORMANCE_TYPES[1:]
@@ -87,15 +99,22 @@ class ConformanceStore:
 
     async def _reload(self, kind: str, since: Any) -> bool:
         """Apply the documents written since ``since`` (everything when None) and the
-        deletes; True when the non-shipped content changed. Shipped documents are skipped."""
+        deletes; True when the non-shipped content changed. Documents that are still the
+        version seeding stored are skipped (two indexed reads: versions, then resources)."""
         before = self._loaded[kind]
         loaded = {} if since is None else dict(before)
-        window = {} if since is None else {"lastUpdated": {"$gte": since - _CLOCK_SKEW}}
-        async for doc in self.db[kind].find({**window, **_NOT_SHIPPED}, {"resource": 1}):
-            loaded[doc["_id"]] = doc["resource"]
-        if since is not None:
-            async for doc in self.db[kind].find({**window, **_SHIPPED}, {"_id": 1}):
+        changed_since = self.db[kind].find({}, {"vid": 1}) if since is None else self.db[
+            kind].find({"lastUpdated": {"$gte": since - _CLOCK_SKEW}}, {"vid": 1}).hint(
+            _LAST_UPDATED)
+        wanted = []
+        async for doc in changed_since:
+            if self._shipped.get((kind, doc["_id"])) == doc["vid"]:
                 loaded.pop(doc["_id"], None)
+            else:
+                wanted.append(doc["_id"])
+        if wanted:
+            async for doc in self.db[kind].find({"_id": {"$in": wanted}}, {"resource": 1}):
+                loaded[doc["_id"]] = doc["resource"]
         if since is not None and loaded:
             present = {doc["_id"] async for doc in self.db[kind].find(
                 {"_id": {"$in": list(loaded)}}, {"_id": 1})}

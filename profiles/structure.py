@@ -5,13 +5,18 @@ element names only, arrays exactly for repeating elements, no empty objects, arr
 strings, ``null`` only inside primitive arrays paired with their ``_name`` extension
 array, at most one type of a choice element, cardinality, primitive formats and required
 bindings. Every problem is recorded with its FHIRPath location; nothing stops at the first.
+
+Checks that read values (invariants, bindings, UCUM codes, extension definitions) run on
+an object only when every value inside it has the JSON kind its definition says (no array
+for a single value, no object for a string, ...): they may then rely on those kinds.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from .bindings import check_binding
+from .bindings import check_binding, check_coding_system
 from .definitions import resource_types
 from .elements import RESOURCE_TYPE_CODES, ElementRule, TypeModel, model_for, type_url
 from .findings import Findings
@@ -21,22 +26,24 @@ from .quantities import QUANTITY_TYPES, check_ucum_code
 __all__ = ["check_resource", "check_object"]
 
 _ABSENT: Any = object()
+_ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")  # a scheme (RFC 3986)
 
 
 def check_resource(resource: Any, location: str | None, findings: Findings) -> None:
     """Check ``resource`` as a resource of the type named by its ``resourceType``."""
     where = location or "Resource"
     if not isinstance(resource, dict):
-        findings.error("structure", where,
-                       f"A resource must be a JSON object, not {json_kind_of(resource)}")
+        findings.malformed("structure", where,
+                           f"A resource must be a JSON object, not {json_kind_of(resource)}")
         return
     resource_type = resource.get("resourceType")
     if resource_type is None:
-        findings.error("required", where, "The resource has no resourceType")
+        findings.malformed("required", where, "The resource has no resourceType")
         return
     if not isinstance(resource_type, str) or resource_type not in resource_types():
-        findings.error("structure", f"{where}.resourceType" if location else "resourceType",
-                       f"Unknown resourceType '{str(resource_type)[:80]}'")
+        findings.malformed("structure",
+                           f"{where}.resourceType" if location else "resourceType",
+                           f"Unknown resourceType '{str(resource_type)[:80]}'")
         return
     with findings.inside(resource, contained=location is not None and ".contained[" in location
                          and location.endswith("]")):
@@ -45,12 +52,14 @@ def check_resource(resource: Any, location: str | None, findings: Findings) -> N
 
 
 def check_object(value: dict[str, Any], model: TypeModel, location: str,
-                 findings: Findings) -> None:
-    """Check the properties of one JSON object against ``model``."""
+                 findings: Findings) -> bool:
+    """Check the properties of one JSON object against ``model``; whether every value in
+    it has the JSON kind its definition says (see :meth:`Findings.malformed`)."""
     if not value:
         findings.error("structure", location,
                        "An empty object is not allowed; leave the element out instead")
-        return
+        return True
+    mark = findings.malformed_count
     choices: dict[str, set[str]] | None = None
     properties = model.properties
     for key, item in value.items():
@@ -78,16 +87,32 @@ def check_object(value: dict[str, Any], model: TypeModel, location: str,
         if not any(name in value for name in names):
             findings.error("required", _child(location, path),
                            f"{path} is required (minimum cardinality 1) but missing")
+    if not findings.well_formed_since(mark):
+        return False
     if model.path == "Extension" and findings.extension_check is not None:
         findings.extension_check(value, location)
     elif model.path in QUANTITY_TYPES:
         check_ucum_code(value, location, findings)
+    elif model.path == "Coding":
+        check_coding_system(value, location, findings)
+    elif model.path == "Bundle.entry":
+        _check_full_url(value, location, findings)
     for invariant in model.invariants:
         if invariant.severity != "error" and not findings.detailed:
             continue
         if invariant.holds(value, findings) is False:
             report = findings.error if invariant.severity == "error" else findings.warning
             report("invariant", location, f"{invariant.key}: {invariant.human}")
+    return True
+
+
+def _check_full_url(entry: dict[str, Any], location: str, findings: Findings) -> None:
+    """``Bundle.entry.fullUrl`` is "the absolute URL for the resource"
+    (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.entry.fullUrl)."""
+    full_url = entry.get("fullUrl")
+    if isinstance(full_url, str) and not _ABSOLUTE_URL.match(full_url):
+        findings.error("invalid", f"{location}.fullUrl",
+                       f"The fullUrl must be an absolute URL (not '{_shorten(full_url)}')")
 
 
 def _child(location: str, path: str) -> str:
@@ -129,8 +154,8 @@ def _check_property(rule: ElementRule, base: Any, extensions: Any, location: str
     else:
         if base is not _ABSENT:
             if isinstance(base, list):
-                findings.error("structure", where,
-                               f"{rule.path} is a single value, not an array")
+                findings.malformed("structure", where,
+                                   f"{rule.path} is a single value, not an array")
             else:
                 _check_value(rule, base, where, findings)
         if extensions is not _ABSENT:
@@ -142,8 +167,8 @@ def _as_list(rule: ElementRule, value: Any, prefix: str, where: str,
     if value is _ABSENT:
         return None
     if not isinstance(value, list):
-        findings.error("structure", where,
-                       f"{prefix}{rule.name} repeats, so it must be a JSON array")
+        findings.malformed("structure", where,
+                           f"{prefix}{rule.name} repeats, so it must be a JSON array")
         return None
     if not value:
         findings.error("structure", where,
@@ -170,7 +195,7 @@ def _check_repeating(rule: ElementRule, base: Any, extensions: Any, where: str,
         element = elements[index] if elements is not None and index < len(elements) else None
         here = f"{where}[{index}]"
         if value is None and element is None:
-            findings.error("structure", here, _null_message(rule))
+            findings.malformed("structure", here, _null_message(rule))
         if value is not None:
             _check_value(rule, value, here, findings)
         if element is not None:
@@ -190,27 +215,30 @@ def _check_primitive_element(rule: ElementRule, element: Any, where: str,
     if isinstance(element, dict):
         check_object(element, rule.model(), where, findings)
     else:
-        findings.error("structure", where,
-                       f"_{rule.name} must hold a JSON object with id or extension, "
-                       f"not {json_kind_of(element)}")
+        findings.malformed("structure", where,
+                           f"_{rule.name} must hold a JSON object with id or extension, "
+                           f"not {json_kind_of(element)}")
 
 
 def _check_value(rule: ElementRule, value: Any, where: str, findings: Findings) -> None:
     if rule.primitive is not None:
         problem = rule.primitive.problem(value)
-        if problem is not None:
+        if problem is None:
+            if rule.binding is not None:
+                check_binding(rule.type_code, value, rule.binding, where, findings)
+        elif rule.primitive.has_json_kind(value):
             findings.error("value", where, problem)
-        elif rule.binding is not None:
-            check_binding(rule.type_code, value, rule.binding, where, findings)
+        else:
+            findings.malformed("value", where, problem)
         return
     if not isinstance(value, dict):
-        findings.error("structure", where,
-                       f"{rule.path} must be a JSON object ({rule.type_code}), "
-                       f"not {json_kind_of(value)}")
+        findings.malformed("structure", where,
+                           f"{rule.path} must be a JSON object ({rule.type_code}), "
+                           f"not {json_kind_of(value)}")
         return
     if rule.type_code in RESOURCE_TYPE_CODES:
         check_resource(value, where, findings)
         return
-    check_object(value, rule.children or rule.model(), where, findings)
-    if rule.binding is not None:
+    well_formed = check_object(value, rule.children or rule.model(), where, findings)
+    if well_formed and rule.binding is not None:
         check_binding(rule.type_code, value, rule.binding, where, findings)

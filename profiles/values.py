@@ -57,13 +57,16 @@ def matches_pattern(value: Any, pattern: Any) -> bool:
 
 
 def describe(value: Any) -> str:
-    """A short human rendering of a fixed or pattern value for messages."""
+    """A short human rendering of a value for messages (codings as ``system#code``, with
+    their display when they have one)."""
     if isinstance(value, dict):
         codings = value.get("coding")
         if isinstance(codings, list):
             return ", ".join(describe(c) for c in codings)
         if "code" in value or "system" in value:
-            return f"{value.get('system', '')}#{value.get('code', '')}"
+            shown = f"{value.get('system', '')}#{value.get('code', '')}"
+            display = value.get("display")
+            return f"{shown} ('{display}')" if isinstance(display, str) else shown
         return ", ".join(f"{k}={describe(v)}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(describe(v) for v in value)

@@ -1,75 +1,358 @@
-"""Loading the shipped terminology into MongoDB as resources, once per database.
+"""Storing the shipped conformance content in MongoDB, before the server reports ready.
 
-On first start the server stores every shipped CodeSystem, ValueSet and ConceptMap (see
-:func:`terminology.local.shipped_resources`) as a resource with its own id, tagged
-``shipped`` in ``meta.tag``, so that they can be read, searched and used by the
-terminology operations like any other. A marker document in ``conformance_state``
-(``_id: "shipped-terminology"``, with the content version) makes it happen once across
-server processes; a newer shipped version is loaded over the old one. Controlled by
-``FHIR_TERMINOLOGY_SEED`` (``on``, the default, or ``off``).
+Every shipped CodeSystem, ValueSet and ConceptMap (:func:`terminology.local.shipped_resources`)
+and the shipped profiles (:func:`profiles.registry.shipped_definitions`) are stored as
+resources with their own ids, tagged ``shipped`` in ``meta.tag``, so that they can be read
+and searched like any other (https://hl7.org/fhir/R4/http.html#read). The server awaits
+:func:`seed_shipped` during startup, so ``/metadata`` first answers once the content is
+there. Controlled by ``FHIR_TERMINOLOGY_SEED`` (``on``, the default, or ``off``).
+
+A client's resource is never replaced. A shipped resource is *created* only under an id
+that was never used (:meth:`Repository.absent_ids`, in the same transaction as the
+insert), and *updated* only while the stored version is still the one seeding wrote:
+each batch records, in ``shipped_content``, the ids it stored with their content digest
+and version. A resource a client wrote or deleted under a shipped id is left alone and
+logged, now and on every later start.
+
+Bulk: per resource type, batches of :data:`BATCH_SIZE` ids, each one transaction
+(``absent_ids``, one ``create_many``, the rare updates, the batch record). One batch at a
+time: two concurrent ones conflict on SecantusDB and are retried, which costs more than
+the overlap gains.
+
+Several processes on one database: the lease ``conformance_state/shipped-content`` (its
+owner, a heartbeat after every batch) lets exactly one seed; the others wait for it, at
+most ``FHIR_SEED_WAIT_SECONDS`` (default 300). A lease whose owner is gone (its pid no
+longer exists on this host, or no heartbeat for :data:`LEASE`) is taken over, and the new
+owner continues after the batches already committed. The content version is a digest of
+all of it, so a change to any shipped file is stored on the next start.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+import socket
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import groupby
 from typing import Any
 
+import orjson
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from .local import shipped_resources
+from fhir_server.database import ensure_base_indexes
+from fhir_server.errors import Gone, NotFound
 
-__all__ = ["SHIPPED_TAG", "SHIPPED_VERSION", "seed_shipped", "seeding_enabled"]
+__all__ = ["SHIPPED_TAG", "STATE", "RECORDS", "MARKER", "BATCH_SIZE", "LEASE",
+           "SeedOutcome", "SeedingError", "ShippedContent", "seed_shipped",
+           "seeding_enabled", "content_digest", "shipped_versions"]
 
 SHIPPED_TAG = {"system": "https://mch-fhir.org/fhir/CodeSystem/content-origin",
                "code": "shipped"}
-SHIPPED_VERSION = "2026-11-22"
 STATE = "conformance_state"
-_MARKER = "shipped-terminology"
-_STALE_CLAIM = timedelta(minutes=10)
+RECORDS = "shipped_content"
+MARKER = "shipped-content"
+BATCH_SIZE = 500
+LEASE = timedelta(seconds=60)
+_POLL_SECONDS = 0.1
 
 log = logging.getLogger(__name__)
 
-Store = Callable[[dict[str, Any], str], Awaitable[Any]]
+
+class SeedingError(RuntimeError):
+    """Another process held the seeding lease for longer than the wait allows."""
 
 
 def seeding_enabled() -> bool:
     return os.environ.get("FHIR_TERMINOLOGY_SEED", "on").lower() not in ("off", "0", "false")
 
 
-async def _claim(db: AsyncDatabase) -> bool:
-    """Whether this process should load the content now (no one did, or an older version,
-    or a claim abandoned for ten minutes)."""
-    now = datetime.now(UTC)
-    state = db[STATE]
+def _wait_seconds() -> float:
+    return float(os.environ.get("FHIR_SEED_WAIT_SECONDS", "300"))
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def content_digest(resource: dict[str, Any]) -> str:
+    """A digest of what makes two versions different: everything but ``meta.versionId``
+    and ``meta.lastUpdated``, which the server sets on every write."""
+    meta = {k: v for k, v in resource.get("meta", {}).items()
+            if k not in ("versionId", "lastUpdated")}
+    body = orjson.dumps({**resource, "meta": meta}, default=_decimal,
+                        option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def _tagged(resource: dict[str, Any]) -> dict[str, Any]:
+    meta = resource.get("meta", {})
+    tags = [t for t in meta.get("tag", []) if t != SHIPPED_TAG] + [SHIPPED_TAG]
+    return {**resource, "meta": {**meta, "tag": tags}}
+
+
+@dataclass(frozen=True)
+class ShippedResource:
+    resource: dict[str, Any]  # as it is stored: tagged shipped
+    digest: str
+
+    @property
+    def kind(self) -> str:
+        return self.resource["resourceType"]
+
+    @property
+    def id(self) -> str:
+        return self.resource["id"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    key: str  # content version / type / number: the id of its record
+    members: list[ShippedResource]
+
+
+class ShippedContent:
+    """The content to store, tagged and digested, in batches by type and id, with its
+    version (a digest of all of it)."""
+
+    def __init__(self, resources: Iterable[dict[str, Any]],
+                 batch_size: int = BATCH_SIZE) -> None:
+        tagged = (_tagged(r) for r in resources)
+        self.resources = sorted((ShippedResource(r, content_digest(r)) for r in tagged),
+                                key=lambda s: (s.kind, s.id))
+        self.version = hashlib.sha256("".join(
+            f"{s.kind}/{s.id}={s.digest};" for s in self.resources).encode()).hexdigest()[:16]
+        self.batches: list[Batch] = []
+        for kind, group in groupby(self.resources, key=lambda s: s.kind):
+            members = list(group)
+            for start in range(0, len(members), batch_size):
+                self.batches.append(Batch(f"{self.version}/{kind}/{start // batch_size:04d}",
+                                          members[start:start + batch_size]))
+
+
+@dataclass
+class SeedOutcome:
+    """What one call did; ``seeded`` is False when another process did the work."""
+
+    seeded: bool
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    left_alone: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def stored(self) -> int:
+        return self.created + self.updated
+
+    def add(self, other: SeedOutcome) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.left_alone += other.left_alone
+
+
+def _pid_alive(pid: int) -> bool:
     try:
-        await state.insert_one({"_id": _MARKER, "version": SHIPPED_VERSION,
-                                "state": "loading", "claimed": now})
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
         return True
-    except DuplicateKeyError:
-        pass
-    taken = await state.find_one_and_update(
-        {"_id": _MARKER, "$or": [{"version": {"$ne": SHIPPED_VERSION}},
-                                 {"state": "loading", "claimed": {"$lt": now - _STALE_CLAIM}}]},
-        {"$set": {"version": SHIPPED_VERSION, "state": "loading", "claimed": now}})
-    return taken is not None
+    return True
 
 
-async def seed_shipped(db: AsyncDatabase, store: Store,
-                       resources: Iterable[dict[str, Any]] | None = None) -> int:
-    """Store the shipped content (or ``resources``) with ``store(resource, id)`` (an
-    update-as-create) unless it is there already; the number of resources stored."""
-    if not await _claim(db):
-        return 0
-    count = 0
-    for resource in shipped_resources() if resources is None else resources:
-        meta = resource.get("meta", {})
-        tags = [t for t in meta.get("tag", []) if t != SHIPPED_TAG] + [SHIPPED_TAG]
-        await store({**resource, "meta": {**meta, "tag": tags}}, resource["id"])
-        count += 1
-    await db[STATE].update_one({"_id": _MARKER}, {"$set": {"state": "done"}})
-    log.info("Stored %d shipped CodeSystems, ValueSets and ConceptMaps", count)
-    return count
+def _abandoned(marker: dict[str, Any], now: datetime, lease: timedelta) -> bool:
+    """Whether the lease holder is gone: no heartbeat within ``lease``, or its process no
+    longer exists on this host."""
+    if marker.get("heartbeat") is None or marker["heartbeat"] < now - lease:
+        return True
+    owner = marker.get("owner") or {}
+    return owner.get("host") == socket.gethostname() and not _pid_alive(int(owner.get("pid", 0)))
+
+
+class _Seeder:
+    def __init__(self, db: AsyncDatabase, repository: Any, content: ShippedContent) -> None:
+        self.db = db
+        self.repository = repository
+        self.content = content
+        self.owner = {"host": socket.gethostname(), "pid": os.getpid(),
+                      "token": uuid.uuid4().hex}
+        self.recorded: dict[tuple[str, str], tuple[str, int]] = {}
+
+    async def claim(self, lease: timedelta) -> str:
+        """``done`` (this content version is stored), ``claimed`` (this process stores it
+        now) or ``held`` (a live process holds the lease)."""
+        state = self.db[STATE]
+        now = datetime.now(UTC)
+        marker = await state.find_one({"_id": MARKER})
+        if marker is not None and marker.get("version") == self.content.version and \
+                marker.get("state") == "done":
+            return "done"
+        claim = {"version": self.content.version, "state": "loading", "owner": self.owner,
+                 "heartbeat": now, "started": now}
+        if marker is None:
+            try:
+                await state.insert_one({"_id": MARKER, **claim})
+                return "claimed"
+            except DuplicateKeyError:
+                return "held"
+        if marker.get("state") == "loading" and not _abandoned(marker, now, lease):
+            return "held"
+        taken = await state.update_one(  # compare-and-set on the marker as read
+            {"_id": MARKER, "state": marker.get("state"), "version": marker.get("version"),
+             "heartbeat": marker.get("heartbeat")},
+            {"$set": claim})
+        return "claimed" if taken.modified_count == 1 else "held"
+
+    async def run(self) -> SeedOutcome | None:
+        """Store every batch not yet recorded for this version; None when another
+        process took the lease over meanwhile."""
+        outcome = SeedOutcome(seeded=True)
+        await ensure_base_indexes(self.db)  # absent_ids looks ids up in history
+        await self._load_records()
+        done = {d["_id"] async for d in self.db[RECORDS].find(
+            {"version": self.content.version}, {"_id": 1})}
+        for batch in self.content.batches:
+            if batch.key in done:
+                outcome.unchanged += len(batch.members)
+                continue
+            outcome.add(await self.repository.in_transaction(
+                lambda session, batch=batch: self._store(batch, session)))
+            if not await self._heartbeat():
+                return None
+        await self.db[RECORDS].delete_many({"version": {"$ne": self.content.version}})
+        finished = await self.db[STATE].update_one(
+            {"_id": MARKER, "owner.token": self.owner["token"]},
+            {"$set": {"state": "done", "finished": datetime.now(UTC)}})
+        return outcome if finished.matched_count == 1 else None
+
+    async def _load_records(self) -> None:
+        """What earlier seedings stored; this version's records win over older ones."""
+        async for record in self.db[RECORDS].find({}).sort([("recorded", 1)]):
+            current = record["version"] == self.content.version
+            for rid, digest, vid in record["resources"]:
+                key = (record["type"], rid)
+                if current or key not in self.recorded:
+                    self.recorded[key] = (digest, vid)
+
+    async def _heartbeat(self) -> bool:
+        result = await self.db[STATE].update_one(
+            {"_id": MARKER, "owner.token": self.owner["token"]},
+            {"$set": {"heartbeat": datetime.now(UTC)}})
+        return result.matched_count == 1
+
+    async def _store(self, batch: Batch, session: AsyncClientSession) -> SeedOutcome:
+        """One transaction: create the absent ids, update those seeding stored that nobody
+        changed since, record the batch. Retried whole on a write conflict."""
+        result = SeedOutcome(seeded=True)
+        records: list[tuple[str, str, int]] = []
+        carried = {m.id: self.recorded[(m.kind, m.id)] for m in batch.members
+                   if self.recorded.get((m.kind, m.id), ("",))[0] == m.digest}
+        others = [m for m in batch.members if m.id not in carried]
+        kind = batch.members[0].kind
+        absent = await self.repository.absent_ids(kind, [m.id for m in others],
+                                                  session=session) if others else set()
+        creates = []
+        for member in batch.members:
+            if member.id in carried:  # stored as shipped already, changed since or not
+                records.append((member.id, member.digest, carried[member.id][1]))
+                result.unchanged += 1
+            elif member.id in absent:
+                creates.append((member.resource, member.id))
+                records.append((member.id, member.digest, 1))
+            elif (kept := await self._existing(member, session)) is not None:
+                vid, updated = kept
+                records.append((member.id, member.digest, vid))
+                result.updated += updated
+                result.unchanged += not updated
+            else:
+                result.left_alone.append(f"{kind}/{member.id}")
+        if creates:
+            await self.repository.create_many(creates, session=session)
+        result.created = len(creates)
+        await self.db[RECORDS].replace_one(
+            {"_id": batch.key},
+            {"_id": batch.key, "version": self.content.version, "type": kind,
+             "recorded": datetime.now(UTC), "resources": records},
+            upsert=True, session=session)
+        return result
+
+    async def _existing(self, member: ShippedResource, session: AsyncClientSession
+                        ) -> tuple[int, bool] | None:
+        """For an id stored before: ``(version, updated)`` when the stored resource is
+        what seeding wrote (updated to ``member`` now) or identical content stored before
+        records existed; None when it belongs to a client."""
+        try:
+            stored = await self.repository.read(member.kind, member.id, session=session)
+        except (Gone, NotFound):
+            return None  # deleted by a client: not brought back
+        assert stored.resource is not None
+        recorded = self.recorded.get((member.kind, member.id))
+        if recorded is not None and recorded[1] == stored.vid:
+            new = await self.repository.update(member.resource, member.id,
+                                               if_match=stored.vid, session=session)
+            return new.vid, True
+        if recorded is None and content_digest(stored.resource) == member.digest:
+            return stored.vid, False
+        return None
+
+
+async def seed_shipped(db: AsyncDatabase, repository: Any, resources: Iterable[dict[str, Any]],
+                       *, batch_size: int = BATCH_SIZE, wait_seconds: float | None = None,
+                       lease: timedelta = LEASE) -> SeedOutcome:
+    """Store ``resources`` (the shipped content) with ``repository`` as this module
+    describes, or wait until another process has; what this call did.
+
+    Raises :class:`SeedingError` when a live process holds the lease for longer than
+    ``wait_seconds`` (default ``FHIR_SEED_WAIT_SECONDS``).
+    """
+    started = time.monotonic()
+    seeder = _Seeder(db, repository, ShippedContent(resources, batch_size))
+    bound = _wait_seconds() if wait_seconds is None else wait_seconds
+    while True:
+        claim = await seeder.claim(lease)
+        if claim == "done":
+            log.info("Shipped content stored already (version %s)", seeder.content.version)
+            return SeedOutcome(seeded=False, unchanged=len(seeder.content.resources),
+                               seconds=time.monotonic() - started)
+        if claim == "claimed" and (outcome := await seeder.run()) is not None:
+            break
+        if time.monotonic() - started >= bound:
+            raise SeedingError(
+                f"another process has been storing the shipped content for more than "
+                f"{bound:.0f} s (see {STATE}/{MARKER} in the database); wait for it or "
+                f"raise FHIR_SEED_WAIT_SECONDS")
+        await asyncio.sleep(_POLL_SECONDS)
+    outcome.seconds = time.monotonic() - started
+    for reference in outcome.left_alone:
+        log.warning("Shipped %s not stored: a client wrote or deleted that resource", reference)
+    log.info("Stored %d shipped CodeSystems, ValueSets, ConceptMaps and StructureDefinitions "
+             "in %.2f s (%d created, %d updated, %d stored before, %d left to clients)",
+             outcome.stored, outcome.seconds, outcome.created, outcome.updated,
+             outcome.unchanged, len(outcome.left_alone))
+    return outcome
+
+
+async def shipped_versions(db: AsyncDatabase, kinds: Sequence[str]) -> dict[tuple[str, str], int]:
+    """``(type, id) -> version`` of each shipped resource as seeding stored it: a stored
+    resource of another version was written by a client."""
+    marker = await db[STATE].find_one({"_id": MARKER}, {"version": 1})
+    if marker is None:
+        return {}
+    versions: dict[tuple[str, str], int] = {}
+    async for record in db[RECORDS].find({"version": marker["version"],
+                                          "type": {"$in": list(kinds)}}):
+        for rid, _digest, vid in record["resources"]:
+            versions[(record["type"], rid)] = vid
+    return versions

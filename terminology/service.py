@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["TerminologyService", "ValueSetExpansion"]
 
@@ -41,4 +41,9 @@ class TerminologyService(Protocol):
 
     def validate_code(self, value_set: str, code: str, system: str | None = None) -> bool | None:
         """True or False when membership of ``code`` can be decided, None when it cannot."""
+        ...
+
+    def resource(self, kind: str, url: str) -> dict[str, Any] | None:
+        """The ``CodeSystem``, ``ValueSet`` or ``ConceptMap`` (``kind``) with canonical
+        ``url``, or None when it is not held here."""
         ...

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import click
 
 from ..config import Settings
+from .server_record import command_settings
 
 __all__ = ["commands"]
 
@@ -37,17 +37,17 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data", show_default=True,
+@click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True,
+              default="data", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="The server's data dir (its embedded database).")
-@click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+@click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
               help="An external MongoDB instead of the embedded database.")
 def verify_command(data_dir: Path, mongodb_uri: str | None) -> None:
     """Detect edited, deleted, reordered or inserted AuditEvents."""
     from ..server import database_for
 
-    settings = Settings(data_dir=data_dir, mongodb_uri=mongodb_uri,
-                        database=os.environ.get("FHIR_DATABASE", "fhir"))
+    settings = command_settings(data_dir, mongodb_uri)
     database = database_for(settings)
     try:
         report = asyncio.run(_verify(settings))

@@ -13,12 +13,14 @@ import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from ..config import Settings
+from .server_record import command_settings
 
 __all__ = ["commands"]
 
@@ -27,13 +29,8 @@ T = TypeVar("T")
 
 def _settings(data_dir: Path, mongodb_uri: str | None, base_url: str | None = None
               ) -> Settings:
-    return Settings(
-        data_dir=data_dir, mongodb_uri=mongodb_uri, auth="smart",
-        host=os.environ.get("FHIR_HOST", "127.0.0.1"),
-        port=int(os.environ.get("FHIR_PORT", "8080")),
-        base_url=base_url or os.environ.get("FHIR_BASE_URL"),
-        database=os.environ.get("FHIR_DATABASE", "fhir"),
-    )
+    """The server's settings as far as authorization needs them: its database and base."""
+    return replace(command_settings(data_dir, mongodb_uri, base_url), auth="smart")
 
 
 def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
@@ -61,16 +58,34 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _common(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+    function = click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True,
+                            default=None,
                             help="External MongoDB; the data dir's embedded DB when unset.")(
         function)
-    return click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data",
-                        show_default=True,
-                        type=click.Path(file_okay=False, path_type=Path))(function)
+    return click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True, default="data",
+                        show_default=True, type=click.Path(file_okay=False, path_type=Path),
+                        help="The server's data dir (its embedded database and the base "
+                             "URL it answers at).")(function)
 
 
 def _fail(message: str) -> None:
     raise click.ClickException(message)
+
+
+async def _must_exist(db: Any, reference: str, option: str) -> None:
+    """Fail unless ``reference`` (``Patient/123``) is a current resource in the database:
+    a login or token must not stand for someone the server has no record of."""
+    from ..errors import Gone, NotFound
+    from ..repository import Repository
+
+    resource_type, _, rid = reference.partition("/")
+    try:
+        await Repository(db).read(resource_type, rid)
+    except NotFound:
+        _fail(f"{option} {reference} does not exist on this server; create the "
+              f"{resource_type} first")
+    except Gone:
+        _fail(f"{option} {reference} was deleted")
 
 
 @click.group()
@@ -181,19 +196,24 @@ def users() -> None:
 @users.command("add")
 @_common
 @click.option("--username", required=True)
-@click.option("--password", envvar="FHIR_USER_PASSWORD", default=None,
+@click.option("--password", envvar="FHIR_USER_PASSWORD", show_envvar=True, default=None,
               help="Asked for when omitted.")
 @click.option("--fhir-user", required=True, help="Patient/123, Practitioner/abc, ...")
 def users_add(data_dir: Path, mongodb_uri: str | None, username: str, password: str | None,
               fhir_user: str) -> None:
-    """Add a user linked to the Patient or Practitioner they are."""
-    from ..auth.registry import RegistryError
+    """Add a user linked to the Patient or Practitioner they are (which must exist)."""
+    from ..auth.registry import RegistryError, check_fhir_user
 
+    try:
+        check_fhir_user(fhir_user)
+    except RegistryError as error:
+        _fail(str(error))
     password = password or getpass.getpass("Password: ")
     if len(password) < 8:
         _fail("the password needs at least 8 characters")
 
     async def work(auth: Any) -> None:
+        await _must_exist(auth.db, fhir_user, "--fhir-user")
         await auth.registry.add_user(username, password, fhir_user)
 
     try:
@@ -212,8 +232,9 @@ def users_add(data_dir: Path, mongodb_uri: str | None, username: str, password: 
 @click.option("--purpose", "purposes", multiple=True,
               help="PurposeOfUse code (v3-ActReason), e.g. TREAT, ETREAT.")
 @click.option("--ttl", default=300, show_default=True, type=click.IntRange(1, 86400))
-@click.option("--base-url", envvar="FHIR_BASE_URL", default=None,
-              help="The server's public FHIR base (token audience).")
+@click.option("--base-url", envvar="FHIR_BASE_URL", show_envvar=True, default=None,
+              help="The server's public FHIR base (token issuer and audience); by default "
+                   "the one the data dir's server recorded.")
 def token(data_dir: Path, mongodb_uri: str | None, client_id: str, scope: str,
           fhir_user: str | None, patient: str | None, purposes: tuple[str, ...], ttl: int,
           base_url: str | None) -> None:
@@ -233,6 +254,9 @@ def token(data_dir: Path, mongodb_uri: str | None, client_id: str, scope: str,
             _fail("patient/ scopes need --patient")
         if fhir_user:
             check_fhir_user(fhir_user)
+            await _must_exist(auth.db, fhir_user, "--fhir-user")
+        if patient:
+            await _must_exist(auth.db, f"Patient/{patient}", "--patient")
         access_token, claims = await auth.tokens.access_token(
             client_id=client_id, scopes=granted, kind="operator",
             subject=fhir_user or client_id, lifetime=ttl, fhir_user=fhir_user,

@@ -9,13 +9,13 @@ against the data dir's embedded database (attaching to a running server's) or
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..config import Settings
+from .server_record import command_settings
 
 __all__ = ["commands"]
 
@@ -41,10 +41,11 @@ async def _summary(settings: Settings, patient_id: str) -> dict[str, Any]:
 @click.option("--patient", "patient_id", required=True, help="The Patient's id.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The file to write the IPS document Bundle (JSON) to.")
-@click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data", show_default=True,
+@click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True,
+              default="data", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="The server's data dir (its embedded database).")
-@click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+@click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
               help="An external MongoDB instead of the embedded database.")
 def export(patient_id: str, out: Path, data_dir: Path, mongodb_uri: str | None) -> None:
     """Write a patient's International Patient Summary (IPS document Bundle)."""
@@ -53,8 +54,7 @@ def export(patient_id: str, out: Path, data_dir: Path, mongodb_uri: str | None) 
     from ..json_io import dump_json
     from ..server import database_for
 
-    settings = Settings(data_dir=data_dir, mongodb_uri=mongodb_uri,
-                        database=os.environ.get("FHIR_DATABASE", "fhir"))
+    settings = command_settings(data_dir, mongodb_uri)
     database = database_for(settings)
     try:
         bundle = asyncio.run(_summary(settings, check_id(patient_id)))

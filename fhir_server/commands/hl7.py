@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from ..config import Settings
+from .server_record import command_settings
 
 __all__ = ["commands"]
 
@@ -25,8 +26,7 @@ T = TypeVar("T")
 
 
 def _settings(data_dir: Path, mongodb_uri: str | None) -> Settings:
-    return Settings(data_dir=data_dir, mongodb_uri=mongodb_uri,
-                    database=os.environ.get("FHIR_DATABASE", "fhir"))
+    return command_settings(data_dir, mongodb_uri)
 
 
 def _run(settings: Settings, work: Callable[[Any], Awaitable[T]], max_bytes: int,
@@ -62,12 +62,12 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]], max_bytes: int
 
 
 def _common(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data",
+    function = click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True, default="data",
                             show_default=True, type=click.Path(file_okay=False, path_type=Path),
                             help="The server's data dir (its embedded database).")(function)
-    function = click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+    function = click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
                             help="An external MongoDB instead of the embedded one.")(function)
-    return click.option("--max-bytes", envvar="FHIR_HL7_MAX_BYTES", type=int,
+    return click.option("--max-bytes", envvar="FHIR_HL7_MAX_BYTES", show_envvar=True, type=int,
                         default=4 << 20, show_default=True,
                         help="Largest message accepted; larger ones are answered AR.")(function)
 
@@ -78,8 +78,10 @@ def hl7() -> None:
 
 
 @hl7.command("listen")
-@click.option("--host", envvar="FHIR_MLLP_HOST", default="127.0.0.1", show_default=True)
-@click.option("--port", envvar="FHIR_MLLP_PORT", default=2575, show_default=True, type=int)
+@click.option("--host", envvar="FHIR_MLLP_HOST", show_envvar=True,
+              default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="FHIR_MLLP_PORT", show_envvar=True,
+              default=2575, show_default=True, type=int)
 @_common
 def listen(host: str, port: int, data_dir: Path, mongodb_uri: str | None,
            max_bytes: int) -> None:

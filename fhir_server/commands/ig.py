@@ -10,13 +10,13 @@ search parameters index existing data after ``$reindex``.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from pathlib import Path
 
 import click
 
 from ..config import Settings
+from .server_record import command_settings
 
 __all__ = ["commands"]
 
@@ -47,10 +47,11 @@ def ig() -> None:
 
 @ig.command("install")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data", show_default=True,
+@click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True,
+              default="data", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="The server's data dir (its embedded database).")
-@click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+@click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
               help="An external MongoDB instead of the embedded database.")
 def install(package: Path, data_dir: Path, mongodb_uri: str | None) -> None:
     """Install a FHIR package (.tgz) into the server's database."""
@@ -58,8 +59,7 @@ def install(package: Path, data_dir: Path, mongodb_uri: str | None) -> None:
 
     from ..server import database_for
 
-    settings = Settings(data_dir=data_dir, mongodb_uri=mongodb_uri,
-                        database=os.environ.get("FHIR_DATABASE", "fhir"))
+    settings = command_settings(data_dir, mongodb_uri)
     database = database_for(settings)
     try:
         label, stored = asyncio.run(_install(settings, package))

@@ -17,6 +17,7 @@ import click
 from tqdm import tqdm
 
 from ..config import Settings
+from .server_record import command_settings
 
 __all__ = ["commands"]
 
@@ -65,10 +66,11 @@ def _summary(reports: list, elapsed: float) -> tuple[str, int]:
 @click.command("load")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
-@click.option("--data-dir", envvar="FHIR_DATA_DIR", default="data", show_default=True,
+@click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True,
+              default="data", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="The server's data dir (its embedded database).")
-@click.option("--mongodb-uri", envvar="MONGODB_URI", default=None,
+@click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
               help="An external MongoDB instead of the embedded database.")
 @click.option("--chunk-size", default=500, show_default=True, type=click.IntRange(1, 10_000),
               help="NDJSON lines per transaction.")
@@ -83,8 +85,7 @@ def load(paths: tuple[Path, ...], data_dir: Path, mongodb_uri: str | None, chunk
     files = discover(list(paths))
     if not files:
         raise click.UsageError("no .json or .ndjson files found in the given paths")
-    settings = Settings(data_dir=data_dir, mongodb_uri=mongodb_uri,
-                        database=os.environ.get("FHIR_DATABASE", "fhir"))
+    settings = command_settings(data_dir, mongodb_uri)
     database = database_for(settings)
     started = time.perf_counter()
     try:

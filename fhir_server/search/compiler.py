@@ -80,6 +80,8 @@ class Compiler:
         if clause.chain is not None:
             return await self._chain(path, clause)
         handler = self.registry.handler(resource_type, parameter)
+        if getattr(handler, "words_indexed_lazily", False):
+            self.queries.start_word_index(resource_type, parameter.code)
         combine = getattr(handler, "clause", None)
         if combine is not None:
             return combine(list(clause.values), clause.modifier, path)

@@ -20,6 +20,7 @@ import orjson
 from profiles.definitions import resource_types
 
 from ..errors import InvalidResource
+from .elements import root_context
 from .parameters import ParameterType
 from .parameters.composite import Component, CompositeParameter
 from .parameters.date import DateParameter
@@ -27,9 +28,10 @@ from .parameters.number import NumberParameter
 from .parameters.quantity import QuantityParameter
 from .parameters.reference import ReferenceParameter
 from .parameters.string import StringParameter
+from .parameters.text import ContentParameter, NarrativeParameter
 from .parameters.token import TokenParameter
 from .parameters.uri import UriParameter
-from .paths import Extractor, check_syntax, compile_expression, compile_relative
+from .paths import Extractor, Node, check_syntax, compile_expression, compile_relative
 
 __all__ = ["SearchParameter", "Registry", "official_parameters", "parameter_from_resource",
            "SUPPORTED_TYPES"]
@@ -44,6 +46,11 @@ _TYPES: dict[str, ParameterType] = {
     "uri": UriParameter(),
 }
 SUPPORTED_TYPES = frozenset({*_TYPES, "composite"})
+# _text and _content have no expression: their handlers read the whole resource.
+_FULL_TEXT: dict[str, ParameterType] = {
+    "http://hl7.org/fhir/SearchParameter/DomainResource-text": NarrativeParameter(),
+    "http://hl7.org/fhir/SearchParameter/Resource-content": ContentParameter(),
+}
 _UNINDEXED = frozenset({"_id"})  # answered from the document's own _id
 
 
@@ -61,7 +68,7 @@ class SearchParameter:
 
     @property
     def supported(self) -> bool:
-        return self.type in SUPPORTED_TYPES and bool(self.expression)
+        return self.url in _FULL_TEXT or (self.type in SUPPORTED_TYPES and bool(self.expression))
 
     def applies_to(self, resource_type: str) -> bool:
         if resource_type in self.base:
@@ -114,6 +121,11 @@ def official_parameters() -> tuple[SearchParameter, ...]:
     return tuple(result)
 
 
+def _whole_resource(resource_type: str) -> Extractor:
+    context = root_context(resource_type)
+    return lambda resource: [Node(resource, resource_type, context)]
+
+
 class Registry:
     """The parameters in force: official ones, overridden or extended by custom ones."""
 
@@ -144,11 +156,16 @@ class Registry:
         key = (resource_type, parameter.code)
         extractor = self._extractors.get(key)
         if extractor is None:
-            extractor = compile_expression(resource_type, parameter.expression or "")
+            if parameter.url in _FULL_TEXT:
+                extractor = _whole_resource(resource_type)
+            else:
+                extractor = compile_expression(resource_type, parameter.expression or "")
             self._extractors[key] = extractor
         return extractor
 
     def handler(self, resource_type: str, parameter: SearchParameter) -> ParameterType:
+        if parameter.url in _FULL_TEXT:
+            return _FULL_TEXT[parameter.url]
         if parameter.type != "composite":
             return _TYPES[parameter.type]
         key = (resource_type, parameter.code)
@@ -162,7 +179,8 @@ class Registry:
                         f"Composite parameter '{parameter.code}' refers to unknown or "
                         f"unsupported component '{definition}'")
                 components.append(Component(_TYPES[component.type],
-                                            compile_relative(expression), component))
+                                            compile_relative(resource_type, expression),
+                                            component))
             handler = CompositeParameter(components)
             self._handlers[key] = handler
         return handler

@@ -9,6 +9,7 @@ and ``search._compartments`` the compartments the resource is in.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from .compartments import compartment_memberships
@@ -28,6 +29,7 @@ def index_resource(
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
         return {}
+    context = replace(context, resource=resource)
     index: dict[str, Any] = {}
     sort: dict[str, Any] = {}
     coarse: dict[str, Any] = {}

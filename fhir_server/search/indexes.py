@@ -5,18 +5,30 @@ query (MongoDB allows 64 per collection; there are 1,378 parameters, so not all 
 plus ``search._compartments`` on every Patient-compartment type seen in practice.
 Equality sub-fields: ``r`` (reference), ``c``/``sc`` (token code, system|code); range
 sub-fields: ``n`` (string), ``s``/``e`` (date), ``clo`` (quantity in canonical unit).
+
+The words of ``_text`` / ``_content`` (``search._text.w``, ``search._content.w``) are
+indexed lazily: the first such search on a collection starts building its index in the
+background (every index costs on every write, about 7% per write on the embedded
+database for narrative-rich resources: see ``docs/search.md``), so only collections that
+are searched by text pay for it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from .compartments import COMPARTMENTS_FIELD
 from .index import SORT_FIELD
 from .parameters.date import COARSE_FIELD
 
-__all__ = ["ensure_search_indexes", "SEARCH_INDEXES"]
+__all__ = ["ensure_search_indexes", "SEARCH_INDEXES", "start_word_index", "word_indexes_built"]
+
+log = logging.getLogger(__name__)
 
 _CLINICAL = {
     "patient": ["r"], "subject": ["r"], "date": ["s", "e"], "code": ["c", "sc"],
@@ -66,3 +78,27 @@ def _models(resource_type: str) -> list[IndexModel]:
 async def ensure_search_indexes(db: AsyncDatabase) -> None:
     for resource_type in SEARCH_INDEXES:
         await db[resource_type].create_indexes(_models(resource_type))
+
+
+_word_indexes: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+
+
+async def _build_word_index(db: AsyncDatabase, resource_type: str, code: str) -> None:
+    try:
+        await db[resource_type].create_index([(f"search.{code}.w", 1)], name=f"{code}.w")
+    except PyMongoError as error:
+        log.warning("index on %s search.%s.w not built: %s", resource_type, code, error)
+
+
+def start_word_index(db: AsyncDatabase, resource_type: str, code: str) -> None:
+    """Build (once per process and database) the index on the words of a full-text
+    parameter (``_text``, ``_content``) of a collection, in the background."""
+    key = (db.name, resource_type, code)
+    if key not in _word_indexes:
+        _word_indexes[key] = asyncio.get_running_loop().create_task(
+            _build_word_index(db, resource_type, code))
+
+
+async def word_indexes_built() -> None:
+    """Wait for the word indexes started so far."""
+    await asyncio.gather(*_word_indexes.values())

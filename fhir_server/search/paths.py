@@ -7,6 +7,12 @@ here into steps walked over the JSON with the element types of the StructureDefi
 so every value comes back with its FHIR type. Anything else is evaluated by ``fhirpathpy``
 (compiled once per expression), whose results carry no type (``None``).
 
+Type names in ``ofType()``/``as()``/``is()`` compare as HAPI's FHIRPath engine compares
+them (``Base.hasType``): the exact FHIR type, case-insensitively, so the R4 definitions'
+``value.ofType(DateTime)`` (``code-value-date``) selects ``valueDateTime``; a subtype is
+not its parent (``ofType(uri)`` does not select a ``canonical``). ``%resource`` in a
+composite component is the resource being indexed.
+
 See https://hl7.org/fhir/R4/searchparameter.html and https://hl7.org/fhirpath/.
 """
 
@@ -27,11 +33,20 @@ __all__ = [
     "split_union",
     "reference_type",
     "check_syntax",
+    "fhir_type_names",
+    "Relative",
 ]
 
 log = logging.getLogger(__name__)
 
 _GENERIC_ROOTS = ("Resource", "DomainResource")
+_RESOURCE_VARIABLE = "%resource"
+# FHIRPath's System types and the FHIR primitive of the same name
+# (https://hl7.org/fhir/R4/fhirpath.html#types).
+_SYSTEM_TYPES = {"Boolean": "boolean", "String": "string", "Integer": "integer",
+                 "Decimal": "decimal", "Date": "date", "DateTime": "dateTime", "Time": "time"}
+_TYPE_SPECIFIER = re.compile(
+    r"(?P<head>\b(?:ofType|as|is)\(\s*|\s(?:as|is)\s+)(?:FHIR\.|System\.)?(?P<name>[A-Za-z]+)")
 
 
 class Node(NamedTuple):
@@ -86,7 +101,7 @@ def part_root(part: str) -> str:
 
 _STEP = re.compile(
     r"""\.(?:
-        (?P<oftype>(?:ofType|as)\((?P<type>[A-Za-z]+)\))
+        (?P<oftype>(?:ofType|as)\((?:FHIR\.|System\.)?(?P<type>[A-Za-z]+)\))
       | (?P<resolve>where\(resolve\(\)\s+is\s+(?P<target>[A-Za-z]+)\))
       | (?P<where>where\((?P<field>[a-z][A-Za-z]*)\s*=\s*'(?P<literal>[^']*)'\))
       | (?P<name>[a-z][A-Za-z0-9]*)
@@ -103,7 +118,7 @@ def _parse_steps(path: str) -> list[tuple[str, ...]] | None:
         if match is None:
             return None
         if match["oftype"]:
-            steps.append(("type", match["type"]))
+            steps.append(("type", match["type"].lower()))
         elif match["resolve"]:
             steps.append(("resolve", match["target"]))
         elif match["where"]:
@@ -149,7 +164,7 @@ def _apply(step: tuple[str, ...], nodes: list[Node]) -> list[Node]:
     if kind == "child":
         return _child_step(nodes, step[1])
     if kind == "type":
-        return [n for n in nodes if n.type_code == step[1]]
+        return [n for n in nodes if n.type_code is not None and n.type_code.lower() == step[1]]
     if kind == "resolve":
         return [n for n in nodes if reference_type(n.value) == step[1]]
     if kind == "where":
@@ -188,15 +203,35 @@ def _compile_part(resource_type: str, part: str) -> Extractor | None:
     return extract
 
 
-def _fallback(part: str) -> Extractor:
+def fhir_type_names(expression: str) -> str:
+    """``expression`` with FHIRPath System type names in type specifiers (``ofType``,
+    ``as``, ``is``) replaced by the FHIR primitive of that name, outside string literals:
+    ``value.ofType(DateTime)`` -> ``value.ofType(dateTime)``, as HAPI reads them."""
+    pieces = re.split(r"('(?:[^'\\]|\\.)*')", expression)
+    for index in range(0, len(pieces), 2):
+        pieces[index] = _TYPE_SPECIFIER.sub(
+            lambda m: m["head"] + _SYSTEM_TYPES.get(m["name"], m["name"]), pieces[index])
+    return "".join(pieces)
+
+
+def _rooted(resource_type: str, part: str) -> str:
+    """``Resource.x`` / ``DomainResource.x`` as ``<resource_type>.x`` (fhirpathpy does not
+    take a resource for its base type)."""
+    return re.sub(r"^(\(*)(?:Resource|DomainResource)\.",
+                  lambda m: f"{m.group(1)}{resource_type}.", part)
+
+
+def _fallback(part: str) -> Callable[[Any, dict[str, Any] | None], list[Node]]:
+    """``fhirpathpy`` evaluating ``part``; the second argument is the resource that
+    ``%resource`` names."""
     import fhirpathpy
     from fhirpathpy.models import models
 
-    compiled = fhirpathpy.compile(part, model=models["r4"])
+    compiled = fhirpathpy.compile(fhir_type_names(part), model=models["r4"])
 
-    def extract(resource: dict[str, Any]) -> list[Node]:
+    def extract(value: Any, resource: dict[str, Any] | None = None) -> list[Node]:
         try:
-            values = compiled(resource)
+            values = compiled(value, {"resource": resource if resource is not None else value})
         except Exception as exc:  # fhirpathpy raises plain Exceptions
             log.warning("search expression %r failed: %s", part, exc)
             return []
@@ -212,8 +247,8 @@ def applies_to(resource_type: str, part: str) -> bool:
 
 def compile_expression(resource_type: str, expression: str) -> Extractor:
     """An extractor for the parts of ``expression`` that apply to ``resource_type``."""
-    extractors = [
-        _compile_part(resource_type, part) or _fallback(part)
+    extractors: list[Extractor] = [
+        _compile_part(resource_type, part) or _fallback(_rooted(resource_type, part))
         for part in split_union(expression)
         if applies_to(resource_type, part)
     ]
@@ -226,25 +261,36 @@ def compile_expression(resource_type: str, expression: str) -> Extractor:
     return extract
 
 
-def compile_relative(expression: str) -> Callable[[Node], list[Node]]:
-    """An extractor for a composite component: ``expression`` relative to a node."""
-    parts = split_union(expression)
-    compiled: list[Callable[[Node], list[Node]]] = []
-    for part in parts:
-        steps = _parse_steps("." + _unwrap(part))
-        if steps is None:
-            fallback = _fallback(part)
-            compiled.append(lambda node, f=fallback: f(node.value))
-            continue
+Relative = Callable[[Node, dict[str, Any]], list[Node]]
 
-        def walk(node: Node, steps: list[tuple[str, ...]] = steps) -> list[Node]:
-            nodes = [node]
-            for step in steps:
-                nodes = _apply(step, nodes)
-            return nodes
 
-        compiled.append(walk)
-    return lambda node: [found for walk in compiled for found in walk(node)]
+def compile_relative(resource_type: str, expression: str) -> Relative:
+    """An extractor for a composite component: ``expression`` relative to a node of a
+    ``resource_type`` resource (the second argument, which ``%resource`` names)."""
+    compiled: list[Relative] = []
+    for part in split_union(expression):
+        compiled.append(_relative_part(resource_type, part))
+    return lambda node, resource: [found for walk in compiled for found in walk(node, resource)]
+
+
+def _relative_part(resource_type: str, part: str) -> Relative:
+    path = _unwrap(part)
+    if path.startswith(_RESOURCE_VARIABLE + "."):
+        absolute = _compile_part(resource_type, resource_type + path[len(_RESOURCE_VARIABLE):])
+        if absolute is not None:
+            return lambda node, resource: absolute(resource)
+    steps = _parse_steps("." + path)
+    if steps is None:
+        fallback = _fallback(part)
+        return lambda node, resource: fallback(node.value, resource)
+
+    def walk(node: Node, resource: dict[str, Any]) -> list[Node]:
+        nodes = [node]
+        for step in steps:
+            nodes = _apply(step, nodes)
+        return nodes
+
+    return walk
 
 
 def check_syntax(expression: str) -> None:

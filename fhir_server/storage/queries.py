@@ -130,6 +130,13 @@ class Queries:
             yield [e.get("r", "") for e in doc.get("search", {}).get(code, [])
                    if isinstance(e, dict)]
 
+    def start_word_index(self, resource_type: str, code: str) -> None:
+        """Build, in the background and once, the index on a full-text parameter's words
+        (``_text``, ``_content``) of a collection."""
+        from ..search.indexes import start_word_index
+
+        start_word_index(self._db, resource_type, code)
+
     async def stored_types(self) -> set[str]:
         """The resource types that have a collection."""
         return set(await self._db.list_collection_names()) & resource_types()

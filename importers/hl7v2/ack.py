@@ -3,6 +3,7 @@
 AA: the message was stored (only after the commit); AE: the content could not be mapped or
 stored (ERR names the field); AR: the message was rejected (unreadable, unsupported type,
 missing MSH-9/MSH-10, or the server could not store it now). MSA-2 echoes MSH-10.
+Nothing is echoed that is not printable: a control character in a header value is replaced.
 """
 
 from __future__ import annotations
@@ -68,18 +69,23 @@ def best_effort_header(text: str) -> Header:
     return Header(_DEFAULT, control_id=control)
 
 
+def _printable(text: str) -> str:
+    """``text`` with every character that is not printable (NUL, CR, ...) made a space."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
+
+
 def _escape(text: str, encoding: Encoding) -> str:
     text = text.replace(encoding.escape, f"{encoding.escape}E{encoding.escape}")
     for char, code in ((encoding.field, "F"), (encoding.component, "S"),
                        (encoding.repetition, "R"), (encoding.subcomponent, "T")):
         text = text.replace(char, f"{encoding.escape}{code}{encoding.escape}")
-    return "".join(c if c.isprintable() else " " for c in text)
+    return _printable(text)
 
 
 def _err(error: AckError, encoding: Encoding, version: str) -> str:
     f, c, s = encoding.field, encoding.component, encoding.subcomponent
     label = _ERROR_TEXT.get(error.code, "Application error")
-    location = error.location.replace("^", c)
+    location = _printable(error.location).replace("^", c)
     if version < "2.5":
         return f"ERR{f}{location}{c}{error.code}{s}{label}{s}HL70357"
     diagnostic = _escape(error.text[:250], encoding)
@@ -94,13 +100,13 @@ def build_ack(header: Header, code: str, errors: list[AckError] | None = None,
     f = encoding.field
     moment = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S+0000")
     version = header.version if header.version[:1] == "2" else "2.5.1"
-    msh = f.join([
+    msh = f.join(_printable(value) for value in (
         "MSH", encoding.characters, header.receiving_application, header.receiving_facility,
         header.sending_application, header.sending_facility, moment, "",
         f"ACK{encoding.component}{header.trigger}{encoding.component}ACK"
         if header.trigger else "ACK",
         uuid.uuid4().hex[:20], header.processing_id or "P", version,
-    ])
+    ))
     text = _escape((errors or [AckError("0", "")])[0].text[:80], encoding) if errors else ""
     msa = f.join(["MSA", code, _escape(header.control_id, encoding), text]).rstrip(f)
     segments = [msh, msa, *(_err(e, encoding, version) for e in errors or [])]

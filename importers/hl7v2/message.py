@@ -8,10 +8,15 @@ functions read MSH (``get_message_info``: encoding characters, message structure
 ``check_encoding_chars``), and a thin splitter on those delimiters reads the segments, keeping
 every value as written, so no field is lost to a version's segment definition. (hl7apy's
 element tree is not built: its ``parse_segment`` alone takes 8-75 ms for one MSH here.)
+
+The work one message may cause is bounded (:class:`Limits`: repetitions of a field, segments)
+and reading it is linear in its size; text with control characters is refused, so none can
+reach a stored resource or be echoed into an ACK.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,9 +24,12 @@ from functools import cached_property
 from hl7apy import check_encoding_chars
 from hl7apy.parser import get_message_info
 
-__all__ = ["Encoding", "Value", "Segment", "V2Message", "V2ParseError", "parse", "decode"]
+__all__ = ["Encoding", "Value", "Segment", "V2Message", "V2ParseError", "Limits", "parse",
+           "decode"]
 
 _SEGMENT_NAME = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+# C0 controls and DEL; tab is text. CR and LF end segments and never reach a segment's text.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _CHARSETS = {
     "8859/1": "latin-1", "8859/15": "iso8859-15", "UNICODE UTF-8": "utf-8",
     "ASCII": "ascii", "UNICODE": "utf-8", "UTF-8": "utf-8",
@@ -38,6 +46,28 @@ class V2ParseError(ValueError):
         super().__init__(message)
         self.location = location
         self.code = code
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one message may ask of the server; beyond this it is refused (AR, ERR 207).
+
+    ``repetitions``: of one field (a PID-3 with 50,000 identifiers is not a patient);
+    ``segments``: in one message. Each has an environment variable (``from_environment``).
+    """
+
+    repetitions: int = 1000
+    segments: int = 5000
+
+    @classmethod
+    def from_environment(cls) -> Limits:
+        """``FHIR_HL7_MAX_REPETITIONS`` and ``FHIR_HL7_MAX_SEGMENTS``, else the defaults."""
+        def read(name: str, default: int) -> int:
+            value = os.environ.get(name, "").strip()
+            return int(value) if value.isdigit() and int(value) > 0 else default
+
+        return cls(read("FHIR_HL7_MAX_REPETITIONS", cls.repetitions),
+                   read("FHIR_HL7_MAX_SEGMENTS", cls.segments))
 
 
 @dataclass(frozen=True)
@@ -81,9 +111,10 @@ class Encoding:
             return "\n" if body.startswith(".sp") else ""
         if body[:1] == "X" and len(body) % 2 == 1:
             try:
-                return bytes.fromhex(body[1:]).decode("latin-1")
+                decoded = bytes.fromhex(body[1:]).decode("latin-1")
             except ValueError:
                 return whole
+            return _CONTROL.sub(lambda m: m.group() if m.group() in "\r\n" else "", decoded)
         return whole
 
 
@@ -153,11 +184,20 @@ class Segment:
     fields: list[str]  # fields[0] is the name; for MSH fields[1] is MSH-1
     encoding: Encoding
     sequence: int = 1  # 1-based occurrence of this segment name in the message
+    _repetitions: dict[int, list[Value]] = field(default_factory=dict, repr=False,
+                                                 compare=False)
 
     def raw(self, number: int) -> str:
         return self.fields[number] if 0 < number < len(self.fields) else ""
 
     def repetitions(self, number: int) -> list[Value]:
+        """The non-empty repetitions of field ``number`` (split once, then remembered)."""
+        found = self._repetitions.get(number)
+        if found is None:
+            found = self._repetitions[number] = self._split_repetitions(number)
+        return list(found)
+
+    def _split_repetitions(self, number: int) -> list[Value]:
         raw = self.raw(number)
         if not raw:
             return []
@@ -167,7 +207,7 @@ class Segment:
         return [r for r in reps if r]
 
     def field(self, number: int, repetition: int = 0) -> Value:
-        reps = self.repetitions(number)
+        reps = self._repetitions.get(number) or self.repetitions(number)
         return reps[repetition] if repetition < len(reps) else Value("", self.encoding, 0)
 
     def __getitem__(self, number: int) -> str:
@@ -268,8 +308,10 @@ def _normalise(text: str) -> list[str]:
     return [line.rstrip(" \t") for line in text.split("\r") if line.strip()]
 
 
-def parse(data: bytes | str) -> V2Message:
-    """One message from its ER7 text; raises :class:`V2ParseError` when it cannot be read."""
+def parse(data: bytes | str, limits: Limits | None = None) -> V2Message:
+    """One message from its ER7 text; raises :class:`V2ParseError` when it cannot be read
+    or is beyond ``limits`` (by default :meth:`Limits.from_environment`)."""
+    limits = limits or Limits.from_environment()
     text = decode(data) if isinstance(data, bytes) else data
     lines = _normalise(text)
     if not lines:
@@ -278,7 +320,11 @@ def parse(data: bytes | str) -> V2Message:
         raise V2ParseError("The message does not start with an MSH segment", "MSH^1", "100")
     lines[0] = _repair_msh(lines[0])
     encoding, structure, version = _read_msh(lines[0])
-    segments = _split(lines, encoding)
+    if len(lines) > limits.segments:
+        raise V2ParseError(f"The message has {len(lines)} segments; this server takes at "
+                           f"most {limits.segments} (FHIR_HL7_MAX_SEGMENTS)",
+                           lines[limits.segments][:3], "207")
+    segments = _split(lines, encoding, limits)
     charset = segments[0].raw(18) or "utf-8"
     return V2Message("\r".join(lines) + "\r", encoding, segments, version, structure, charset)
 
@@ -299,9 +345,10 @@ def _read_msh(line: str) -> tuple[Encoding, str | None, str]:
                            "MSH^1^2", "102") from None
     encoding = Encoding(characters["FIELD"], characters["COMPONENT"], characters["REPETITION"],
                         characters["ESCAPE"], characters["SUBCOMPONENT"])
-    if any(c.isalnum() or c.isspace() for c in encoding.field + encoding.characters):
-        raise V2ParseError("MSH-1/MSH-2 encoding characters must not be letters, digits or "
-                           "spaces", "MSH^1^2", "102")
+    if any(c.isalnum() or not c.isprintable() or c.isspace()
+           for c in encoding.field + encoding.characters):
+        raise V2ParseError("MSH-1/MSH-2 encoding characters must be printable and not letters, "
+                           "digits or spaces", "MSH^1^2", "102")
     try:
         check_encoding_chars(characters)
     except Exception as error:
@@ -310,7 +357,8 @@ def _read_msh(line: str) -> tuple[Encoding, str | None, str]:
     return encoding, structure, (version or "").strip()
 
 
-def _split(lines: list[str], encoding: Encoding) -> list[Segment]:
+def _split(lines: list[str], encoding: Encoding, limits: Limits) -> list[Segment]:
+    """The segments, each line split once; every check here is linear in the line."""
     segments: list[Segment] = []
     counts: dict[str, int] = {}
     for index, line in enumerate(lines):
@@ -325,5 +373,31 @@ def _split(lines: list[str], encoding: Encoding) -> list[Segment]:
                                    f"MSH^{index + 1}", "100")
             fields = ["MSH", encoding.field, *fields[1:]]
         counts[name] = counts.get(name, 0) + 1
-        segments.append(Segment(name, index, fields, encoding, counts[name]))
+        segment = Segment(name, index, fields, encoding, counts[name])
+        _refuse_control_characters(segment, line)
+        _bound_repetitions(segment, limits)
+        segments.append(segment)
     return segments
+
+
+def _refuse_control_characters(segment: Segment, line: str) -> None:
+    """A NUL, form feed, escape... in the text: refused, so it is neither stored nor echoed."""
+    found = _CONTROL.search(line)
+    if found is None:
+        return
+    number = line.count(segment.encoding.field, 0, found.start()) + (segment.name == "MSH")
+    raise V2ParseError(f"{segment.field_name(number)} contains the control character "
+                       f"U+{ord(found.group()):04X}; HL7 v2 text may not carry control "
+                       f"characters other than tab", segment.location(number), "102")
+
+
+def _bound_repetitions(segment: Segment, limits: Limits) -> None:
+    repetition = segment.encoding.repetition
+    for number, raw in enumerate(segment.fields):
+        if number and repetition in raw and not (segment.name == "MSH" and number < 3):
+            count = raw.count(repetition) + 1
+            if count > limits.repetitions:
+                raise V2ParseError(
+                    f"{segment.field_name(number)} repeats {count} times; this server takes "
+                    f"at most {limits.repetitions} repetitions of a field "
+                    f"(FHIR_HL7_MAX_REPETITIONS)", segment.location(number), "207")

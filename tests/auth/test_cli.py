@@ -106,3 +106,34 @@ async def test_key_rotation_keeps_old_tokens_valid(cli, http, auth, repository):
     await auth.keys.keys(refresh=True)
     published = {k["kid"] for k in (await http.get("/auth/jwks")).json()["keys"]}
     assert published == {new_kid, before[0]["kid"]}
+
+
+async def test_users_and_tokens_only_for_people_the_server_has(cli, auth, repository):
+    """Issue 15: ``users add`` linked a login to ``Patient/does-not-exist``."""
+    await put(repository, patient("p1"))
+    await put(repository, {"resourceType": "Practitioner", "id": "mw-7"})
+    await put(repository, patient("gone"))
+    await repository.delete("Patient", "gone")
+    for reference, reason in (("Patient/does-not-exist", "does not exist"),
+                              ("Practitioner/p1", "does not exist"),
+                              ("Patient/gone", "was deleted")):
+        refused = await cli("users", "add", "--username", "ghost", "--password",
+                            "long-password", "--fhir-user", reference)
+        assert refused.exit_code == 1, refused.output
+        assert f"--fhir-user {reference} {reason}" in refused.output
+    assert await auth.registry.users.count_documents({}) == 0
+    for reference in ("Patient/p1", "Practitioner/mw-7"):
+        added = await cli("users", "add", "--username", reference.split("/")[1],
+                          "--password", "long-password", "--fhir-user", reference)
+        assert added.exit_code == 0, added.output
+    assert await auth.registry.users.count_documents({}) == 2
+
+    assert (await cli("clients", "add", "--client-id", "ops", "--secret", "ops-secret-1",
+                      "--scope", "patient/*.rs user/*.rs")).exit_code == 0
+    nobody = await cli("token", "--client-id", "ops", "--scope", "patient/*.rs",
+                       "--patient", "nobody")
+    assert nobody.exit_code == 1 and "--patient Patient/nobody does not exist" in nobody.output
+    ghost = await cli("token", "--client-id", "ops", "--scope", "user/*.rs",
+                      "--fhir-user", "Practitioner/ghost")
+    assert ghost.exit_code == 1 and "does not exist" in ghost.output
+    assert await auth.db["auth_audit"].count_documents({}) == 0

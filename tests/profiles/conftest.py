@@ -1,5 +1,5 @@
 """Fixtures for the profile tests: a validator with the default policy (unknown profiles
-are errors) and nothing stored beyond the shipped definitions."""
+are warnings) and nothing stored beyond the shipped definitions."""
 
 from __future__ import annotations
 

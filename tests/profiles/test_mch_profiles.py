@@ -29,7 +29,7 @@ def test_every_profile_has_examples():
     profiles = [url for url in registry.urls() if url.startswith(PROJECT_BASE)
                 and registry.get(url)["type"] != "Extension"]
     claimed = {_load(path)["meta"]["profile"][0] for path in VALID}
-    assert len(profiles) == 8 and claimed == set(profiles)
+    assert len(profiles) == 13 and claimed == set(profiles)
     for url in profiles:
         stem = url.rsplit("/", 1)[1].removeprefix("mch-")
         assert any(name.startswith(f"{stem}-invalid-") for name in EXPECTED), stem

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -52,3 +55,41 @@ def test_fhir_base_follows_host_and_port():
     assert Settings(host="::1", port=9000).fhir_base == "http://[::1]:9000/fhir"
     assert Settings(base_url="https://mch.example.org/fhir/").fhir_base == (
         "https://mch.example.org/fhir")
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_option_with_an_environment_twin_names_it_in_help():
+    """``fhir-server serve --help`` (and every other command's) names each option's
+    environment variable, so nobody has to read the source to find FHIR_PORT."""
+    checked = 0
+    for path, command in _commands(main):
+        shown = " ".join(CliRunner().invoke(main, [*path, "--help"]).output.split())
+        for option in command.params:
+            if option.envvar:
+                assert f"env var: {option.envvar}" in shown, (path, option.name)
+                checked += 1
+    assert checked >= 20
+
+
+def test_serve_help_points_at_the_environment_only_settings():
+    shown = " ".join(CliRunner().invoke(main, ["serve", "--help"]).output.split())
+    assert "env var: FHIR_PORT; default: 8080" in shown
+    assert "Configuration table in README.md" in shown
+
+
+def test_the_readme_lists_every_command_with_an_example():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| `")]
+    listed = {row[0].strip("| `"): row[2] for row in rows}
+    for path, _ in _commands(main):
+        name = " ".join(path)
+        assert name in listed, f"README.md 'Command line' does not list {name}"
+        assert f"fhir-server {name}" in listed[name], name

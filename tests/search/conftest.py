@@ -14,7 +14,11 @@ from pymongo import AsyncMongoClient
 
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
+from fhir_server.search.custom import RegistryStore
+from fhir_server.search.engine import SearchEngine
+from fhir_server.storage import Queries
 
+from .explain import Finds
 from .synthea import BUNDLES, bundle_resources, load_resources
 
 BASE = "http://testserver/fhir"
@@ -54,6 +58,20 @@ async def synthea(mongo_client: AsyncMongoClient, mongodb_uri: str) -> AsyncIter
                 loaded.resources[resource["resourceType"]].append(resource)
             yield loaded
     await mongo_client.drop_database(database)
+
+
+@pytest.fixture
+async def monitored(synthea: Loaded, mongodb_uri: str
+                    ) -> AsyncIterator[tuple[SearchEngine, Any, Finds]]:
+    """A search engine on the Synthea database whose finds are recorded."""
+    listener = Finds()
+    client = AsyncMongoClient(mongodb_uri, event_listeners=[listener], tz_aware=True)
+    settings = synthea.app.state.services.settings
+    db = client[settings.database]
+    engine = SearchEngine(Queries(db), RegistryStore(db), settings)
+    await engine.store.refresh(force=True)
+    yield engine, db, listener
+    await client.close()
 
 
 async def search_ids(client: httpx.AsyncClient, url: str, **params: Any) -> list[str]:

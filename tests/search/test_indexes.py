@@ -1,54 +1,16 @@
 """Every query the engine sends for the benchmark searches uses an index (explain shows an
 IXSCAN, never a COLLSCAN), and the CapabilityStatement lists every supported parameter.
-
-SecantusDB 0.7's ``explain`` plans a filter on several fields as an IXSCAN only when one
-compound index covers all of them (``Storage._pick_index_for_filter``), while its executor,
-like MongoDB's planner, answers one clause from a single-field index and filters the rest
-(the last step of ``Storage._try_index_id_keys``: the first filter key with an index).
-Multikey index entries cannot share a compound index (MongoDB refuses parallel arrays),
-so on that server a multi-field filter is checked by explaining its first clause, the one
-the engine puts first for this purpose.
+How explain is read on the embedded database: see ``explain.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-from pymongo import AsyncMongoClient, monitoring
-
 from fhir_server.access import SYSTEM
-from fhir_server.search.custom import RegistryStore
 from fhir_server.search.definitions import official_parameters
-from fhir_server.search.engine import SearchEngine
-from fhir_server.storage import Queries
+from fhir_server.search.indexes import word_indexes_built
 
 from .conftest import Loaded
-
-
-class _Finds(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.commands: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name in ("find", "aggregate"):
-            self.commands.append(dict(event.command))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-def _stages(plan: dict[str, Any]) -> list[str]:
-    found = [plan.get("stage", "")]
-    for key in ("inputStage", "queryPlan"):
-        if key in plan:
-            found += _stages(plan[key])
-    for child in plan.get("inputStages", []):
-        found += _stages(child)
-    return found
+from .explain import explain_stages, filter_of
 
 
 def _benchmark_queries(data: Loaded) -> dict[str, tuple[str, list[tuple[str, str]]]]:
@@ -80,52 +42,19 @@ def _benchmark_queries(data: Loaded) -> dict[str, tuple[str, list[tuple[str, str
     }
 
 
-@pytest.fixture
-async def monitored(synthea: Loaded, mongodb_uri: str):
-    listener = _Finds()
-    client = AsyncMongoClient(mongodb_uri, event_listeners=[listener], tz_aware=True)
-    settings = synthea.app.state.services.settings
-    db = client[settings.database]
-    engine = SearchEngine(Queries(db), RegistryStore(db), settings)
-    await engine.store.refresh(force=True)
-    yield engine, db, listener
-    await client.close()
-
-
 async def test_benchmark_queries_use_indexes(synthea: Loaded, monitored) -> None:
     engine, db, listener = monitored
     patient = next(p for p in synthea.of("Patient") if p["name"][0]["given"][0] == "Luigi")
     for name, (resource_type, params) in _benchmark_queries(synthea).items():
         listener.commands.clear()
         compartment = ("Patient", patient["id"]) if name == "compartment" else None
-        bundle = await engine.search(SYSTEM, resource_type, params, compartment=compartment)
+        bundle = await engine.search(SYSTEM, resource_type, params,
+                                     compartment=compartment)
         assert bundle.get("entry"), f"{name}: the benchmark query should find something"
         assert listener.commands, name
         for command in listener.commands:
-            stages = await _explain(db, command)
+            stages = await explain_stages(db, command)
             assert "IXSCAN" in stages and "COLLSCAN" not in stages, (name, command, stages)
-
-
-def _filter_of(command: dict[str, Any]) -> dict[str, Any]:
-    if "filter" in command:
-        return command["filter"]
-    return command["pipeline"][0]["$match"]
-
-
-async def _explain(db: Any, command: dict[str, Any]) -> list[str]:
-    command = {k: v for k, v in command.items() if k not in ("lsid", "$db", "$clusterTime",
-                                                             "$readPreference", "readConcern")}
-    explained = await db.command({"explain": command, "verbosity": "queryPlanner"})
-    plan = explained.get("queryPlanner") or explained["stages"][0]["$cursor"]["queryPlanner"]
-    stages = _stages(plan["winningPlan"])
-    query = _filter_of(command)
-    if "COLLSCAN" in stages and len(query) > 1 and explained.get("serverInfo", {}).get(
-        "host"
-    ) == "secantus":
-        key, condition = next(iter(query.items()))
-        return await _explain(db, {"find": command.get("find") or command["aggregate"],
-                                   "filter": {key: condition}})
-    return stages
 
 
 async def test_capability_lists_every_supported_parameter(synthea: Loaded) -> None:
@@ -149,3 +78,39 @@ async def test_capability_lists_every_supported_parameter(synthea: Loaded) -> No
     assert observation["code-value-quantity"]["type"] == "composite"
     assert {"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source"} <= set(
         observation)
+
+
+async def test_string_prefix_on_one_value_still_uses_the_index(synthea: Loaded, monitored
+                                                               ) -> None:
+    """The ``$elemMatch`` that keeps a prefix range on one name part comes with a flat copy
+    of the range that the ``name`` index answers (``parameters.one_value_range``)."""
+    engine, db, listener = monitored
+    for resource_type in ("Patient", "Practitioner", "Organization"):
+        prefix = synthea.of(resource_type)[0]["name"]
+        prefix = (prefix if isinstance(prefix, str) else prefix[0]["family"])[:3]
+        listener.commands.clear()
+        bundle = await engine.search(SYSTEM, resource_type, [("name", prefix)])
+        assert bundle.get("entry"), resource_type
+        (command,) = listener.commands
+        assert "$elemMatch" in str(filter_of(command)), command
+        stages = await explain_stages(db, command)
+        assert "IXSCAN" in stages and "COLLSCAN" not in stages, (resource_type, stages)
+
+
+async def test_full_text_words_are_indexed_once_searched(synthea: Loaded, monitored) -> None:
+    """The first ``_content``/``_text`` search on a collection builds the index on its words
+    (``indexes.start_word_index``); from then on word queries use it (Synthea writes no
+    narratives, so ``_text`` finds nothing here: its plan is what is checked)."""
+    engine, db, listener = monitored
+    for code, word in (("_content", "body"), ("_text", "body")):
+        await engine.search(SYSTEM, "Observation", [(code, word)])
+        await word_indexes_built()
+        names = {i["name"] async for i in await db["Observation"].list_indexes()}
+        assert f"{code}.w" in names
+        for value in (word, f"'{word}'", f'"{word} height"'):
+            listener.commands.clear()
+            bundle = await engine.search(SYSTEM, "Observation", [(code, value)])
+            assert bool(bundle.get("entry")) == (code == "_content"), (code, value)
+            (command,) = listener.commands
+            stages = await explain_stages(db, command)
+            assert "IXSCAN" in stages and "COLLSCAN" not in stages, (code, value, stages)

@@ -106,3 +106,16 @@ def test_binding_is_not_checked_on_a_malformed_code(validator):
     location, code, message = only_finding(validator, patient(gender=" female"))
     assert (location, code, message) == ("Patient.gender", "value",
                                          "' female' is not a valid code")
+
+
+def test_coding_system_naming_a_value_set_is_an_error(validator):
+    """Coding.system names a code system; a URL known only as a ValueSet is a mistake."""
+    resource = {"resourceType": "Patient", "maritalStatus": {"coding": [
+        {"system": "http://hl7.org/fhir/ValueSet/marital-status", "code": "M"}]}}
+    assert findings(validator, resource) == [
+        ("Patient.maritalStatus.coding[0].system", "invalid",
+         "The Coding references a value set, not a code system "
+         "('http://hl7.org/fhir/ValueSet/marital-status')")]
+    resource["maritalStatus"]["coding"][0]["system"] = (
+        "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus")
+    assert findings(validator, resource) == []

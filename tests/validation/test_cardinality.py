@@ -155,3 +155,23 @@ def test_element_with_maximum_zero_in_a_constrained_type(validator):
     assert only_finding(validator, observation) == (
         "Observation.referenceRange[0].low.comparator", "structure",
         "Quantity.comparator is not allowed here (maximum 0)")
+
+
+COMMENTS = "http://hl7.org/fhir/StructureDefinition/codesystem-concept-comments"
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
+
+
+def test_extension_value_present_only_as_its_primitive_extension_counts(validator):
+    """CodeSystem/v2-0207 has a comment given only in Dutch: ``_valueString`` carries a
+    translation and no ``valueString``; ``Extension.value[x]`` (1..1 in the extension's
+    definition) is present (https://hl7.org/fhir/R4/json.html#primitive)."""
+    translated = {"extension": [{"url": TRANSLATION, "extension": [
+        {"url": "lang", "valueCode": "nl"}, {"url": "content", "valueString": "Niet aanwezig"}]}]}
+    code_system = {"resourceType": "CodeSystem", "status": "active", "content": "complete",
+                   "url": "http://example.org/CodeSystem/processing-mode",
+                   "concept": [{"code": "N", "display": "Not present", "extension": [
+                       {"url": COMMENTS, "_valueString": translated}]}]}
+    assert findings(validator, code_system) == []
+    del code_system["concept"][0]["extension"][0]["_valueString"]
+    locations = [where for where, _, _ in findings(validator, code_system)]
+    assert "CodeSystem.concept[0].extension[0]" in locations

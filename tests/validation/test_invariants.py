@@ -96,3 +96,99 @@ def test_a_fhirpath_invariant_is_reported(validator):
     [(location, code, message)] = findings(validator, resource)
     assert location == "MedicationRequest.dosageInstruction[0].timing.repeat"
     assert code == "invariant" and message.startswith("tim-2")
+
+
+RISK = {"resourceType": "RiskAssessment", "status": "final",
+        "subject": {"reference": "Patient/1"}}
+
+
+def _errors(validator, resource):
+    return [(i.expression[0], i.diagnostics.split(":", 1)[0])
+            for i in validator.validate(resource) if i.severity == "error"]
+
+
+def test_an_invariant_on_an_absent_value_holds(validator):
+    """ras-2 ``probability is decimal implies (probability as decimal) <= 100``: without a
+    probability the expression is empty, which is not a violation."""
+    assert _errors(validator, {**RISK, "prediction": [{"outcome": {"text": "stroke"}}]}) == []
+    assert _errors(validator, {**RISK, "prediction": [{"probabilityDecimal": 40}]}) == []
+    assert _errors(validator, {**RISK, "prediction": [{"probabilityDecimal": 140}]}) == [
+        ("RiskAssessment.prediction[0]", "ras-2")]
+
+
+def _enable_when(**answer):
+    return {"resourceType": "Questionnaire", "status": "active", "item": [
+        {"linkId": "1", "type": "boolean"},
+        {"linkId": "2", "type": "string",
+         "enableWhen": [{"question": "1", "operator": "exists", **answer}]}]}
+
+
+def test_a_fhir_boolean_is_a_boolean_for_is(validator):
+    """que-7 ``operator = 'exists' implies (answer is Boolean)``: ``answerBoolean`` is a
+    FHIR boolean, which is a System Boolean to ``is``."""
+    assert _errors(validator, _enable_when(answerBoolean=True)) == []
+    assert _errors(validator, _enable_when(answerBoolean=False)) == []
+    assert _errors(validator, _enable_when(answerString="yes")) == [
+        ("Questionnaire.item[1].enableWhen[0]", "que-7")]
+
+
+def _structure_definition():
+    """A small StructureDefinition whose snapshot satisfies sdf-8 (%resource.type)."""
+    return {"resourceType": "StructureDefinition", "url": "http://example.org/sd/obs",
+            "name": "Obs", "status": "active", "kind": "resource", "abstract": False,
+            "type": "Observation", "derivation": "constraint",
+            "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Observation",
+            "snapshot": {"element": [
+                {"id": "Observation", "path": "Observation", "definition": "Measurements",
+                 "min": 0, "max": "*", "base": {"path": "Observation", "min": 0, "max": "*"}},
+                {"id": "Observation.status", "path": "Observation.status",
+                 "definition": "The status", "min": 1, "max": "1",
+                 "base": {"path": "Observation.status", "min": 1, "max": "1"},
+                 "type": [{"code": "code"}]}]},
+            "differential": {"element": [{"id": "Observation.status",
+                                          "path": "Observation.status", "min": 1}]}}
+
+
+def test_resource_in_a_bundle_entry_is_its_own_resource_variable(validator):
+    """sdf-8 reads ``%resource.type``: inside a Bundle, %resource is the entry's resource."""
+    definition = _structure_definition()
+    assert _errors(validator, definition) == []
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "http://example.org/sd/obs", "resource": definition}]}
+    assert _errors(validator, bundle) == []
+    definition["type"] = "Patient"
+    assert ("Bundle.entry[0].resource.snapshot", "sdf-8") in _errors(validator, bundle)
+
+
+def test_contained_resource_is_its_own_resource_variable(validator):
+    """A contained resource is %resource for its own invariants (fhirpath.html#variables)."""
+    definition = _structure_definition()
+    definition["id"] = "sd"
+    container = {"resourceType": "Basic", "code": {"text": "x"}, "contained": [definition],
+                 "extension": [{"url": "http://example.org/definition",
+                                "valueReference": {"reference": "#sd"}}]}
+    assert _errors(validator, container) == []
+
+
+def _holds(expression, path, value, resource, root):
+    compiled = compile_invariant({"key": "t", "expression": expression}, path)
+    return evaluate_invariant(compiled, value, resource, root)
+
+
+def test_context_has_the_type_of_its_element():
+    """``%context.type()`` is the element's datatype, or the resource's own type; inside a
+    contained resource, element paths are read from that resource's type."""
+    practitioner = {"resourceType": "Practitioner", "id": "p", "name": [{"text": "Dr"}]}
+    patient = {"resourceType": "Patient", "contained": [practitioner],
+               "generalPractitioner": [{"reference": "#p"}]}
+    reference = patient["generalPractitioner"][0]
+    assert _holds("%context.type().name = 'Reference'", "Patient.generalPractitioner",
+                  reference, patient, patient) is True
+    assert _holds("%context.type().name = 'Practitioner' and %resource.type().name = "
+                  "'Patient'", "Patient.contained", practitioner, patient, patient) is True
+    assert _holds("%context.type().name = 'HumanName' and %resource.type().name = "
+                  "'Practitioner' and %rootResource.type().name = 'Patient'",
+                  "Patient.contained.name", practitioner["name"][0], practitioner,
+                  patient) is True
+    assert _holds("%context.type().name = 'Reference'", "Patient.contained.name",
+                  practitioner["name"][0], practitioner, patient) is False

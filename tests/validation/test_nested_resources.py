@@ -83,3 +83,16 @@ def test_deeply_nested_content_is_reported_not_crashed(validator):
         extension = {"url": "http://x", "extension": [extension]}
     assert findings(validator, patient(extension=[extension])) == [
         ("Patient", "structure", "The resource is nested too deeply to validate")]
+
+
+def test_bundle_entry_full_url_must_be_absolute(validator):
+    """Bundle.entry.fullUrl is "the absolute URL for the resource" (urn:uuid: counts)."""
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "Patient/1", "resource": {"resourceType": "Patient", "id": "1"}},
+        {"fullUrl": "urn:uuid:9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
+         "resource": {"resourceType": "Patient"}},
+        {"fullUrl": "http://example.org/fhir/Patient/3",
+         "resource": {"resourceType": "Patient", "id": "3"}}]}
+    assert findings(validator, bundle) == [
+        ("Bundle.entry[0].fullUrl", "invalid",
+         "The fullUrl must be an absolute URL (not 'Patient/1')")]

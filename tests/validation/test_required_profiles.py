@@ -34,6 +34,15 @@ def test_config_file(tmp_path, monkeypatch):
         ProfilePolicy.from_environment()
 
 
+def test_unknown_profiles_are_warnings_unless_configured(monkeypatch):
+    monkeypatch.delenv("FHIR_PROFILE_CONFIG", raising=False)
+    monkeypatch.delenv("FHIR_UNKNOWN_PROFILE", raising=False)
+    assert ProfilePolicy.from_environment().unknown_profile == "warning"
+    assert ProfilePolicy().unknown_profile == "warning"
+    monkeypatch.setenv("FHIR_UNKNOWN_PROFILE", "error")
+    assert ProfilePolicy.from_environment().unknown_profile == "error"
+
+
 @pytest.fixture
 def required_immunization_profile(monkeypatch):
     monkeypatch.setenv("FHIR_REQUIRED_PROFILES", f"Immunization={IMMUNIZATION}")

@@ -23,8 +23,7 @@ def _errors(outcome: dict) -> list[dict]:
 
 @pytest.fixture
 def strict_profiles(monkeypatch):
-    """The default policy: an unknown claimed profile is an error (tests/conftest.py
-    relaxes it for the Synthea data)."""
+    """The strict policy: an unknown claimed profile is an error."""
     monkeypatch.setenv("FHIR_UNKNOWN_PROFILE", "error")
 
 
@@ -113,7 +112,8 @@ async def test_write_checks_the_claimed_profile(client, db):
     assert good.status_code == 201, good.text
 
 
-async def test_unknown_claimed_profile_is_an_error_by_default(strict_profiles, client, db):
+async def test_unknown_claimed_profile_is_an_error_when_configured(strict_profiles, client,
+                                                                   db):
     resource = _example("pregnancy-status-valid.json")
     resource["meta"]["profile"] = ["http://example.org/StructureDefinition/unknown"]
     response = await client.post("Observation", json=resource, headers=FHIR_JSON)
@@ -124,12 +124,23 @@ async def test_unknown_claimed_profile_is_an_error_by_default(strict_profiles, c
     assert await db["Observation"].count_documents({}) == 0
 
 
-async def test_unknown_claimed_profile_can_be_a_warning(monkeypatch, client):
-    monkeypatch.setenv("FHIR_UNKNOWN_PROFILE", "warning")
+@pytest.fixture
+def default_profile_policy(monkeypatch):
+    monkeypatch.delenv("FHIR_UNKNOWN_PROFILE", raising=False)
+    monkeypatch.delenv("FHIR_PROFILE_CONFIG", raising=False)
+
+
+async def test_unknown_claimed_profile_is_a_warning_by_default(default_profile_policy, client):
+    """As HAPI FHIR: accepted, and ``$validate`` says the profile was not checked."""
     resource = _example("pregnancy-status-valid.json")
     resource["meta"]["profile"] = ["http://example.org/StructureDefinition/unknown"]
+    checked = await client.post("Observation/$validate", json=resource, headers=FHIR_JSON)
+    [warning] = [i for i in checked.json()["issue"] if i["severity"] == "warning"
+                 and i.get("expression") == ["Observation.meta.profile"]]
+    assert "has not been checked because it is unknown" in warning["diagnostics"]
+    assert _errors(checked.json()) == []
     response = await client.post("Observation", json=resource, headers=FHIR_JSON)
-    assert response.status_code == 201
+    assert response.status_code == 201, response.text
 
 
 async def test_a_ucum_quantity_needs_a_valid_ucum_code(client):

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..filters import AnyOf, Condition
+from ..filters import AnyOf, Condition, Element
 from ..paths import Node
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "split_escaped",
     "unescape",
     "combine_or",
+    "one_value_range",
 ]
 
 _PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+0-9.])")
@@ -35,9 +36,11 @@ _PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+0-9.])")
 
 @dataclass(frozen=True)
 class IndexContext:
-    """What normalisation needs besides the value: this server's base URL."""
+    """What extraction needs besides the values: this server's base URL and, while a
+    resource is indexed, that resource (``%resource`` in composite components)."""
 
     base: str
+    resource: dict[str, Any] | None = None
 
 
 class ParameterType(Protocol):
@@ -89,3 +92,15 @@ def unescape(text: str) -> str:
 
 def combine_or(conditions: list[Condition]) -> Condition:
     return conditions[0] if len(conditions) == 1 else AnyOf(tuple(conditions))
+
+
+def one_value_range(path: str, field: str, bounds: dict[str, Any], rank: int) -> Element:
+    """Some value at ``path`` whose ``field`` lies within ``bounds`` (``$gte`` and ``$lt``).
+
+    Index entries are arrays, and MongoDB lets each operator of a flat
+    ``{"search.<code>.<field>": {"$gte": a, "$lt": b}}`` be satisfied by a *different*
+    element (two parts of one Address, say), so the range must be one ``$elemMatch``.
+    The flat copy (``index_key``) is kept as a necessary condition that an index on
+    ``search.<code>.<field>`` answers; the ``$elemMatch`` decides.
+    """
+    return Element(path, {field: bounds}, rank=rank, index_key=(f"{path}.{field}", bounds))

@@ -8,14 +8,13 @@ components' entries per element: ``{"0": <code entry>, "1": <quantity entry>}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
 from ...errors import InvalidRequest
 from ..filters import Condition, Element
-from ..paths import Node
+from ..paths import Node, Relative
 from . import IndexContext, ParameterType, split_escaped
 
 __all__ = ["CompositeParameter", "Component"]
@@ -26,7 +25,7 @@ _MAX_ENTRIES = 200
 @dataclass(frozen=True)
 class Component:
     kind: ParameterType
-    extract: Callable[[Node], list[Node]]
+    extract: Relative  # (element, resource) -> the component's values
     parameter: Any  # the component's SearchParameter definition
 
 
@@ -44,9 +43,11 @@ class CompositeParameter:
 
     def entries(self, nodes: list[Node], context: IndexContext) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []
+        resource = context.resource or {}
         for node in nodes:
             per_component = [
-                [e for e in c.kind.entries(c.extract(node), context) if set(e) != {"d"}]
+                [e for e in c.kind.entries(c.extract(node, resource), context)
+                 if set(e) != {"d"}]
                 for c in self.components
             ]
             for combination in product(*per_component):

@@ -13,7 +13,7 @@ from ...errors import InvalidRequest
 from ..filters import RANK_EQUAL, RANK_RANGE, Condition, Element
 from ..normalize import normalize_text
 from ..paths import Node
-from . import IndexContext, unescape
+from . import IndexContext, one_value_range, unescape
 
 __all__ = ["StringParameter", "string_texts", "prefix_range"]
 
@@ -78,7 +78,7 @@ class StringParameter:
         normalized = normalize_text(value)
         if modifier == "contains":
             return Element(path, {"n": {"$regex": re.escape(normalized)}})
-        return Element(path, {"n": prefix_range(normalized)}, rank=RANK_RANGE)
+        return one_value_range(path, "n", prefix_range(normalized), RANK_RANGE)
 
     def sort_values(self, entries: list[dict[str, Any]]) -> tuple[Any, Any] | None:
         values = [e["n"] for e in entries]

@@ -25,7 +25,7 @@ from ..filters import (
 )
 from ..normalize import normalize_text
 from ..paths import Node
-from . import IndexContext, combine_or, split_escaped, unescape
+from . import IndexContext, combine_or, one_value_range, split_escaped, unescape
 from .string import prefix_range
 
 __all__ = ["TokenParameter", "TokenValue", "token_entries"]
@@ -182,7 +182,7 @@ class TokenParameter:
 
     def condition(self, value: TokenValue, modifier: str | None, path: str) -> Condition:
         if value.text is not None:
-            return Element(path, {"d": prefix_range(value.text)}, rank=RANK_RANGE)
+            return one_value_range(path, "d", prefix_range(value.text), RANK_RANGE)
         if value.codes is not None:
             return self._in(value.codes, modifier == "not-in", path, value.systems_required)
         match, hint = self._match(value)

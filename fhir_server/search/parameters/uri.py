@@ -9,7 +9,7 @@ from typing import Any
 
 from ..filters import RANK_EQUAL, RANK_RANGE, Condition, Element
 from ..paths import Node
-from . import IndexContext, unescape
+from . import IndexContext, one_value_range, unescape
 from .string import prefix_range
 
 __all__ = ["UriParameter", "above"]
@@ -39,7 +39,7 @@ class UriParameter:
 
     def condition(self, value: str, modifier: str | None, path: str) -> Condition:
         if modifier == "below":
-            return Element(path, {"u": prefix_range(value)}, rank=RANK_RANGE)
+            return one_value_range(path, "u", prefix_range(value), RANK_RANGE)
         if modifier == "above":
             return Element(path, {"u": {"$in": above(value)}}, rank=RANK_EQUAL)
         return Element(path, {"u": value}, rank=RANK_EQUAL)

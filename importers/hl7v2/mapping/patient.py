@@ -8,6 +8,7 @@ only create the Patient when it is not known yet.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .. import composites
@@ -52,11 +53,11 @@ def _identifiers(ctx: MappingContext, pid: Segment) -> list[dict[str, Any]]:
         found.append(compact({"value": licence[1], "type": {"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "DL"}]},
             "assigner": {"display": licence[2]} if licence[2] else None}))
-    unique: list[dict[str, Any]] = []
+    unique: dict[str, dict[str, Any]] = {}
     for ident in found:
-        if ident and ident not in unique:
-            unique.append(ident)
-    return unique
+        if ident:
+            unique.setdefault(json.dumps(ident, sort_keys=True), ident)
+    return list(unique.values())
 
 
 def _gender(ctx: MappingContext, pid: Segment) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Maternal and child health computations: growth, pregnancy and immunization."""
