@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -20,6 +21,8 @@ from .search import SearchService
 from .storage import Storage, StoredResource
 
 __all__ = ["Services", "build_services", "SystemWriter"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,16 +42,35 @@ class Services:
 
 
 class SystemWriter:
-    """Stores resources as the server itself (shipped content, installed packages)."""
+    """The repository as the server itself uses it (:data:`SYSTEM` policy): for the
+    content loaders outside this package (shipped terminology and profiles, installed
+    packages), which write what the server ships, not what a caller asked for."""
 
     def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+        self.resources = storage.resources
 
-    async def update(self, resource: dict[str, Any], rid: str) -> StoredResource:
-        return await self.storage.resources.update(SYSTEM, resource, rid)
+    async def in_transaction(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        return await self.resources.in_transaction(work)
+
+    async def read(self, resource_type: str, rid: str, session: Any = None
+                   ) -> StoredResource:
+        return await self.resources.read(SYSTEM, resource_type, rid, session)
+
+    async def update(self, resource: dict[str, Any], rid: str, *, if_match: int | None = None,
+                     session: Any = None) -> StoredResource:
+        return await self.resources.update(SYSTEM, resource, rid, if_match=if_match,
+                                           session=session)
 
     async def delete(self, resource_type: str, rid: str) -> StoredResource | None:
-        return await self.storage.resources.delete(SYSTEM, resource_type, rid)
+        return await self.resources.delete(SYSTEM, resource_type, rid)
+
+    async def absent_ids(self, resource_type: str, rids: list[str], session: Any = None
+                         ) -> set[str]:
+        return await self.resources.absent_ids(resource_type, rids, session)
+
+    async def create_many(self, resources: list[tuple[dict[str, Any], str]], *,
+                          session: Any) -> list[StoredResource]:
+        return await self.resources.create_many(SYSTEM, resources, session=session)
 
 
 async def build_services(settings: Settings, client: AsyncMongoClient) -> Services:

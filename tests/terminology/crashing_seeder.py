@@ -15,11 +15,13 @@ import signal
 import sys
 from typing import Any
 
-from fhir_server.repository import Repository
-
 from fhir_server.config import Settings
 from fhir_server.database import connect
-from fhir_server.search.engine import SearchEngine
+from fhir_server.search.custom import RegistryStore
+from fhir_server.search.index import index_resource
+from fhir_server.search.parameters import IndexContext
+from fhir_server.services import SystemWriter
+from fhir_server.storage import Storage
 from profiles.service import shipped_content
 from terminology.seed import seed_shipped
 
@@ -29,15 +31,15 @@ COMMITS_BEFORE_DEATH = 2
 class DyingRepository:
     """The real repository, except that the process dies after its second transaction."""
 
-    def __init__(self, repository: Repository) -> None:
+    def __init__(self, repository: SystemWriter) -> None:
         self.repository = repository
         self.commits = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.repository, name)
 
-    async def in_transaction(self, work: Any, session: Any = None) -> Any:
-        result = await self.repository.in_transaction(work, session)
+    async def in_transaction(self, work: Any) -> Any:
+        result = await self.repository.in_transaction(work)
         self.commits += 1
         if self.commits == COMMITS_BEFORE_DEATH:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -47,8 +49,10 @@ class DyingRepository:
 async def main(uri: str, database: str, batch_size: int, keys: list[str]) -> None:
     client = connect(uri)
     db = client[database]
-    repository = Repository(db, indexer=SearchEngine(db, Settings(database=database,
-                                                                  mongodb_uri=uri)).index)
+    base = Settings(database=database, mongodb_uri=uri).fhir_base
+    store, context = RegistryStore(db), IndexContext(base)
+    storage = Storage.open(db, lambda r: index_resource(store.registry, r, context), base)
+    repository = SystemWriter(storage)
     wanted = set(keys)
     resources = [r for r in shipped_content() if f"{r['resourceType']}/{r['id']}" in wanted]
     await seed_shipped(db, DyingRepository(repository), resources, batch_size=batch_size)
