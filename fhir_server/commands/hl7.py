@@ -149,10 +149,9 @@ def dead_letters() -> None:
 def list_letters(show_all: bool, limit: int, data_dir: Path, mongodb_uri: str | None,
                  max_bytes: int) -> None:
     """List dead letters, oldest first."""
-    from importers.hl7v2.store import dead_letters as find
 
     async def work(ingestor: Any) -> list[dict[str, Any]]:
-        return await find(ingestor.db, None if show_all else "open", limit)
+        return await ingestor.store.dead_letters(None if show_all else "open", limit)
 
     letters = _run(_settings(data_dir, mongodb_uri), work, max_bytes)
     for letter in letters:

@@ -15,7 +15,7 @@ from profiles.definitions import resource_types
 
 from ..access import AccessPolicy
 from ..config import Settings
-from ..errors import InvalidRequest
+from ..errors import BusinessRuleViolation, InvalidRequest
 from ..storage import Queries
 from ..storage.filters import and_filters
 from .bundle import searchset
@@ -27,6 +27,7 @@ from .definitions import Registry
 from .execution import run_search
 from .hints import hints_of
 from .index import index_resource
+from .paging import mongo_sort, sort_fields
 from .parameters import IndexContext
 from .query import RESULT_PARAMETERS, SearchQuery, parse_query
 
@@ -80,6 +81,24 @@ class SearchEngine:
         narrowed = policy.narrowed(hints_of(query, None))
         filters = await self._filters(narrowed, query, None)
         return await self.queries.ids(narrowed, resource_type, filters[resource_type], limit)
+
+    async def resources(self, policy: AccessPolicy, resource_type: str,
+                        params: list[tuple[str, str]], *, limit: int
+                        ) -> list[dict[str, Any]]:
+        """Up to ``limit`` resources the caller may see matching a search's filtering
+        parameters (and ``_sort``), for operations that compute over them; 422 when more
+        match (the caller narrows the search)."""
+        await self.store.refresh()
+        query = self._parse([resource_type], params, lenient=False)
+        narrowed = policy.narrowed(hints_of(query, None))
+        filters = await self._filters(narrowed, query, None)
+        fields = sort_fields(query.results.sort)
+        found = await self.queries.find(narrowed, resource_type, filters[resource_type],
+                                        sort=mongo_sort(fields, False), limit=limit + 1)
+        if len(found) > limit:
+            raise BusinessRuleViolation(f"More than {limit} {resource_type} resources match; "
+                                        "narrow the request down (a date range)")
+        return [f.resource for f in found]
 
     async def query_filter(self, policy: AccessPolicy, resource_type: str,
                            params: list[tuple[str, str]]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import pytest
 
 from importers.hl7v2 import Ingestor, MllpServer
 from importers.hl7v2.dead_letters import replay_dead_letters
-from importers.hl7v2.store import dead_letters
 from tests.hl7.conftest import DATA, ack_fields, exchange, message, stored
 
 VXU = "ms-fhir-converter/IZ_1_1.1_Admin_Child_Max_Message.hl7"
@@ -33,7 +32,7 @@ def config_file(tmp_path: Path) -> Path:
 async def configured(ingestor: Ingestor, config_file: Path):
     """A listener whose identifier-system table maps NIST MPI to something not a URI."""
     _config(config_file, "NIST MPI patients")
-    configured = Ingestor(ingestor.repository, ingestor.validator,
+    configured = Ingestor(ingestor.store, ingestor.validator,
                           config_path=str(config_file))
     server = await MllpServer(configured, "127.0.0.1", 0).start()
     try:
@@ -49,19 +48,19 @@ async def test_failure_is_kept_then_replayed_after_the_configuration_fix(
     assert fields["MSA"][1] == "AE"
     assert fields["ERR"][2] == "PID^1" and "Patient.identifier[0].system" in fields["ERR"][8]
     assert await services.db["Patient"].count_documents({}) == 0, "nothing partial"
-    [letter] = await dead_letters(services.db)
+    [letter] = await services.storage.hl7_feed.dead_letters()
     assert letter["controlId"] == "NIST-IZ-001.00" and letter["ackCode"] == "AE"
     assert letter["text"] == message(VXU).decode("utf-8-sig")
     assert letter["error"]["location"] == "PID^1"
 
     assert [key for key, outcome in await replay_dead_letters(ingestor)] == [letter["_id"]]
-    [again] = await dead_letters(services.db, None)
+    [again] = await services.storage.hl7_feed.dead_letters(None)
     assert again["attempts"] == 2 and again["status"] == "open"
 
     _config(config_file, "urn:oid:2.16.840.1.113883.3.72.5.30.2")
     [(key, outcome)] = await replay_dead_letters(ingestor)
     assert (key, outcome.code) == (letter["_id"], "AA")
-    assert await dead_letters(services.db) == []
+    assert await services.storage.hl7_feed.dead_letters() == []
     patient = (await stored(services))["Patient"][0]
     assert patient["identifier"][0]["system"] == "urn:oid:2.16.840.1.113883.3.72.5.30.2"
     assert ack_fields(await exchange(server.port, message(VXU)))["MSA"][1] == "AA"
@@ -72,7 +71,7 @@ async def test_a_resend_after_the_fix_resolves_the_letter(configured, config_fil
     assert ack_fields(await exchange(server.port, message(VXU)))["MSA"][1] == "AE"
     _config(config_file, "https://nist.example/mpi")
     assert ack_fields(await exchange(server.port, message(VXU)))["MSA"][1] == "AA"
-    [letter] = await dead_letters(services.db, None)
+    [letter] = await services.storage.hl7_feed.dead_letters(None)
     assert letter["status"] == "resolved"
 
 

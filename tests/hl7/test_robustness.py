@@ -124,7 +124,7 @@ async def test_restarted_frame_drops_the_partial_one(listener):
 
 async def test_ten_megabyte_message_is_rejected_and_the_connection_keeps_serving(
         ingestor: Ingestor, services):
-    small = Ingestor(ingestor.repository, ingestor.validator, max_bytes=1 << 20)
+    small = Ingestor(ingestor.store, ingestor.validator, max_bytes=1 << 20)
     server = await MllpServer(small, "127.0.0.1", 0).start()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
