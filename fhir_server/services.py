@@ -74,7 +74,7 @@ class SystemWriter:
 
 
 async def build_services(settings: Settings, client: AsyncMongoClient) -> Services:
-    from .operations import registry
+    from .operations import definitions, registry
     from .search.custom import RegistryStore
     from .search.engine import SearchEngine
     from .search.index import index_resource
@@ -88,7 +88,7 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
     storage = Storage.open(db, lambda resource: index_resource(store.registry, resource,
                                                                context), settings.fhir_base)
     search = SearchEngine(storage.queries, store, settings)
-    validator = await build_validator(db, SystemWriter(storage))
+    validator = await build_validator(db, SystemWriter(storage), definitions())
     base = settings.fhir_base
     access = AccessService(
         base=base, auth_on=settings.auth == "smart", source=storage.consents,

@@ -24,12 +24,14 @@ def shipped_content() -> list[dict[str, Any]]:
     return [*shipped_resources(), *shipped_definitions()]
 
 
-async def build_validator(db: AsyncDatabase, repository: Any) -> Validator:
+async def build_validator(db: AsyncDatabase, repository: Any,
+                          extra: list[dict[str, Any]] | None = None) -> Validator:
     """A validator whose registry and terminology include the stored conformance
-    resources. First stores the shipped content (``repository`` writes it), or waits
-    for the process that does: the server is ready only when it is stored."""
+    resources. First stores the shipped content and ``extra`` (the server's own
+    conformance resources, e.g. OperationDefinitions; ``repository`` writes them), or
+    waits for the process that does: the server is ready only when it is stored."""
     if seeding_enabled():
-        await seed_shipped(db, repository, shipped_content())
+        await seed_shipped(db, repository, [*shipped_content(), *(extra or [])])
     terminology = LocalTerminology(base=shipped_terminology())
     registry = DefinitionRegistry()
     store = ConformanceStore(db, registry, terminology)

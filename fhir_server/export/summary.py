@@ -22,6 +22,8 @@ from pymongo import DESCENDING
 
 from .. import clock
 from ..access import AccessPolicy, Hints
+from ..mch.pregnancy import RESOURCE_TYPES as PREGNANCY_RESOURCE_TYPES
+from ..mch.pregnancy import pregnancy_summary
 from ..search.compartments import compartment_filter
 from ..storage import Queries
 
@@ -185,6 +187,8 @@ async def patient_summary(queries: Queries, policy: AccessPolicy, base: str,
             sections.append(_section(section, found, base))
         for resource in found:
             entries[f"{resource['resourceType']}/{resource['id']}"] = resource
+    if female:
+        await _gestational_age(queries, policy, patient, cache, sections, entries)
     now = clock.to_instant(clock.now())
     composition = {
         "resourceType": "Composition", "id": str(uuid.uuid4()),
@@ -198,17 +202,55 @@ async def patient_summary(queries: Queries, policy: AccessPolicy, base: str,
         "title": "International Patient Summary", "confidentiality": "N",
         "section": sections,
     }
-    resources = [composition, _declared(patient), *map(_declared, entries.values())]
+    documented = [(f"urn:uuid:{composition['id']}", composition),
+                  (f"{base}/Patient/{patient['id']}", _declared(patient))]
+    documented += [(key if key.startswith("urn:uuid:") else f"{base}/{key}", _declared(r))
+                   for key, r in entries.items()]
     return {
         "resourceType": "Bundle", "id": str(uuid.uuid4()),
         "meta": {"profile": [f"{IPS}/Bundle-uv-ips"]},
         "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
         "type": "document", "timestamp": now,
-        "entry": [{"fullUrl": _full_url(base, r), "resource": r} for r in resources],
+        "entry": [{"fullUrl": url, "resource": r} for url, r in documented],
     }
 
 
-def _full_url(base: str, resource: dict[str, Any]) -> str:
-    if resource["resourceType"] == "Composition":
-        return f"urn:uuid:{resource['id']}"
-    return f"{base}/{resource['resourceType']}/{resource['id']}"
+async def _gestational_age(queries: Queries, policy: AccessPolicy, patient: dict[str, Any],
+                           cache: dict[str, list[dict[str, Any]]],
+                           sections: list[dict[str, Any]],
+                           entries: dict[str, dict[str, Any]]) -> None:
+    """The current pregnancy's gestational age today (``$pregnancy-summary``'s dating) in
+    the History of Pregnancy section: a line of its narrative and a generated
+    Observation (LOINC 18185-9), when the patient's record dates a pregnancy."""
+    for resource_type in PREGNANCY_RESOURCE_TYPES:
+        if resource_type not in cache:
+            cache[resource_type] = await _resources(queries, policy, patient["id"],
+                                                    resource_type)
+    today = clock.now().date()
+    found = pregnancy_summary([r for t in PREGNANCY_RESOURCE_TYPES for r in cache[t]], today)
+    if found is None or found.gestational_age is None:
+        return
+    days = found.gestational_age
+    observation = {
+        "resourceType": "Observation", "id": str(uuid.uuid4()), "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "18185-9",
+                             "display": "Gestational age"}]},
+        "subject": {"reference": f"Patient/{patient['id']}"},
+        "effectiveDateTime": today.isoformat(),
+        "valueQuantity": {"value": days, "unit": "d", "system": "http://unitsofmeasure.org",
+                          "code": "d"}}
+    entries[f"urn:uuid:{observation['id']}"] = observation
+    line = (f"<p>Gestational age today: {days // 7} weeks {days % 7} days"
+            + (f" (estimated due date {found.edd.isoformat()})" if found.edd else "")
+            + ".</p>")
+    section = next((s for s in sections if s["code"]["coding"][0]["code"] == "10162-6"), None)
+    if section is None:
+        history = next(s for s in SECTIONS if s.code == "10162-6")
+        section = _section(history, [], "")
+        section.pop("emptyReason")
+        section["text"] = {"status": "generated",
+                           "div": '<div xmlns="http://www.w3.org/1999/xhtml"></div>'}
+        sections.append(section)
+    section["text"]["div"] = section["text"]["div"].replace("</div>", line + "</div>", 1)
+    section.setdefault("entry", []).append({"reference": f"urn:uuid:{observation['id']}"})
+

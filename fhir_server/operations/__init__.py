@@ -18,7 +18,7 @@ from ..interactions import Caller
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["OperationCall", "Operation", "registry"]
+__all__ = ["OperationCall", "Operation", "registry", "definitions"]
 
 
 @dataclass
@@ -64,3 +64,14 @@ def registry() -> dict[str, Operation]:
         for operation in getattr(module, "OPERATIONS", []):
             operations[operation.name] = operation
     return operations
+
+
+def definitions() -> list[dict[str, Any]]:
+    """The OperationDefinitions of this server's own operations (``definitions/``),
+    stored with the shipped content so that clients can read what the
+    CapabilityStatement names."""
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).with_name("definitions")
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]

@@ -6,7 +6,7 @@ other test_* modules here; these tests check the wiring with values worked out b
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -214,3 +214,25 @@ async def test_operations_are_in_the_capability_statement(client):
     observation = next(r for r in capability["rest"][0]["resource"]
                        if r["type"] == "Observation")
     assert "lastn" in {o["name"] for o in observation["operation"]}
+
+
+async def test_patient_summary_gives_the_gestational_age(client):
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=70)
+    mother = {"resourceType": "Patient", "id": "mum", "gender": "female",
+              "birthDate": "1995-05-05"}
+    await client.put("Patient/mum", json=mother, headers=FHIR)
+    lmp = last_menstrual_period("lmp-mum", (today - timedelta(days=10)).isoformat(),
+                                start.isoformat(), "Patient/mum")
+    assert (await client.put("Observation/lmp-mum", json=lmp, headers=FHIR)).status_code == 201
+    document = (await client.get("Patient/mum/$summary")).json()
+    composition = document["entry"][0]["resource"]
+    [section] = [s for s in composition["section"] if s["code"]["coding"][0]["code"] == "10162-6"]
+    by_url = {e["fullUrl"]: e["resource"] for e in document["entry"]}
+    [age] = [by_url[e["reference"]] for e in section["entry"]
+             if by_url.get(e["reference"], {}).get("code", {}).get("coding", [{}])[0].get(
+                 "code") == "18185-9"]
+    days = (date.fromisoformat(age["effectiveDateTime"]) - start).days  # 70, or 71 past midnight
+    assert age["valueQuantity"] == {"value": days, "unit": "d",
+                                    "system": "http://unitsofmeasure.org", "code": "d"}
+    assert f"{days // 7} weeks {days % 7} days" in section["text"]["div"]

@@ -1,0 +1,64 @@
+"""Reading one resource, every way there is: read, vread, history, ``_elements`` and
+``_summary`` on a read, searches by ``_id`` (GET, POST form, system ``_type``, count),
+``$validate`` of the stored resource, and GET entries of batch and transaction Bundles.
+
+Each target is the situation's telling resource (checks.TARGETS): hidden ones must answer
+exactly as absent ones, masked ones never show their content.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .checks import Path, cells, check_cell
+
+
+def _bundle(kind: str, *urls: str) -> dict:
+    return {"resourceType": "Bundle", "type": kind,
+            "entry": [{"request": {"method": "GET", "url": url}} for url in urls]}
+
+
+_READS = [
+    ("read", "/fhir/{ref}"),
+    ("read-elements", "/fhir/{ref}?_elements=valueString,code,name,member,lotNumber"),
+    ("read-summary", "/fhir/{ref}?_summary=true"),
+    ("read-summary-data", "/fhir/{ref}?_summary=data"),
+    ("vread", "/fhir/{ref}/_history/1"),
+    ("history-instance", "/fhir/{ref}/_history"),
+    ("search-id", "/fhir/{type}?_id={id}&_total=accurate"),
+    ("search-id-elements", "/fhir/{type}?_id={id}&_elements=valueString,code,name"),
+    ("search-id-summary", "/fhir/{type}?_id={id}&_summary=true"),
+    ("system-search-id", "/fhir?_type={type}&_id={id}&_total=accurate"),
+    ("validate-stored", "/fhir/{ref}/$validate"),
+]
+
+PATHS = [Path(f"{name}:{role}", "GET", url, role)
+         for role in ("obs", "condition", "group", "consent")
+         for name, url in _READS] + [
+    Path("search-id-count:obs", "GET", "/fhir/{type}?_id={id}&_summary=count", "obs",
+         count_of="/fhir/{type}?_id={id}"),
+    Path("search-post-id:obs", "POST", "/fhir/{type}/_search", "obs", body="_id={id}",
+         form=True),
+    Path("search-post-elements:obs", "POST", "/fhir/{type}/_search", "obs",
+         body="_id={id}&_elements=valueString", form=True),
+    Path("batch-get:obs", "POST", "/fhir", "obs", body=_bundle(
+        "batch", "{ref}", "{ref}/_history/1", "{ref}?_elements=valueString",
+        "{type}?_id={id}", "{type}?_id={id}&_summary=count", "{ref}/_history")),
+    Path("transaction-get:obs", "POST", "/fhir", "obs",
+         body=_bundle("transaction", "{ref}", "{type}?_id={id}")),
+    Path("batch-get:patient", "POST", "/fhir", "patient", body=_bundle(
+        "batch", "{ref}", "Observation?patient={id}", "Observation?subject=Patient/{id}/_history/1",
+        "{ref}/$everything", "Patient/{id}/Observation")),
+    Path("head-read:obs", "HEAD", "/fhir/{ref}", "obs"),
+    Path("read:imm", "GET", "/fhir/{ref}", "imm"),
+    Path("read:encounter", "GET", "/fhir/{ref}", "encounter"),
+    Path("read:patient", "GET", "/fhir/{ref}", "patient"),
+    Path("read-elements:patient", "GET", "/fhir/{ref}?_elements=name", "patient"),
+    Path("history-instance:patient", "GET", "/fhir/{ref}/_history", "patient"),
+    Path("read:other-patients-obs", "GET", "/fhir/{ref}", "bea"),
+]
+
+
+@pytest.mark.parametrize("actor, path, situation", cells(PATHS))
+async def test_read(server, actor, path, situation):
+    await check_cell(server, actor, path, situation)
