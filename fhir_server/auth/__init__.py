@@ -61,7 +61,7 @@ def install(app: Starlette, settings: Settings) -> None:
     async def lifespan(application: Any) -> AsyncIterator[Any]:
         async with original(application) as state:
             services = application.state.services
-            auth = build_auth(settings, services.db)
+            auth = build_auth(settings, services.storage.auth)
             await auth.ensure_indexes()
             await auth.keys.keys()
             application.state.auth = auth

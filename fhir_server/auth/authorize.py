@@ -21,6 +21,7 @@ from ..rest.body import read_body
 from .decision import PageError, RedirectError, consent_values, decide
 from .oauth_http import MAX_FORM_BYTES, auth_of
 from .pages import render
+from .picker import PatientPicker
 from .registry import Client
 from .scopes import CONTEXT_SCOPES, ScopeSet, grant, parse_scopes
 from .service import AuthService
@@ -67,6 +68,11 @@ def _single(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 def _error_page(message: str, status: int = 400) -> Response:
     return render("error.html", status, message=message)
+
+
+def _picker(request: Request, auth: AuthService) -> PatientPicker:
+    services = request.app.state.services
+    return PatientPicker(services.access, services.storage.queries, auth.endpoints.issuer)
 
 
 async def authorize(request: Request) -> Response:
@@ -218,7 +224,7 @@ async def _consent(request: Request, auth: AuthService, handle: str,
     doc = await auth.store.pending_request(handle)
     if doc is None:
         return _error_page("This sign-in request has expired or is not valid.")
-    values = await consent_values(auth, doc, session)
+    values = await consent_values(auth, _picker(request, auth), doc, session)
     return render("consent.html", 200, handle=handle, csrf=doc["csrf"], error=error,
                   action=f"{auth.endpoints.issuer}/auth/consent", **values)
 
@@ -237,7 +243,7 @@ async def consent(request: Request) -> Response:
     doc, session = found
     pending = doc["request"]
     try:
-        params = await decide(auth, handle, pending, session, pairs)
+        params = await decide(auth, _picker(request, auth), handle, pending, session, pairs)
     except RedirectError as error:
         reply = {"error": error.error, "error_description": error.description}
         return _redirect(pending["redirect_uri"], {**reply, "state": pending["state"]})

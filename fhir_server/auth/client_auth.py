@@ -6,7 +6,7 @@ Backend Services and SMART's asymmetric client authentication profile it:
 https://hl7.org/fhir/smart-app-launch/client-confidential-asymmetric.html) and ``none``
 for public clients. Assertions are RS384 or ES384, ``iss`` = ``sub`` = client_id,
 ``aud`` = the token endpoint, ``exp`` at most five minutes ahead, and a ``jti`` never seen
-before (kept in ``auth_jti`` until the assertion expires).
+before (remembered until the assertion expires: RFC 7523 section 3).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import binascii
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
@@ -24,13 +24,14 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 from starlette.requests import Request
 
 from .jwks import RemoteJwks
 from .registry import Client, Registry, verify_secret
 from .tokens import InvalidToken, unverified_parts
+
+if TYPE_CHECKING:
+    from ..storage.auth_tokens import TokenRecords
 
 __all__ = ["ClientAuthenticator", "ASSERTION_TYPE", "ASSERTION_ALGORITHMS"]
 
@@ -61,16 +62,13 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 
 
 class ClientAuthenticator:
-    def __init__(self, db: AsyncDatabase, registry: Registry, remote: RemoteJwks,
+    def __init__(self, records: TokenRecords, registry: Registry, remote: RemoteJwks,
                  token_endpoint: str, max_assertion_seconds: int) -> None:
-        self.seen = db["auth_jti"]
+        self.records = records
         self.registry = registry
         self.remote = remote
         self.token_endpoint = token_endpoint
         self.max_assertion_seconds = max_assertion_seconds
-
-    async def ensure_indexes(self) -> None:
-        await self.seen.create_index("expiresAt", expireAfterSeconds=0, name="ttl")
 
     async def authenticate(self, request: Request, form: Mapping[str, str]) -> Client:
         """The calling client; raises ``invalid_client`` when it cannot be authenticated."""
@@ -174,9 +172,7 @@ class ClientAuthenticator:
 
     async def _remember(self, client_id: str, claims: dict[str, Any]) -> None:
         expires = datetime.fromtimestamp(int(claims["exp"]) + _LEEWAY, UTC)
-        try:
-            await self.seen.insert_one({"_id": f"{client_id} {claims['jti']}",
-                                        "expiresAt": expires})
-        except DuplicateKeyError:
-            raise _invalid_client("client_assertion 'jti' was already used (replay)") from None
+        if not await self.records.first_use_of_assertion(f"{client_id} {claims['jti']}",
+                                                         expires):
+            raise _invalid_client("client_assertion 'jti' was already used (replay)")
 

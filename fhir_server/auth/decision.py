@@ -2,7 +2,8 @@
 
 SMART App Launch 2.x: "When granting a patient-level scope, the server SHALL provide a
 patient launch context"; the patient comes from the EHR launch, from the user being that
-patient, or from the patient picker (a practitioner choosing).
+patient, or from the patient picker (a practitioner choosing among the patients the access
+policy lets them see: :mod:`.picker`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from .pages import describe_scope
+from .picker import PatientPicker
 from .scopes import parse_scopes
 from .service import AuthService
 
 __all__ = ["PageError", "RedirectError", "consent_values", "decide"]
-
-_PICKER_SIZE = 200
 
 
 class PageError(Exception):
@@ -48,16 +48,7 @@ def _fixed_patient(pending: dict[str, Any], session: dict[str, Any]) -> str | No
     return own_patient
 
 
-def _label(doc: dict[str, Any]) -> str:
-    names = (doc.get("resource") or {}).get("name") or []
-    name = names[0] if names and isinstance(names[0], dict) else {}
-    text = name.get("text") or " ".join(
-        [*[g for g in name.get("given", []) if isinstance(g, str)],
-         name.get("family", "") if isinstance(name.get("family"), str) else ""]).strip()
-    return f"{text} (Patient/{doc['_id']})" if text else f"Patient/{doc['_id']}"
-
-
-async def consent_values(auth: AuthService, doc: dict[str, Any],
+async def consent_values(auth: AuthService, picker: PatientPicker, doc: dict[str, Any],
                          session: dict[str, Any]) -> dict[str, Any]:
     pending = doc["request"]
     client = await auth.registry.client(pending["client_id"])
@@ -67,11 +58,7 @@ async def consent_values(auth: AuthService, doc: dict[str, Any],
     except RedirectError:
         patient = None
     choose = _needs_patient(offered) and patient is None
-    patients: list[dict[str, str]] = []
-    if choose:
-        cursor = auth.db["Patient"].find({}, {"resource.name": 1}).sort("_id")
-        patients = [{"id": d["_id"], "label": _label(d)}
-                    for d in await cursor.limit(_PICKER_SIZE).to_list()]
+    patients = await picker.choices(pending["client_id"], session) if choose else []
     return {
         "client_name": (client.name or client.client_id) if client else pending["client_id"],
         "username": session["username"], "fhir_user": session["fhirUser"],
@@ -82,17 +69,20 @@ async def consent_values(auth: AuthService, doc: dict[str, Any],
     }
 
 
-async def _chosen_patient(auth: AuthService, form: dict[str, str]) -> str:
+async def _chosen_patient(picker: PatientPicker, client_id: str, session: dict[str, Any],
+                          form: dict[str, str]) -> str:
+    """The patient the user chose; one they may not see is refused as unknown."""
     chosen = (form.get("patient_id") or "").strip() or form.get("patient", "")
     if not chosen:
         raise PageError("Choose a patient.")
-    if await auth.db["Patient"].find_one({"_id": chosen}, {"_id": 1}) is None:
+    if not await picker.may_choose(client_id, session, chosen):
         raise PageError("There is no such patient.")
     return chosen
 
 
-async def decide(auth: AuthService, handle: str, pending: dict[str, Any],
-                 session: dict[str, Any], pairs: list[tuple[str, str]]) -> dict[str, str]:
+async def decide(auth: AuthService, picker: PatientPicker, handle: str,
+                 pending: dict[str, Any], session: dict[str, Any],
+                 pairs: list[tuple[str, str]]) -> dict[str, str]:
     """Turn the consent form into an authorization code; returns the redirect parameters."""
     form = dict(pairs)
     if form.get("decision") != "allow":
@@ -102,7 +92,7 @@ async def decide(auth: AuthService, handle: str, pending: dict[str, Any],
     granted = parse_scopes(" ".join(t for t in pending["offered"].split() if t in chosen))
     patient = _fixed_patient(pending, session)
     if patient is None and _needs_patient(str(granted)):
-        patient = await _chosen_patient(auth, form)
+        patient = await _chosen_patient(picker, pending["client_id"], session, form)
     doc = await auth.store.finish_pending(handle)
     if doc is None:
         raise PageError("This request was already decided.")

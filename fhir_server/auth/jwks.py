@@ -1,18 +1,20 @@
 """Fetching JSON Web Key Sets by URL (clients' ``jwks_uri``, external OIDC issuers).
 
-Fetched sets are cached in the ``auth_jwks_cache`` collection for five minutes (shared by
-every server process) and fetched again when a token names a ``kid`` the cache lacks,
+Fetched sets are cached in MongoDB for five minutes (:mod:`fhir_server.storage.auth_jwks`,
+shared by every server process) and fetched again when a token names a ``kid`` the cache lacks,
 at most once a minute per URL.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-from pymongo.asynchronous.database import AsyncDatabase
+
+if TYPE_CHECKING:
+    from ..storage.auth_jwks import JwksCache
 
 __all__ = ["RemoteJwks"]
 
@@ -22,25 +24,23 @@ _MAX_BYTES = 256 * 1024
 
 
 class RemoteJwks:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.cache = db["auth_jwks_cache"]
+    def __init__(self, cache: JwksCache) -> None:
+        self.cache = cache
 
     async def ensure_indexes(self) -> None:
-        await self.cache.create_index("fetchedAt", expireAfterSeconds=int(_KEEP.total_seconds()),
-                                      name="ttl")
+        await self.cache.ensure_indexes(int(_KEEP.total_seconds()))
 
     async def fetch(self, url: str, kid: str | None = None) -> dict[str, Any]:
         """The key set at ``url``; raises ValueError when it cannot be had."""
         now = datetime.now(UTC)
-        cached = await self.cache.find_one({"_id": url})
+        cached = await self.cache.cached(url)
         if cached is not None:
             fetched = cached["fetchedAt"]
             known = {k.get("kid") for k in cached["jwks"].get("keys", [])}
             if kid is None or kid in known or now - fetched < _REFETCH_AFTER:
                 return cached["jwks"]
         jwks = await _download(url)
-        await self.cache.replace_one({"_id": url}, {"_id": url, "jwks": jwks, "fetchedAt": now},
-                                     upsert=True)
+        await self.cache.store(url, jwks, now)
         return jwks
 
 

@@ -4,7 +4,8 @@ Where they live (one source of truth for every process that signs or verifies):
 
 * embedded database: ``<data dir>/auth/signing-keys.json`` (mode 0600), next to the
   database files, so the data dir stays the server's whole state;
-* external database (``MONGODB_URI``): the ``auth_keys`` collection, because several server
+* external database (``MONGODB_URI``): the database
+  (:class:`fhir_server.storage.auth_keys.SigningKeyRecords`), because several server
   processes on several hosts share the database but no directory.
 
 Rotation makes a new key the signing key at once; the old one stays published until every
@@ -22,15 +23,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from joserfc.jwk import KeySet, RSAKey
-from pymongo import DESCENDING
-from pymongo.asynchronous.database import AsyncDatabase
 
 from ..config import Settings
 
-__all__ = ["SigningKey", "KeyStore", "MongoKeyStore", "FileKeyStore", "key_store_for",
+if TYPE_CHECKING:
+    from ..storage.auth_keys import SigningKeyRecords
+
+__all__ = ["SigningKey", "KeyStore", "DatabaseKeyStore", "FileKeyStore", "key_store_for",
            "SIGNING_ALGORITHM"]
 
 SIGNING_ALGORITHM = "RS256"
@@ -70,14 +72,14 @@ class KeyStore(Protocol):
         """Add a new signing key; older ones are published ``retire_after`` more seconds."""
 
 
-class MongoKeyStore:
-    """Keys in the ``auth_keys`` collection; a TTL index drops them after retirement."""
+class DatabaseKeyStore:
+    """Keys in the database; a TTL index drops them after retirement."""
 
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.collection = db["auth_keys"]
+    def __init__(self, records: SigningKeyRecords) -> None:
+        self.records = records
 
     async def ensure_indexes(self) -> None:
-        await self.collection.create_index("expiresAt", expireAfterSeconds=0, name="ttl")
+        await self.records.ensure_indexes()
 
     async def load(self) -> list[SigningKey]:
         keys = await self._published()
@@ -88,24 +90,18 @@ class MongoKeyStore:
 
     async def _published(self) -> list[SigningKey]:
         now = time.time()
-        docs = await self.collection.find().sort([("created", DESCENDING),
-                                                  ("_id", DESCENDING)]).to_list()
-        return [key for key in map(_from_doc, docs) if key.expires is None or key.expires > now]
+        keys = map(_from_doc, await self.records.all())
+        return [key for key in keys if key.expires is None or key.expires > now]
 
     async def _insert(self, key: SigningKey) -> None:
-        await self.collection.insert_one({"_id": key.kid, "jwk": key.jwk,
-                                          "created": key.created, "retired": None,
-                                          "expiresAt": None})
+        await self.records.add(key.kid, key.jwk, key.created)
 
     async def rotate(self, retire_after: float) -> SigningKey:
         new = SigningKey.generate()
         await self._insert(new)
         now = time.time()
-        await self.collection.update_many(
-            {"_id": {"$ne": new.kid}, "retired": None},
-            {"$set": {"retired": now,
-                      "expiresAt": datetime.fromtimestamp(now + retire_after, UTC)}},
-        )
+        await self.records.retire_others(new.kid, now,
+                                         datetime.fromtimestamp(now + retire_after, UTC))
         return new
 
 
@@ -167,11 +163,13 @@ def _embedded(settings: Settings) -> bool:
         return False
 
 
-def key_store_for(settings: Settings, db: AsyncDatabase) -> MongoKeyStore | FileKeyStore:
-    """The data dir's key file with the embedded database, MongoDB with an external one."""
+def key_store_for(settings: Settings, records: SigningKeyRecords
+                  ) -> DatabaseKeyStore | FileKeyStore:
+    """The data dir's key file with the embedded database, the database with an external
+    one."""
     if _embedded(settings):
         return FileKeyStore(settings.data_dir.resolve() / "auth")
-    return MongoKeyStore(db)
+    return DatabaseKeyStore(records)
 
 
 class CachedKeys:

@@ -1,12 +1,14 @@
-"""Registered clients (apps, backend services) and users, kept in MongoDB.
+"""Registered clients (apps, backend services, resource servers) and users.
 
-* ``auth_clients``: ``{_id: client_id, kind, secretHash, jwks, jwksUrl, redirectUris,
-  scope, pkce, created}``. ``kind`` is ``public``, ``confidential-symmetric`` (a secret)
-  or ``confidential-asymmetric`` (``private_key_jwt`` with a JWKS or a JWKS URL).
-* ``auth_users``: ``{_id: username, passwordHash, fhirUser}``: people who log in on the
-  authorization page, each linked to the Patient or Practitioner they are.
+* A client's ``kind`` is ``public``, ``confidential-symmetric`` (a secret) or
+  ``confidential-asymmetric`` (``private_key_jwt`` with a JWKS or a JWKS URL). A
+  confidential client registered as a *resource server* may introspect any token
+  (RFC 7662 section 2.1); other clients only their own.
+* Users are people who sign in on the authorization page, each linked to the Patient or
+  Practitioner they are.
 
-Secrets and passwords are stored as scrypt hashes (``hashlib.scrypt``), never in clear.
+Secrets and passwords are stored as scrypt hashes (``hashlib.scrypt``), never in clear;
+the documents live in :class:`fhir_server.storage.auth_registry.RegistryRecords`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from typing import TYPE_CHECKING, Any
 
 from .. import clock
+
+if TYPE_CHECKING:
+    from ..storage.auth_registry import RegistryRecords
 
 __all__ = ["Client", "User", "Registry", "hash_secret", "verify_secret", "RegistryError",
            "FHIR_USER_TYPES"]
@@ -78,6 +80,7 @@ class Client:
     jwks_url: str | None = None
     pkce: bool = True
     name: str | None = None
+    resource_server: bool = False
 
     @property
     def public(self) -> bool:
@@ -87,19 +90,22 @@ class Client:
         return {"_id": self.client_id, "kind": self.kind, "scope": self.scope,
                 "redirectUris": self.redirect_uris, "secretHash": self.secret_hash,
                 "jwks": self.jwks, "jwksUrl": self.jwks_url, "pkce": self.pkce,
-                "name": self.name, "created": clock.now()}
+                "name": self.name, "resourceServer": self.resource_server,
+                "created": clock.now()}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Client:
         return cls(doc["_id"], doc["kind"], doc["scope"], list(doc.get("redirectUris", [])),
                    doc.get("secretHash"), doc.get("jwks"), doc.get("jwksUrl"),
-                   bool(doc.get("pkce", True)), doc.get("name"))
+                   bool(doc.get("pkce", True)), doc.get("name"),
+                   bool(doc.get("resourceServer", False)))
 
     def summary(self) -> dict[str, Any]:
         """What ``clients list`` shows: never the secret hash or key material."""
         return {"client_id": self.client_id, "kind": self.kind, "scope": self.scope,
                 "redirect_uris": self.redirect_uris, "jwks_url": self.jwks_url,
-                "inline_jwks": self.jwks is not None, "pkce_required": self.pkce}
+                "inline_jwks": self.jwks is not None, "pkce_required": self.pkce,
+                "resource_server": self.resource_server}
 
 
 @dataclass
@@ -126,44 +132,58 @@ def check_name(value: str, what: str) -> str:
     return value
 
 
+def _check_resource_server(public: bool) -> None:
+    if public:
+        raise RegistryError("a public client cannot be a resource server: introspection "
+                            "needs a confidential client")
+
+
 class Registry:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.clients = db["auth_clients"]
-        self.users = db["auth_users"]
+    def __init__(self, records: RegistryRecords) -> None:
+        self.records = records
 
     async def add_client(self, client: Client) -> None:
         check_name(client.client_id, "client_id")
         if client.public and not client.pkce:
             raise RegistryError("public clients always use PKCE")
-        try:
-            await self.clients.insert_one(client.to_doc())
-        except DuplicateKeyError:
-            raise RegistryError(f"client '{client.client_id}' already exists") from None
+        if client.resource_server:
+            _check_resource_server(client.public)
+        if not await self.records.add_client(client.to_doc()):
+            raise RegistryError(f"client '{client.client_id}' already exists")
 
     async def client(self, client_id: str) -> Client | None:
         if not isinstance(client_id, str):
             return None
-        doc = await self.clients.find_one({"_id": client_id})
+        doc = await self.records.client(client_id)
         return Client.from_doc(doc) if doc else None
 
     async def list_clients(self) -> list[Client]:
-        return [Client.from_doc(d) for d in await self.clients.find().sort("_id").to_list()]
+        return [Client.from_doc(d) for d in await self.records.clients()]
+
+    async def set_resource_server(self, client_id: str, resource_server: bool) -> None:
+        """Let a confidential client introspect every token (or only its own again)."""
+        client = await self.client(client_id)
+        if client is None:
+            raise RegistryError(f"no client '{client_id}'")
+        if resource_server:
+            _check_resource_server(client.public)
+        await self.records.change_client(client_id, {"resourceServer": resource_server})
 
     async def remove_client(self, client_id: str) -> bool:
-        return (await self.clients.delete_one({"_id": client_id})).deleted_count == 1
+        return await self.records.remove_client(client_id)
 
     async def add_user(self, username: str, password: str, fhir_user: str) -> User:
         check_name(username, "username")
         user = User(username, check_fhir_user(fhir_user), hash_secret(password))
-        try:
-            await self.users.insert_one({"_id": username, "passwordHash": user.password_hash,
-                                         "fhirUser": user.fhir_user, "created": clock.now()})
-        except DuplicateKeyError:
-            raise RegistryError(f"user '{username}' already exists") from None
+        if not await self.records.add_user({"_id": username,
+                                            "passwordHash": user.password_hash,
+                                            "fhirUser": user.fhir_user,
+                                            "created": clock.now()}):
+            raise RegistryError(f"user '{username}' already exists")
         return user
 
     async def authenticate_user(self, username: str, password: str) -> User | None:
-        doc = await self.users.find_one({"_id": username}) if isinstance(username, str) else None
+        doc = await self.records.user(username) if isinstance(username, str) else None
         stored = doc["passwordHash"] if doc else _unknown_user_hash()
         if not verify_secret(password, stored) or doc is None:
             return None

@@ -3,6 +3,8 @@
 RFC 6749 sections 4.1.3, 4.4 and 6; PKCE per RFC 7636 section 4.6 (S256 only);
 SMART App Launch 2.x "App Launch" step 5 for the response (``patient``, ``encounter``,
 ``fhirContext``, ``id_token``) and SMART Backend Services for client_credentials.
+Refresh tokens rotate on every use, and a rotated-out one coming back revokes its grant's
+tokens (:mod:`.refresh`, RFC 9700 section 4.14.2).
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .oauth_http import auth_of, oauth_error, oauth_json, read_form
+from .refresh import Reused
 from .registry import Client
 from .scopes import ScopeSet, grant, parse_scopes
 from .service import AuthService
 
-__all__ = ["token", "issue_tokens"]
+__all__ = ["token"]
 
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+_REUSED = ("refresh token already used: every token of this grant is revoked (RFC 9700 "
+           "section 4.14.2)")
 
 
 async def token(request: Request) -> Response:
@@ -77,7 +82,11 @@ async def _authorization_code(auth: AuthService, client: Client,
         raise InvalidGrantError(description="redirect_uri does not match the authorization "
                                             "request")
     _check_pkce(granted.get("code_challenge"), form.get("code_verifier"))
-    body, issued = await issue_tokens(auth, granted, code_digest=doc["_id"])
+    body, issued = await _access_response(auth, granted)
+    scopes = parse_scopes(granted["scope"])
+    if _refreshable(scopes):
+        body["refresh_token"] = await auth.refresh.start(
+            _kept(granted, scopes), _refresh_expiry(auth, scopes), doc["_id"], issued)
     await auth.store.record_issued(code, issued)
     return body
 
@@ -97,24 +106,35 @@ async def _revoke_issued(auth: AuthService, doc: dict[str, Any]) -> None:
     issued = doc.get("issued") or {}
     if issued.get("jti"):
         await auth.tokens.revoke_id(issued["jti"], issued["exp"])
-    await auth.store.revoke_refresh_of_code(doc["_id"])
+    await auth.refresh.revoke_of_code(doc["_id"])
 
 
 async def _refresh_token(auth: AuthService, client: Client,
                          form: dict[str, str]) -> dict[str, Any]:
-    doc = await auth.store.take_refresh(_required(form, "refresh_token"), client.client_id)
-    if doc is None:
-        raise InvalidGrantError(description="unknown, expired or already used refresh token")
-    granted = dict(doc["grant"])
-    if granted.get("session") and await auth.store.sessions.find_one(
-        {"_id": granted["session"]}
-    ) is None:
+    """RFC 6749 section 6, with rotation and reuse detection (RFC 9700 section 4.14.2).
+
+    Everything that can refuse the request is checked before the token is used, so a
+    refused refresh leaves it usable; a token already rotated out revokes its family."""
+    family = await auth.refresh.find(_required(form, "refresh_token"))
+    if family is None or family.client_id != client.client_id:
+        raise InvalidGrantError(description="unknown or expired refresh token")
+    if not family.current:
+        await auth.refresh.revoke(family)
+        raise InvalidGrantError(description=_REUSED)
+    granted = family.grant
+    if granted.get("session") and not await auth.store.session_alive(granted["session"]):
         raise InvalidGrantError(description="online_access ended with the user's session")
     if form.get("scope"):
         granted["scope"] = str(_narrower(parse_scopes(form["scope"]),
                                          parse_scopes(granted["scope"])))
-    body, _ = await issue_tokens(auth, granted, code_digest=doc.get("code"),
-                                 refresh_expires=doc["expiresAt"])
+    body, issued = await _access_response(auth, granted)
+    try:
+        refresh_token = await auth.refresh.rotate(
+            family, granted, issued, another=_refreshable(parse_scopes(granted["scope"])))
+    except Reused:
+        raise InvalidGrantError(description=_REUSED) from None
+    if refresh_token is not None:
+        body["refresh_token"] = refresh_token
     return body
 
 
@@ -149,11 +169,10 @@ async def _client_credentials(auth: AuthService, client: Client,
             "scope": str(granted)}
 
 
-async def issue_tokens(auth: AuthService, granted: dict[str, Any], *,
-                       code_digest: str | None = None,
-                       refresh_expires: datetime | None = None
-                       ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The token response for an authorization grant, and what it gave out."""
+async def _access_response(auth: AuthService, granted: dict[str, Any]
+                           ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The token response for an authorization grant (without its refresh token), and
+    the access token it gave out (``{jti, exp}``)."""
     scopes = parse_scopes(granted["scope"])
     lifetime = auth.options.access_token_seconds
     access_token, claims = await auth.tokens.access_token(
@@ -173,14 +192,20 @@ async def issue_tokens(auth: AuthService, granted: dict[str, Any], *,
             client_id=granted["client_id"], subject=granted["subject"],
             fhir_user=granted.get("fhir_user") if "fhirUser" in scopes or "profile" in scopes
             else None, nonce=granted.get("nonce"), lifetime=lifetime)
-    issued = {"jti": claims["jti"], "exp": claims["exp"]}
-    if "offline_access" in scopes or "online_access" in scopes:
-        expires = refresh_expires or _refresh_expiry(auth, scopes)
-        kept = {k: v for k, v in granted.items() if k not in ("code_challenge", "nonce")}
-        if "offline_access" in scopes:
-            kept.pop("session", None)
-        body["refresh_token"] = await auth.store.put_refresh(kept, expires, code_digest)
-    return body, issued
+    return body, {"jti": claims["jti"], "exp": claims["exp"]}
+
+
+def _refreshable(scopes: ScopeSet) -> bool:
+    return "offline_access" in scopes or "online_access" in scopes
+
+
+def _kept(granted: dict[str, Any], scopes: ScopeSet) -> dict[str, Any]:
+    """What a refresh token family remembers of the grant; an offline grant outlives the
+    sign-in session."""
+    kept = {k: v for k, v in granted.items() if k not in ("code_challenge", "nonce")}
+    if "offline_access" in scopes:
+        kept.pop("session", None)
+    return kept
 
 
 def _refresh_expiry(auth: AuthService, scopes: ScopeSet) -> datetime:

@@ -3,7 +3,8 @@
 Access tokens follow RFC 9068 (JWT profile for OAuth 2.0 access tokens, ``typ: at+jwt``)
 with SMART's context claims (``patient``, ``encounter``, ``fhirUser``) added. id_tokens
 follow OpenID Connect Core 1.0 section 2 and are signed RS256 as SMART requires.
-Revoked tokens are remembered in ``auth_revoked`` until they would have expired.
+Revoked tokens are remembered (:class:`fhir_server.storage.auth_tokens.TokenRecords`) until
+they would have expired.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
-from pymongo.asynchronous.database import AsyncDatabase
 
 from .context import AccessContext
 from .keys import SIGNING_ALGORITHM, CachedKeys
 from .options import Endpoints
 from .scopes import ScopeSet, parse_scopes
+
+if TYPE_CHECKING:
+    from ..storage.auth_tokens import TokenRecords
 
 __all__ = ["TokenService", "InvalidToken", "unverified_parts"]
 
@@ -46,13 +49,10 @@ def unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class TokenService:
-    def __init__(self, db: AsyncDatabase, keys: CachedKeys, endpoints: Endpoints) -> None:
-        self.revoked = db["auth_revoked"]
+    def __init__(self, records: TokenRecords, keys: CachedKeys, endpoints: Endpoints) -> None:
+        self.records = records
         self.keys = keys
         self.endpoints = endpoints
-
-    async def ensure_indexes(self) -> None:
-        await self.revoked.create_index("expiresAt", expireAfterSeconds=0, name="ttl")
 
     async def _sign(self, claims: dict[str, Any], typ: str) -> str:
         kid, key = await self.keys.signing_key()
@@ -113,7 +113,7 @@ class TokenService:
             raise InvalidToken(_describe(error)) from None
         if decoded.header.get("typ") != "at+jwt":
             raise InvalidToken("not an access token")
-        if await self.revoked.find_one({"_id": decoded.claims["jti"]}) is not None:
+        if await self.records.revoked(decoded.claims["jti"]):
             raise InvalidToken("the token was revoked")
         return decoded.claims
 
@@ -122,8 +122,7 @@ class TokenService:
 
     async def revoke(self, claims: dict[str, Any]) -> None:
         expires = datetime.fromtimestamp(int(claims["exp"]) + _LEEWAY, UTC)
-        await self.revoked.update_one({"_id": claims["jti"]},
-                                      {"$set": {"expiresAt": expires}}, upsert=True)
+        await self.records.revoke(claims["jti"], expires)
 
     async def revoke_id(self, jti: str, exp: int) -> None:
         await self.revoke({"jti": jti, "exp": exp})

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -33,20 +33,27 @@ def _settings(data_dir: Path, mongodb_uri: str | None, base_url: str | None = No
     return replace(command_settings(data_dir, mongodb_uri, base_url), auth="smart")
 
 
-def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``work(auth_service)`` against the server's database."""
+def _no_writes(resource: dict[str, Any]) -> dict[str, Any]:
+    raise RuntimeError("the authorization commands read resources, never write them")
+
+
+def _run(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run ``work(auth_service, storage)`` against the server's database."""
     from ..auth.service import build_auth
     from ..database import connect
     from ..server import database_for
+    from ..storage import Storage
 
     database = database_for(settings)
 
     async def main() -> T:
         client = connect(settings.mongodb_uri or "")
         try:
-            auth = build_auth(settings, client[settings.database])
+            storage = Storage.open(client[settings.database], _no_writes,
+                                   settings.fhir_base)
+            auth = build_auth(settings, storage.auth)
             await auth.ensure_indexes()
-            return await work(auth)
+            return await work(auth, storage)
         finally:
             await client.close()
 
@@ -68,19 +75,19 @@ def _common(function: Callable[..., Any]) -> Callable[..., Any]:
                              "URL it answers at).")(function)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
-async def _must_exist(db: Any, reference: str, option: str) -> None:
+async def _must_exist(storage: Any, reference: str, option: str) -> None:
     """Fail unless ``reference`` (``Patient/123``) is a current resource in the database:
     a login or token must not stand for someone the server has no record of."""
+    from ..access import SYSTEM
     from ..errors import Gone, NotFound
-    from ..repository import Repository
 
     resource_type, _, rid = reference.partition("/")
     try:
-        await Repository(db).read(resource_type, rid)
+        await storage.resources.read(SYSTEM, resource_type, rid)
     except NotFound:
         _fail(f"{option} {reference} does not exist on this server; create the "
               f"{resource_type} first")
@@ -132,10 +139,13 @@ def _read_jwks(path: Path | None) -> dict[str, Any] | None:
 @click.option("--name", default=None, help="Name shown on the consent page.")
 @click.option("--legacy-no-pkce", is_flag=True,
               help="SMART 1.0 confidential client that sends no PKCE.")
+@click.option("--resource-server", is_flag=True,
+              help="Confidential client that may introspect every token (others may "
+                   "introspect only their own).")
 def clients_add(data_dir: Path, mongodb_uri: str | None, client_id: str, secret: str | None,
                 jwks_url: str | None, jwks_file: Path | None, public: bool,
                 redirect_uris: tuple[str, ...], scope: str, name: str | None,
-                legacy_no_pkce: bool) -> None:
+                legacy_no_pkce: bool, resource_server: bool) -> None:
     """Register a client."""
     from ..auth.registry import Client, RegistryError, hash_secret
     from ..auth.scopes import parse_scopes
@@ -148,9 +158,9 @@ def clients_add(data_dir: Path, mongodb_uri: str | None, client_id: str, secret:
         _fail("--scope is empty")
     client = Client(client_id, kind, str(parsed), list(redirect_uris),
                     hash_secret(secret) if secret else None, _read_jwks(jwks_file), jwks_url,
-                    pkce=not legacy_no_pkce, name=name)
+                    pkce=not legacy_no_pkce, name=name, resource_server=resource_server)
 
-    async def work(auth: Any) -> None:
+    async def work(auth: Any, storage: Any) -> None:
         await auth.registry.add_client(client)
 
     try:
@@ -165,22 +175,48 @@ def clients_add(data_dir: Path, mongodb_uri: str | None, client_id: str, secret:
 def clients_list(data_dir: Path, mongodb_uri: str | None) -> None:
     """List registered clients (JSON lines; never secrets)."""
 
-    async def work(auth: Any) -> list[Any]:
+    async def work(auth: Any, storage: Any) -> list[Any]:
         return await auth.registry.list_clients()
 
     for client in _run(_settings(data_dir, mongodb_uri), work):
         click.echo(json.dumps(client.summary()))
 
 
+@clients.command("set")
+@_common
+@click.option("--client-id", required=True)
+@click.option("--resource-server/--no-resource-server", default=None,
+              help="Whether the client may introspect every token (RFC 7662), or only "
+                   "the tokens issued to itself.")
+def clients_set(data_dir: Path, mongodb_uri: str | None, client_id: str,
+                resource_server: bool | None) -> None:
+    """Change a registered client."""
+    from ..auth.registry import RegistryError
+
+    if resource_server is None:
+        _fail("nothing to change: give --resource-server or --no-resource-server")
+
+    async def work(auth: Any, storage: Any) -> None:
+        await auth.registry.set_resource_server(client_id, resource_server)
+
+    try:
+        _run(_settings(data_dir, mongodb_uri), work)
+    except RegistryError as error:
+        _fail(str(error))
+    click.echo(f"client {client_id} "
+               f"{'is' if resource_server else 'is not'} a resource server")
+
+
 @clients.command("remove")
 @_common
 @click.option("--client-id", required=True)
 def clients_remove(data_dir: Path, mongodb_uri: str | None, client_id: str) -> None:
-    """Remove a client; its refresh tokens stop working."""
+    """Remove a client; its refresh tokens, and the access tokens they gave out, stop
+    working."""
 
-    async def work(auth: Any) -> bool:
+    async def work(auth: Any, storage: Any) -> bool:
         removed = await auth.registry.remove_client(client_id)
-        await auth.store.refresh.delete_many({"grant.client_id": client_id})
+        await auth.refresh.revoke_of_client(client_id)
         return removed
 
     if not _run(_settings(data_dir, mongodb_uri), work):
@@ -212,8 +248,8 @@ def users_add(data_dir: Path, mongodb_uri: str | None, username: str, password: 
     if len(password) < 8:
         _fail("the password needs at least 8 characters")
 
-    async def work(auth: Any) -> None:
-        await _must_exist(auth.db, fhir_user, "--fhir-user")
+    async def work(auth: Any, storage: Any) -> None:
+        await _must_exist(storage, fhir_user, "--fhir-user")
         await auth.registry.add_user(username, password, fhir_user)
 
     try:
@@ -242,7 +278,7 @@ def token(data_dir: Path, mongodb_uri: str | None, client_id: str, scope: str,
     from ..auth.registry import check_fhir_user
     from ..auth.scopes import grant, parse_scopes
 
-    async def work(auth: Any) -> str:
+    async def work(auth: Any, storage: Any) -> str:
         client = await auth.registry.client(client_id)
         if client is None:
             _fail(f"no client '{client_id}'; register it with 'fhir-server clients add'")
@@ -254,9 +290,9 @@ def token(data_dir: Path, mongodb_uri: str | None, client_id: str, scope: str,
             _fail("patient/ scopes need --patient")
         if fhir_user:
             check_fhir_user(fhir_user)
-            await _must_exist(auth.db, fhir_user, "--fhir-user")
+            await _must_exist(storage, fhir_user, "--fhir-user")
         if patient:
-            await _must_exist(auth.db, f"Patient/{patient}", "--patient")
+            await _must_exist(storage, f"Patient/{patient}", "--patient")
         access_token, claims = await auth.tokens.access_token(
             client_id=client_id, scopes=granted, kind="operator",
             subject=fhir_user or client_id, lifetime=ttl, fhir_user=fhir_user,
@@ -274,7 +310,7 @@ async def _audit(auth: Any, claims: dict[str, Any]) -> None:
               "host": socket.gethostname(), "pid": os.getpid(), "argv": sys.argv[1:2],
               **{k: claims.get(k) for k in ("jti", "client_id", "sub", "scope", "patient",
                                             "fhirUser", "purpose_of_use", "exp")}}
-    await auth.db["auth_audit"].insert_one(record)
+    await auth.storage.tokens.record_operator_token(record)
 
 
 @click.group()
@@ -290,7 +326,7 @@ def keys() -> None:
 def keys_rotate(data_dir: Path, mongodb_uri: str | None, retire_after: int | None) -> None:
     """Sign with a new key from now on; the old one verifies until its tokens expire."""
 
-    async def work(auth: Any) -> str:
+    async def work(auth: Any, storage: Any) -> str:
         keep = retire_after if retire_after is not None else (
             max(auth.options.access_token_seconds, 86400) + 60)
         new = await auth.keys.store.rotate(keep)
@@ -304,7 +340,7 @@ def keys_rotate(data_dir: Path, mongodb_uri: str | None, retire_after: int | Non
 def keys_list(data_dir: Path, mongodb_uri: str | None) -> None:
     """Published keys, newest (the signing key) first."""
 
-    async def work(auth: Any) -> list[Any]:
+    async def work(auth: Any, storage: Any) -> list[Any]:
         return await auth.keys.store.load()
 
     for key in _run(_settings(data_dir, mongodb_uri), work):
@@ -323,7 +359,7 @@ def launch(data_dir: Path, mongodb_uri: str | None, patient: str | None,
     if not patient and not encounter:
         _fail("give --patient and/or --encounter")
 
-    async def work(auth: Any) -> str:
+    async def work(auth: Any, storage: Any) -> str:
         return await auth.store.put_launch({"patient": patient, "encounter": encounter}, ttl)
 
     click.echo(_run(_settings(data_dir, mongodb_uri), work))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .audit_chain import AuditTrail
+from .auth_storage import AuthStorage
 from .binary import BinaryStore
 from .consent_data import ConsentData
 from .documents import ensure_base_indexes
@@ -22,7 +23,7 @@ from .reindex_jobs import ReindexJobs
 from .resources import HistoryPage, Indexer, Resources, StoredResource
 
 __all__ = ["Storage", "Resources", "Queries", "Found", "StoredResource", "HistoryPage",
-           "BinaryStore", "AuditTrail", "ConsentData"]
+           "BinaryStore", "AuditTrail", "ConsentData", "AuthStorage"]
 
 
 @dataclass
@@ -34,12 +35,14 @@ class Storage:
     consents: ConsentData
     reindex: ReindexJobs
     hl7_feed: Hl7Feed
+    auth: AuthStorage
 
     @classmethod
     def open(cls, db: AsyncDatabase, indexer: Indexer, base: str) -> Storage:
         resources = Resources(db, indexer)
         return cls(resources, Queries(db), BinaryStore(db), AuditTrail(db, indexer),
-                   ConsentData(db, base), ReindexJobs(db), Hl7Feed(db, resources))
+                   ConsentData(db, base), ReindexJobs(db), Hl7Feed(db, resources),
+                   AuthStorage.open(db))
 
     async def ensure_indexes(self) -> None:
         await ensure_base_indexes(self.resources._db)

@@ -54,6 +54,12 @@ def auth(smart_app):
 
 
 @pytest.fixture
+def smart_db(smart_app):
+    """The app's database, for tests that check what the storage layer wrote."""
+    return smart_app.state.services.db
+
+
+@pytest.fixture
 def repository(smart_app):
     return SystemWriter(smart_app.state.services.storage)
 

@@ -26,7 +26,8 @@ def cli(smart_settings, tmp_path):
     return run
 
 
-async def test_clients_users_and_operator_tokens(cli, http, auth, repository, tmp_path):
+async def test_clients_users_and_operator_tokens(cli, http, auth, repository, smart_db,
+                                                tmp_path):
     await put(repository, patient("p1"))
     await put(repository, patient("p2"))
     added = await cli("clients", "add", "--client-id", "ops", "--secret", "ops-secret-1",
@@ -71,7 +72,7 @@ async def test_clients_users_and_operator_tokens(cli, http, auth, repository, tm
     assert (await http.get("/fhir/Patient/p2", headers=bearer(token))).status_code == 404
     context = await auth.tokens.verify(token)
     assert context.kind == "operator" and context.purpose_of_use == ("ETREAT",)
-    audit = await auth.db["auth_audit"].find_one({"jti": context.token_id})
+    audit = await smart_db["auth_audit"].find_one({"jti": context.token_id})
     assert audit["action"] == "token-issued" and audit["patient"] == "p1"
 
     escalated = await cli("token", "--client-id", "ops", "--scope", "system/*.cruds")
@@ -108,7 +109,8 @@ async def test_key_rotation_keeps_old_tokens_valid(cli, http, auth, repository):
     assert published == {new_kid, before[0]["kid"]}
 
 
-async def test_users_and_tokens_only_for_people_the_server_has(cli, auth, repository):
+async def test_users_and_tokens_only_for_people_the_server_has(cli, auth, repository,
+                                                               smart_db):
     """Issue 15: ``users add`` linked a login to ``Patient/does-not-exist``."""
     await put(repository, patient("p1"))
     await put(repository, {"resourceType": "Practitioner", "id": "mw-7"})
@@ -121,12 +123,12 @@ async def test_users_and_tokens_only_for_people_the_server_has(cli, auth, reposi
                             "long-password", "--fhir-user", reference)
         assert refused.exit_code == 1, refused.output
         assert f"--fhir-user {reference} {reason}" in refused.output
-    assert await auth.registry.users.count_documents({}) == 0
+    assert await smart_db["auth_users"].count_documents({}) == 0
     for reference in ("Patient/p1", "Practitioner/mw-7"):
         added = await cli("users", "add", "--username", reference.split("/")[1],
                           "--password", "long-password", "--fhir-user", reference)
         assert added.exit_code == 0, added.output
-    assert await auth.registry.users.count_documents({}) == 2
+    assert await smart_db["auth_users"].count_documents({}) == 2
 
     assert (await cli("clients", "add", "--client-id", "ops", "--secret", "ops-secret-1",
                       "--scope", "patient/*.rs user/*.rs")).exit_code == 0
@@ -136,4 +138,4 @@ async def test_users_and_tokens_only_for_people_the_server_has(cli, auth, reposi
     ghost = await cli("token", "--client-id", "ops", "--scope", "user/*.rs",
                       "--fhir-user", "Practitioner/ghost")
     assert ghost.exit_code == 1 and "does not exist" in ghost.output
-    assert await auth.db["auth_audit"].count_documents({}) == 0
+    assert await smart_db["auth_audit"].count_documents({}) == 0

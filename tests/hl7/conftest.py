@@ -61,7 +61,7 @@ def services(app):
 
 @pytest.fixture
 def ingestor(services) -> Ingestor:
-    return Ingestor(services.repository, services.validator)
+    return Ingestor(services.storage.hl7_feed, services.validator)
 
 
 @pytest.fixture
