@@ -1,6 +1,7 @@
 """Startup to ready and idle memory of ``fhir-server serve`` with its embedded database.
 
     .venv/bin/python -m bench.startup [--runs 3] [--idle 5] [--seed on|off]
+    .venv/bin/python -m bench.startup --seeding
 
 Each run starts a real ``fhir-server serve`` on a new temporary data dir (so the embedded
 database starts from nothing and the shipped conformance resources are stored), polls
@@ -13,6 +14,13 @@ stops the server (SIGTERM) and starts it again on the same data dir: the *restar
 Wall-clock figures depend on what else runs on the machine, so the load average is printed
 with them, and so is the CPU time of each process (robust on a busy machine). The server's
 log line ``Stored N shipped ... in X s`` gives the seeding's own share.
+
+``--seeding`` measures where the storing goes instead, in this process against an embedded
+database: the server's CPU steps on the shipped content one by one (UCUM registry start,
+search index fields, BSON conversion), then :func:`terminology.seed.seed_shipped` with the
+server's repository for three content sets (the shipped terminology; what is shipped; that
+plus every other core StructureDefinition), each into a new database, with the CPU time of
+this process and of the database.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -128,6 +137,86 @@ def _row(label: str, sample: Sample) -> str:
             f"{sample.seeding} | {'yes' if sample.shipped_readable else 'NO'} |")
 
 
+def _content_sets() -> list[tuple[str, list[dict]]]:
+    from profiles.definitions import load_bundle
+    from profiles.service import shipped_content
+    from terminology.local import shipped_resources
+
+    shipped = shipped_content()
+    have = {r["url"] for r in shipped if r["resourceType"] == "StructureDefinition"}
+    core = [e["resource"] for name in ("profiles-types", "profiles-resources",
+                                       "profiles-others", "extension-definitions")
+            for e in load_bundle(name)["entry"]
+            if e["resource"]["resourceType"] == "StructureDefinition"
+            and e["resource"]["url"] not in have]
+    return [("shipped terminology", list(shipped_resources())),
+            ("shipped terminology and profiles (as the server stores)", shipped),
+            ("... and every other core StructureDefinition", shipped + core)]
+
+
+def _client_steps(engine: Any, resources: list[dict]) -> None:
+    from fhir_server.json_io import to_bson
+    from terminology.seed import ShippedContent
+
+    quantity = {"resourceType": "Observation", "status": "final", "code": {},
+                "valueQuantity": {"value": 1, "system": "http://unitsofmeasure.org",
+                                  "code": "mg"}}
+    steps = [("tag and digest", lambda: ShippedContent(resources)),
+             ("UCUM registry start (first quantity indexed)", lambda: engine.index(quantity)),
+             ("search index fields", lambda: [engine.index(r) for r in resources]),
+             ("BSON conversion (x2: current + history)",
+              lambda: [to_bson(r) for r in resources for _ in range(2)])]
+    for label, step in steps:
+        started = time.process_time()
+        step()
+        print(f"| {label} | {time.process_time() - started:.2f} |")
+
+
+async def _seed_each(uri: str, database_pid: int) -> None:
+    from fhir_server.config import Settings
+    from fhir_server.database import connect
+    from fhir_server.repository import Repository
+    from fhir_server.search.engine import SearchEngine
+    from terminology.seed import seed_shipped
+
+    client = connect(uri)
+    sets = _content_sets()
+    print(f"\n| server CPU step on the {len(sets[1][1]):,} shipped resources | CPU (s) |")
+    print("|---|---|")
+    _client_steps(SearchEngine(client["bench"], Settings(database="bench", mongodb_uri=uri)),
+                  sets[1][1])
+    print("\n| content stored (UCUM registry started already) | resources | wall (s) | "
+          "this process CPU (s) | database CPU (s) |")
+    print("|---|---|---|---|---|")
+    for number, (label, resources) in enumerate(sets):
+        db = client[f"bench_seed_{number}"]
+        engine = SearchEngine(db, Settings(database=db.name, mongodb_uri=uri))
+        wall, cpu, db_cpu = time.monotonic(), time.process_time(), _cpu_seconds(database_pid)
+        outcome = await seed_shipped(db, Repository(db, indexer=engine.index), resources)
+        print(f"| {label} | {outcome.created:,} | {time.monotonic() - wall:.2f} | "
+              f"{time.process_time() - cpu:.2f} | {_cpu_seconds(database_pid) - db_cpu:.2f} |",
+              flush=True)
+    await client.close()
+
+
+def seeding_breakdown() -> None:
+    import asyncio
+
+    from fhir_server.embedded_db import EmbeddedDatabase, try_lock
+
+    print(f"load average before: {' '.join(map(str, os.getloadavg()))}")
+    with tempfile.TemporaryDirectory(prefix="bench-seeding-") as scratch:
+        lock = try_lock(Path(scratch) / "embedded-db.lock")
+        assert lock is not None
+        database = EmbeddedDatabase.start(Path(scratch), lock)
+        try:
+            assert database.process is not None
+            asyncio.run(_seed_each(database.uri, database.process.pid))
+        finally:
+            database.stop()
+    print(f"load average after: {' '.join(map(str, os.getloadavg()))}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -135,7 +224,12 @@ def main() -> None:
                         help="seconds between ready and the memory reading")
     parser.add_argument("--seed", choices=("on", "off"), default="on",
                         help="FHIR_TERMINOLOGY_SEED of the server")
+    parser.add_argument("--seeding", action="store_true",
+                        help="where the storing of the shipped content goes, in-process")
     args = parser.parse_args()
+    if args.seeding:
+        seeding_breakdown()
+        return
     print(f"load average before: {' '.join(map(str, os.getloadavg()))}")
     print("| start | ready (s) | server RSS (MB) | database RSS (MB) | total RSS (MB) | "
           "server CPU (s) | database CPU (s) | seeding | shipped readable at ready |")

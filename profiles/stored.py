@@ -5,10 +5,13 @@ layer, CodeSystems, ValueSets and ConceptMaps into the stored layer of the
 :class:`~terminology.LocalTerminology`. MongoDB is the truth shared by every server
 process: the versions of conformance resources in ``history`` written since the last look
 (one indexed range read per type) tell when to look again; then only documents written
-since the last look are read (and the ids of the loaded ones checked for deletes). It is
-checked at startup, before every terminology operation and ``$validate``, and at most
-every ``interval`` seconds (``FHIR_CONFORMANCE_REFRESH_SECONDS``, default 5) in the
-background of validation on writes. The shipped content seeded into MongoDB (:mod:`terminology.seed`) is not reloaded
+since the last look are read (and the ids of the loaded ones checked for deletes). A
+start reads what the last look of any process recorded (``conformance_state``,
+``conformance-store``: its time and the ids it had loaded) and what was written since,
+not the thousands of shipped resources. It is checked at startup, before every
+terminology operation and ``$validate``, and at most every ``interval`` seconds
+(``FHIR_CONFORMANCE_REFRESH_SECONDS``, default 5) in the background of validation on
+writes. The shipped content seeded into MongoDB (:mod:`terminology.seed`) is not loaded
 while it is the version seeding stored: it is in memory already. A client's version of a
 shipped resource (any other version of it, tagged ``shipped`` or not) is loaded like any
 stored resource.
@@ -25,10 +28,11 @@ from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from fhir_server.database import HISTORY
 from terminology import LocalTerminology
-from terminology.seed import shipped_versions
+from terminology.seed import STATE, shipped_versions
 
 from .registry import DefinitionRegistry
 
@@ -37,6 +41,8 @@ __all__ = ["ConformanceStore", "CONFORMANCE_TYPES"]
 CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap")
 _CLOCK_SKEW = timedelta(seconds=5)  # a write committed late carries its earlier start time
 _LAST_UPDATED = "conformance_lastUpdated"
+_CHECKPOINT = "conformance-store"  # in terminology.seed.STATE
+_CHECKPOINT_AGE = timedelta(seconds=60)  # a quiet look moves the checkpoint on after this
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +83,29 @@ class ConformanceStore:
         """Reload what changed; True when the stored (non-shipped) content changed."""
         self._checked = time.monotonic()
         full = force or self._since is None
-        since = datetime.now(UTC) if self._since is None or force else self._since
-        recent = await self._recent_versions(since)
-        if not full and recent.keys() <= self._seen:
-            return False
+        checkpoint = None
         if full:
             await self.ensure_indexes()
-        self._shipped = await shipped_versions(self.db, CONFORMANCE_TYPES)
+            self._shipped = await shipped_versions(self.db, CONFORMANCE_TYPES)
+            checkpoint = await self._checkpoint()
+        since = checkpoint[0] if checkpoint else None if full else self._since
+        now = datetime.now(UTC)
+        look_from = since or now
+        recent = await self._recent_versions(look_from)
+        if not full and recent.keys() <= self._seen:
+            if self._since is not None and now - self._since > _CHECKPOINT_AGE:
+                self._since = now  # nothing new for a while: look from now on
+                await self._save_checkpoint()
+            return False
+        if not full:
+            self._shipped = await shipped_versions(self.db, CONFORMANCE_TYPES)
         changed = False
         for kind in CONFORMANCE_TYPES:
-            changed |= await self._reload(kind, None if full else since)
+            start = self._loaded[kind] if not full else checkpoint[1][kind] if checkpoint else {}
+            changed |= await self._reload(kind, since, start)
         self._seen = set(recent)
-        self._since = max([since, *recent.values()])
+        self._since = max([look_from, *recent.values()])
+        await self._save_checkpoint()
         if changed:
             self.registry.replace_stored(self._loaded["StructureDefinition"].values())
             self.terminology.replace([r for kind in CONFORMANCE_TYPES[1:]
@@ -97,15 +114,45 @@ class ConformanceStore:
                 f"{len(v)} {k}" for k, v in self._loaded.items()))
         return changed
 
-    async def _reload(self, kind: str, since: Any) -> bool:
-        """Apply the documents written since ``since`` (everything when None) and the
-        deletes; True when the non-shipped content changed. Documents that are still the
-        version seeding stored are skipped (two indexed reads: versions, then resources)."""
+    async def _checkpoint(self) -> tuple[datetime, dict[str, dict[str, Any]]] | None:
+        """The last look a process recorded (its time, and the ids it had loaded), with
+        those resources read again: a start needs only what was written since then,
+        instead of reading every conformance resource (the shipped ones are thousands)."""
+        recorded = await self.db[STATE].find_one({"_id": _CHECKPOINT})
+        if recorded is None:
+            return None
+        start: dict[str, dict[str, Any]] = {}
+        for kind in CONFORMANCE_TYPES:
+            start[kind] = {}
+            ids = recorded["ids"].get(kind, [])
+            if ids:
+                async for doc in self.db[kind].find({"_id": {"$in": ids}},
+                                                    {"vid": 1, "resource": 1}):
+                    if self._shipped.get((kind, doc["_id"])) != doc["vid"]:
+                        start[kind][doc["_id"]] = doc["resource"]
+        return recorded["since"], start
+
+    async def _save_checkpoint(self) -> None:
+        """Record this look, unless a process recorded a later one."""
+        ids = {kind: list(loaded) for kind, loaded in self._loaded.items()}
+        try:
+            await self.db[STATE].update_one(
+                {"_id": _CHECKPOINT, "since": {"$lte": self._since}},
+                {"$set": {"since": self._since, "ids": ids}}, upsert=True)
+        except DuplicateKeyError:
+            pass
+
+    async def _reload(self, kind: str, since: datetime | None,
+                      start: dict[str, dict[str, Any]]) -> bool:
+        """Apply to ``start`` the documents written since ``since`` (all of them when
+        None) and the deletes; True when the non-shipped content changed. Documents that
+        are still the version seeding stored are skipped (two indexed reads: versions,
+        then resources)."""
         before = self._loaded[kind]
-        loaded = {} if since is None else dict(before)
-        changed_since = self.db[kind].find({}, {"vid": 1}) if since is None else self.db[
-            kind].find({"lastUpdated": {"$gte": since - _CLOCK_SKEW}}, {"vid": 1}).hint(
-            _LAST_UPDATED)
+        loaded = dict(start)
+        window = {} if since is None else {"lastUpdated": {"$gte": since - _CLOCK_SKEW}}
+        # no hint: SecantusDB picks _LAST_UPDATED itself, and a hint costs it 0.2 s a query
+        changed_since = self.db[kind].find(window, {"vid": 1})
         wanted = []
         async for doc in changed_since:
             if self._shipped.get((kind, doc["_id"])) == doc["vid"]:

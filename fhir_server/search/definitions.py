@@ -46,7 +46,8 @@ _TYPES: dict[str, ParameterType] = {
     "uri": UriParameter(),
 }
 SUPPORTED_TYPES = frozenset({*_TYPES, "composite"})
-# _text and _content have no expression: their handlers read the whole resource.
+# _text and _content have no expression: their handlers read the whole resource. They are
+# typed "special" (as R5 types them; R4 says "string"), which also keeps them out of _sort.
 _FULL_TEXT: dict[str, ParameterType] = {
     "http://hl7.org/fhir/SearchParameter/DomainResource-text": NarrativeParameter(),
     "http://hl7.org/fhir/SearchParameter/Resource-content": ContentParameter(),
@@ -111,7 +112,8 @@ def official_parameters() -> tuple[SearchParameter, ...]:
     for entry in bundle["entry"]:
         resource = entry["resource"]
         result.append(SearchParameter(
-            url=resource["url"], code=resource["code"], type=resource["type"],
+            url=resource["url"], code=resource["code"],
+            type="special" if resource["url"] in _FULL_TEXT else resource["type"],
             base=tuple(resource["base"]), expression=resource.get("expression"),
             target=tuple(resource.get("target", [])),
             components=tuple((c["definition"], c["expression"])

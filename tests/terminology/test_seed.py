@@ -205,3 +205,65 @@ def test_supported_profiles_by_resource_type():
     assert profiles["Encounter"] == [
         "https://mch-fhir.org/fhir/StructureDefinition/mch-prenatal-encounter"]
     assert "Extension" not in profiles
+
+
+class FailingAfterFirstBatch:
+    """The real repository, failing (as a lost connection would) after one transaction."""
+
+    def __init__(self, repository) -> None:
+        self.repository = repository
+        self.transactions = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.repository, name)
+
+    async def in_transaction(self, work, session=None):
+        if self.transactions == 1:
+            raise ConnectionError("the database went away")
+        self.transactions += 1
+        return await self.repository.in_transaction(work, session)
+
+
+async def test_an_interrupted_newer_version_is_still_known_as_shipped(app, db):
+    """Half-way through storing a newer content version, the resources of the older one
+    are still seeding's: the validator does not take them for a client's."""
+    repository = app.state.services.repository
+    await seed_shipped(db, repository, sample(), batch_size=2)
+    newer = [{**r, "description": "a newer shipped text"} for r in sample()]
+    with pytest.raises(ConnectionError):
+        await seed_shipped(db, FailingAfterFirstBatch(repository), newer, batch_size=2)
+    assert (await db[STATE].find_one({"_id": MARKER}))["heartbeat"] is None  # released
+    store = ConformanceStore(db, DefinitionRegistry(), LocalTerminology(
+        base=shipped_terminology()))
+    await store.refresh(force=True)
+    assert store.registry.stored_definitions() == []
+    assert store.terminology.resources("CodeSystem") == shipped_terminology().resources(
+        "CodeSystem")
+    finished = await seed_shipped(db, repository, newer, batch_size=2, wait_seconds=0)
+    assert (finished.unchanged, finished.updated) == (2, len(SAMPLE) - 2)
+
+
+async def test_a_starting_process_finds_the_clients_content_from_the_checkpoint_or_not(
+        app, client, db):
+    await seed_shipped(db, app.state.services.repository, sample())
+    mine = {"resourceType": "ValueSet", "id": "mine", "status": "draft",
+            "url": "https://example.org/ValueSet/mine",
+            "compose": {"include": [{"system": "https://example.org/codes",
+                                     "concept": [{"code": "a"}]}]}}
+    assert (await client.put("ValueSet/mine", json=mine, headers=JSON)).status_code == 201
+    narrowed = (await client.get("ValueSet/administrative-gender")).json()
+    narrowed["compose"]["include"][0]["concept"] = [{"code": "female"}]
+    assert (await client.put("ValueSet/administrative-gender", json=narrowed,
+                             headers=JSON)).status_code == 200
+    for checkpoint in (True, False):
+        if checkpoint:  # recorded by the app's own start, before these writes
+            assert await db[STATE].find_one({"_id": "conformance-store"}) is not None
+        else:
+            await db[STATE].delete_one({"_id": "conformance-store"})
+        store = ConformanceStore(db, DefinitionRegistry(), LocalTerminology(
+            base=shipped_terminology()))
+        await store.refresh(force=True)
+        assert store.terminology.validate_code(mine["url"], "a") is True
+        assert store.terminology.validate_code(GENDER, "male") is False
+        recorded = await db[STATE].find_one({"_id": "conformance-store"})
+        assert sorted(recorded["ids"]["ValueSet"]) == ["administrative-gender", "mine"]

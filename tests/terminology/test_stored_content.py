@@ -3,6 +3,8 @@ through the refresh of profiles/stored.py (the shipped content: test_seed.py).""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from profiles.registry import DefinitionRegistry
 from profiles.stored import ConformanceStore
 from terminology import LocalTerminology, shipped_terminology
@@ -34,3 +36,16 @@ async def test_definitions_stored_by_one_process_reach_another(app, client, db):
     await client.delete("StructureDefinition/named-patient")
     assert await first.refresh() is True
     assert first.registry.get(profile["url"]) is None
+
+
+async def test_a_quiet_look_moves_the_checkpoint_on(app, db):
+    """With nothing new for a while, a look records its time, so that the next start reads
+    only what comes after it (here the while is made to have passed)."""
+    store = ConformanceStore(db, DefinitionRegistry(), LocalTerminology(
+        base=shipped_terminology()), interval=0)
+    await store.refresh(force=True)
+    recorded = (await db["conformance_state"].find_one({"_id": "conformance-store"}))["since"]
+    store._since = recorded - timedelta(minutes=2)
+    assert await store.refresh() is False
+    moved = (await db["conformance_state"].find_one({"_id": "conformance-store"}))["since"]
+    assert moved > recorded
