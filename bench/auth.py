@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fhir_server.auth.restriction import token_restriction
+
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.auth.service import build_auth
 from fhir_server.config import Settings

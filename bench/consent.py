@@ -31,13 +31,13 @@ from statistics import geometric_mean, median, quantiles
 from typing import Any
 
 import httpx
+from fhir_server.audit import append
+from fhir_server.privacy.middleware import ConsentAndAudit
 
 from bench.search import load
-from fhir_server.audit import append
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.database import connect
-from fhir_server.privacy.middleware import ConsentAndAudit
 from fhir_server.rest.app import create_app
 from fhir_server.search.engine import SearchEngine
 

@@ -40,6 +40,7 @@ from fhir_server.config import Settings
 from fhir_server.database import connect
 from fhir_server.rest.app import create_app
 from fhir_server.server import database_for
+from tests.conftest import database_of
 
 BASE = "http://bench/fhir"
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
@@ -73,7 +74,7 @@ def observation(number: int) -> dict:
 async def fill(app, count: int) -> None:
     services = app.state.services
     index = services.search.index(observation(0))
-    collection = services.db["Observation"]
+    collection = database_of(services)["Observation"]
     now = clock.now()
     batch = []
     for number in range(count):
@@ -93,7 +94,7 @@ async def raw(app) -> tuple[int, float]:
     started = time.perf_counter()
     count = 0
     size = 0
-    async for document in app.state.services.db["Observation"].find(
+    async for document in database_of(app)["Observation"].find(
             {}, {"resource": 1}).batch_size(1000):
         size += len(orjson.dumps(document["resource"])) + 1
         count += 1

@@ -41,7 +41,8 @@ import httpx
 import orjson
 from pymongo import AsyncMongoClient
 
-from fhir_server.database import connect, write_options
+from fhir_server.database import connect
+from fhir_server.storage.documents import write_options
 
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 SERVER_DATABASE = "bench_server"

@@ -138,8 +138,8 @@ def _row(label: str, sample: Sample) -> str:
 
 
 def _content_sets() -> list[tuple[str, list[dict]]]:
+    from fhir_server.validation import shipped_content
     from profiles.definitions import load_bundle
-    from profiles.service import shipped_content
     from terminology.local import shipped_resources
 
     shipped = shipped_content()
@@ -156,7 +156,7 @@ def _content_sets() -> list[tuple[str, list[dict]]]:
 
 def _client_steps(engine: Any, resources: list[dict]) -> None:
     from fhir_server.json_io import to_bson
-    from terminology.seed import ShippedContent
+    from fhir_server.storage.conformance_seed import ShippedContent
 
     quantity = {"resourceType": "Observation", "status": "final", "code": {},
                 "valueQuantity": {"value": 1, "system": "http://unitsofmeasure.org",
@@ -173,11 +173,12 @@ def _client_steps(engine: Any, resources: list[dict]) -> None:
 
 
 async def _seed_each(uri: str, database_pid: int) -> None:
+    from fhir_server.repository import Repository
+
     from fhir_server.config import Settings
     from fhir_server.database import connect
-    from fhir_server.repository import Repository
     from fhir_server.search.engine import SearchEngine
-    from terminology.seed import seed_shipped
+    from fhir_server.storage.conformance_seed import seed_shipped
 
     client = connect(uri)
     sets = _content_sets()

@@ -1,25 +1,15 @@
 """The MongoDB connection: PyMongo's async client, nothing specific to one server.
 
-Collections:
-
-* one per resource type (``Patient``, ``Observation``, ...): the current version of every
-  live resource, ``{_id, vid, lastUpdated, resource, search}``; deleted resources leave
-* ``history``: every version ever written (deletes as tombstones), keyed ``Type/id/vid``
+What is stored, and how, is the storage layer's business (:mod:`fhir_server.storage`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.read_concern import ReadConcern
-from pymongo.write_concern import WriteConcern
+from pymongo import AsyncMongoClient
 
-__all__ = ["connect", "ensure_base_indexes", "HISTORY"]
-
-HISTORY = "history"
+__all__ = ["connect"]
 
 
 def connect(uri: str) -> AsyncMongoClient:
@@ -33,24 +23,4 @@ def connect(uri: str) -> AsyncMongoClient:
         tzinfo=UTC,
         uuidRepresentation="standard",
         appname="fhir-server",
-    )
-
-
-def write_options() -> dict[str, Any]:
-    return {
-        "read_concern": ReadConcern("snapshot"),
-        "write_concern": WriteConcern("majority", j=True),
-    }
-
-
-async def ensure_base_indexes(db: AsyncDatabase) -> None:
-    history = db[HISTORY]
-    await history.create_index(
-        [("type", ASCENDING), ("id", ASCENDING), ("vid", DESCENDING)],
-        unique=True,
-        name="type_id_vid",
-    )
-    await history.create_index([("lastUpdated", DESCENDING), ("_id", DESCENDING)], name="lu")
-    await history.create_index(
-        [("type", ASCENDING), ("lastUpdated", DESCENDING), ("_id", DESCENDING)], name="type_lu"
     )

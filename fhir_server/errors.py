@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from profiles.issues import Issue
+
 __all__ = [
     "Issue",
     "FhirError",
@@ -29,26 +31,6 @@ __all__ = [
     "NotModified",
     "operation_outcome",
 ]
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One ``OperationOutcome.issue``: severity, code, text and FHIRPath locations."""
-
-    severity: str
-    code: str
-    diagnostics: str
-    expression: tuple[str, ...] = ()
-
-    def to_fhir(self) -> dict[str, Any]:
-        issue: dict[str, Any] = {
-            "severity": self.severity,
-            "code": self.code,
-            "diagnostics": self.diagnostics,
-        }
-        if self.expression:
-            issue["expression"] = list(self.expression)
-        return issue
 
 
 def operation_outcome(issues: list[Issue]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fhir_server.errors import Issue
 from terminology.service import TerminologyService
+
+from .issues import Issue
 
 if TYPE_CHECKING:
     from .registry import DefinitionRegistry

@@ -4,9 +4,9 @@ Each StructureDefinition, ValueSet, CodeSystem, ConceptMap and SearchParameter i
 like any resource (versioned, searchable); one already stored with the same canonical
 URL is updated in place, otherwise the package's id is used (prefixed with the package
 name when taken by another resource). A StructureDefinition without a snapshot is stored
-with one generated against its base. The package is recorded in ``ig_packages``.
-Servers pick the content up through :class:`~profiles.stored.ConformanceStore`;
-SearchParameters take effect for existing data after ``$reindex``.
+with one generated against its base. The package is recorded by the store. Servers pick
+the content up like any stored conformance resource; SearchParameters take effect for
+existing data after ``$reindex``.
 """
 
 from __future__ import annotations
@@ -14,36 +14,47 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
+from typing import Any, Protocol
 
 from .packages import FhirPackage
 from .registry import DefinitionRegistry
 
-__all__ = ["install_package", "INSTALLED_PACKAGES"]
+__all__ = ["install_package", "PackageStore"]
 
-INSTALLED_PACKAGES = "ig_packages"
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
-async def install_package(db: AsyncDatabase, repository: Any, package: FhirPackage,
+class PackageStore(Protocol):
+    """Where installed packages go (the server's storage layer implements it)."""
+
+    async def update(self, resource: dict[str, Any], rid: str) -> Any:
+        """Store a resource with its id (update or create)."""
+
+    async def id_with_url(self, resource_type: str, url: str) -> str | None:
+        """The id of the stored resource of that type with that canonical URL."""
+
+    async def exists(self, resource_type: str, rid: str) -> bool: ...
+
+    async def record_package(self, label: str, record: dict[str, Any]) -> None:
+        """Remember an installed package (name, version, when, what it stored)."""
+
+
+async def install_package(store: PackageStore, package: FhirPackage,
                           registry: DefinitionRegistry) -> Counter[str]:
-    """Store ``package``'s resources with ``repository``; the count stored per type.
-    ``registry`` (the server's definitions) resolves base definitions for snapshots."""
+    """Store ``package``'s resources; the count stored per type. ``registry`` (the
+    server's definitions) resolves base definitions for snapshots."""
     with_snapshots = _with_snapshots(package, registry)
     stored: Counter[str] = Counter()
     written = []
     for resource in with_snapshots:
         kind = resource["resourceType"]
-        rid = await _id_for(db, package, resource)
-        await repository.update({**resource, "id": rid}, rid)
+        rid = await _id_for(store, package, resource)
+        await store.update({**resource, "id": rid}, rid)
         stored[kind] += 1
         written.append(f"{kind}/{rid}")
-    await db[INSTALLED_PACKAGES].replace_one(
-        {"_id": package.label},
-        {"_id": package.label, "name": package.name, "version": package.version,
-         "installed": datetime.now(UTC), "resources": written}, upsert=True)
+    await store.record_package(package.label, {
+        "name": package.name, "version": package.version, "installed": datetime.now(UTC),
+        "resources": written})
     return stored
 
 
@@ -62,14 +73,15 @@ def _with_snapshots(package: FhirPackage, registry: DefinitionRegistry
     return result
 
 
-async def _id_for(db: AsyncDatabase, package: FhirPackage, resource: dict[str, Any]) -> str:
+async def _id_for(store: PackageStore, package: FhirPackage, resource: dict[str, Any]
+                  ) -> str:
     kind, url = resource["resourceType"], resource.get("url")
     if isinstance(url, str):
-        existing = await db[kind].find_one({"resource.url": url}, {"_id": 1})
+        existing = await store.id_with_url(kind, url)
         if existing is not None:
-            return str(existing["_id"])
+            return existing
     rid = str(resource.get("id", ""))
-    if _ID.fullmatch(rid) and await db[kind].find_one({"_id": rid}, {"_id": 1}) is None:
+    if _ID.fullmatch(rid) and not await store.exists(kind, rid):
         return rid
     prefixed = re.sub(r"[^A-Za-z0-9\-.]", "-", f"{package.name}-{rid}")[-64:].lstrip("-.")
     return prefixed or "resource"

@@ -11,21 +11,31 @@ extension with a known definition is checked against it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
-from fhir_server.errors import Issue
 from terminology import TerminologyService, shipped_terminology
 
 from .conformance import ProfileChecker
 from .findings import Findings
+from .issues import Issue
 from .policy import ProfilePolicy
 from .registry import DefinitionRegistry
-from .stored import ConformanceStore
 from .structure import check_resource
 
-__all__ = ["Validator"]
+__all__ = ["Validator", "StoredConformance"]
 
 _NESTED = (("contained", None), ("entry", "resource"), ("parameter", "resource"))
+
+
+class StoredConformance(Protocol):
+    """The conformance resources stored on the server, mirrored into the registry and
+    terminology the validator uses (the server's storage layer implements it)."""
+
+    def refresh_soon(self) -> None:
+        """Start a background refresh when the last one is old enough."""
+
+    async def refresh(self, force: bool = False) -> bool:
+        """Reload what changed; True when the stored content changed."""
 
 
 class Validator:
@@ -36,7 +46,7 @@ class Validator:
 
     def __init__(self, terminology: TerminologyService | None = None,
                  registry: DefinitionRegistry | None = None,
-                 policy: ProfilePolicy | None = None, store: ConformanceStore | None = None
+                 policy: ProfilePolicy | None = None, store: StoredConformance | None = None
                  ) -> None:
         self.terminology = terminology if terminology is not None else shipped_terminology()
         self.registry = registry if registry is not None else DefinitionRegistry()

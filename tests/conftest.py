@@ -6,10 +6,12 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from fhir_server.config import Settings
 from fhir_server.database import connect
@@ -74,9 +76,16 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+def database_of(app_or_services: Any) -> AsyncDatabase:
+    """The database of an app (or its services), for tests that look at what is stored
+    (the server's own code reaches it only through fhir_server.storage)."""
+    services = getattr(getattr(app_or_services, "state", None), "services", app_or_services)
+    return database_of(services)
+
+
 @pytest.fixture
 def db(app):
-    return app.state.services.db
+    return database_of(app)
 
 
 def free_port() -> int:

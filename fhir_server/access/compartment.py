@@ -14,30 +14,27 @@ or absolute under this server's base), so searches, which filter on the index's
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+from ..search.compartments import compartment_definitions
+from ..search.definitions import search_parameter_resources
 from ..search.parameters.reference import local_reference
 
 __all__ = ["compartment_paths", "in_patient_compartment", "patient_compartment_types",
            "referenced_patients"]
 
-_R4 = Path(__file__).resolve().parent.parent / "search" / "r4"
 _WHERE = re.compile(r"\.where\(resolve\(\) is [A-Za-z]+\)$")
 
 
 @cache
-def _expressions() -> dict[tuple[str, str], str]:
-    with gzip.open(_R4 / "search-parameters.json.gz") as stream:
-        bundle = json.load(stream)
+def parameter_expressions() -> dict[tuple[str, str], str]:
+    """``(resource type, parameter code) -> FHIRPath`` of the search parameters in force
+    before any custom one."""
     found: dict[tuple[str, str], str] = {}
-    for entry in bundle["entry"]:
-        parameter = entry["resource"]
+    for parameter in search_parameter_resources():
         for base in parameter.get("base", []):
             found[(base, parameter["code"])] = parameter.get("expression") or ""
     return found
@@ -46,13 +43,12 @@ def _expressions() -> dict[tuple[str, str], str]:
 @cache
 def compartment_paths() -> dict[str, tuple[tuple[str, ...], ...]]:
     """Per resource type in the Patient compartment, the element paths that link it."""
-    definition = json.loads((_R4 / "compartmentdefinition-patient.json").read_text())
-    expressions = _expressions()
+    expressions = parameter_expressions()
     paths: dict[str, tuple[tuple[str, ...], ...]] = {}
-    for resource in definition["resource"]:
-        code = resource["code"]
+    members = {"Patient": (), **compartment_definitions()["Patient"]}
+    for code, parameters in members.items():
         found: list[tuple[str, ...]] = []
-        for param in resource.get("param", []):
+        for param in parameters:
             for part in expressions.get((code, param), "").split("|"):
                 part = _WHERE.sub("", part.strip())
                 if part.startswith(code + "."):

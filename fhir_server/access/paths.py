@@ -16,8 +16,6 @@ compartment:
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from functools import cache
 from pathlib import Path
@@ -25,7 +23,7 @@ from pathlib import Path
 from consent import PathMatcher
 from profiles.definitions import structure_definition
 
-from .compartment import compartment_paths
+from .compartment import compartment_paths, parameter_expressions
 
 __all__ = ["r4_paths"]
 
@@ -38,18 +36,6 @@ _AUTHORING = frozenset({"author", "recorder", "asserter", "requester", "performe
                        "sender", "informationSource", "resultsInterpreter", "source"})
 _DATE_TYPES = ("dateTime", "date", "instant")
 _OF_TYPE = re.compile(r"^\(?([A-Za-z]+)\.([A-Za-z.]+?)(?:\.ofType\((\w+)\))?\)?$")
-
-
-@cache
-def _expressions() -> dict[tuple[str, str], str]:
-    with gzip.open(_PARAMETERS) as stream:
-        bundle = json.load(stream)
-    found: dict[tuple[str, str], str] = {}
-    for entry in bundle["entry"]:
-        parameter = entry["resource"]
-        for base in parameter.get("base", []):
-            found[(base, parameter["code"])] = parameter.get("expression") or ""
-    return found
 
 
 @cache
@@ -83,7 +69,7 @@ def _typed_paths(resource_type: str, path: str, of_type: str | None,
 
 def _parameter_paths(resource_type: str, code: str, wanted: tuple[str, ...]) -> list[str]:
     found = []
-    for part in _expressions().get((resource_type, code), "").split("|"):
+    for part in parameter_expressions().get((resource_type, code), "").split("|"):
         match = _OF_TYPE.match(part.strip())
         if match and match.group(1) == resource_type:
             found += _typed_paths(resource_type, match.group(2), match.group(3), wanted)

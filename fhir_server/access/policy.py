@@ -40,6 +40,10 @@ __all__ = ["AccessPolicy", "RequestPolicy", "SYSTEM", "BREAK_GLASS_LABEL", "not_
            "Hints"]
 
 BREAK_GLASS_LABEL = {"system": ACT_REASON, "code": "BTG", "display": "break the glass"}
+# A Binary whose securityContext is another resource (a DocumentReference, say) has that
+# resource's access: a restricted caller reads it through a read (which checks that
+# resource too), never finds it by searching.
+BINARY_OF_PATIENTS_ONLY = {"search.securitycontext.r": {"$not": {"$regex": "^(?!Patient/)"}}}
 
 
 def not_known(resource_type: str, rid: str) -> NotFound:
@@ -151,6 +155,8 @@ class RequestPolicy(AccessPolicy):
         if resource_type in self._filters:
             return self._filters[resource_type]
         parts = [await self.token.filter(resource_type)]
+        if resource_type == "Binary":
+            parts.append(BINARY_OF_PATIENTS_ONLY)
         if self.consent is not None:
             parts.append(await self.consent.filter(
                 resource_type, self._patients(resource_type), self.hints.content))

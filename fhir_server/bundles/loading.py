@@ -31,9 +31,7 @@ from . import process_bundle
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["Loader", "FileReport", "discover", "count_resources", "PROGRESS"]
-
-PROGRESS = "load_progress"
+__all__ = ["Loader", "FileReport", "discover", "count_resources"]
 SUFFIXES = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
 _NAMESPACE = uuid.UUID("6f1c3c52-4b7e-4f0b-9d6c-0c5e1f3a8b21")
 
@@ -134,16 +132,13 @@ class Loader:
         self.chunk_size = chunk_size
         self.force = force
         self.progress = progress
-        self.done = services.db[PROGRESS]
+        self.done = services.storage.load_progress
 
     async def _finished(self, key: str) -> bool:
-        return not self.force and await self.done.find_one({"_id": key}) is not None
+        return not self.force and await self.done.finished(key)
 
     async def _record(self, key: str, path: Path, resources: int) -> None:
-        await self.done.replace_one(
-            {"_id": key},
-            {"path": str(path), "resources": resources, "finishedAt": clock.now()},
-            upsert=True)
+        await self.done.record(key, str(path), resources, clock.now())
 
     async def load_file(self, path: Path) -> FileReport:
         report = FileReport(path)

@@ -26,15 +26,14 @@ async def _install(settings: Settings, path: Path) -> tuple[str, Counter[str]]:
     from profiles.packages import read_package
 
     from ..database import connect
-    from ..services import SystemWriter, build_services
+    from ..services import build_services
 
     package = read_package(path)
     client = connect(settings.mongodb_uri or "")
     try:
         services = await build_services(settings, client)
         registry = services.validator.registry
-        stored = await install_package(services.db, SystemWriter(services.storage), package,
-                                       registry)
+        stored = await install_package(services.storage.packages, package, registry)
         return package.label, stored
     finally:
         await client.close()

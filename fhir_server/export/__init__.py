@@ -76,8 +76,8 @@ def install(app: Starlette, settings: Settings) -> None:
         async with original(application) as state:
             services = application.state.services
             timings = timings_from_environment()
-            jobs = JobStore(services.db, timings)
-            outputs = OutputStore(services.db)
+            jobs = services.storage.export_jobs(timings)
+            outputs = services.storage.export_files
             await jobs.ensure_indexes()
             await outputs.ensure_indexes()
             worker = ExportWorker(services, jobs, outputs)

@@ -21,15 +21,22 @@ _R4 = Path(__file__).with_name("r4")
 COMPARTMENTS_FIELD = "search._compartments"
 
 
+# This server's additions to the R4 definitions: a Binary whose securityContext names a
+# patient is that patient's data (R4 binary.html: the Binary has the access of its
+# securityContext), so Consents and patient-limited tokens govern it.
+SERVER_MEMBERS = {"Patient": {"Binary": ("securitycontext",)}}
+
+
 @cache
 def compartment_definitions() -> dict[str, dict[str, tuple[str, ...]]]:
-    """Compartment type -> resource type -> the parameters that place it there."""
+    """Compartment type -> resource type -> the parameters that place it there (the R4
+    CompartmentDefinitions and :data:`SERVER_MEMBERS`)."""
     result: dict[str, dict[str, tuple[str, ...]]] = {}
     for path in sorted(_R4.glob("compartmentdefinition-*.json")):
         definition = orjson.loads(path.read_bytes())
         members = {r["code"]: tuple(r["param"]) for r in definition.get("resource", [])
                    if r.get("param")}
-        result[definition["code"]] = members
+        result[definition["code"]] = {**members, **SERVER_MEMBERS.get(definition["code"], {})}
     return result
 
 

@@ -1,8 +1,9 @@
 """Custom SearchParameters in force, shared by every server process through MongoDB.
 
-``$reindex`` publishes the SearchParameter resources stored on the server into the
-``search_registry`` document (with a generation number); each process reloads its
-:class:`Registry` when it sees a newer generation (checked at most every few seconds).
+``$reindex`` publishes the SearchParameter resources stored on the server into one shared
+document (:mod:`fhir_server.storage.search_registry`, with a generation number); each
+process reloads its :class:`Registry` when it sees a newer generation (checked at most
+every few seconds).
 """
 
 from __future__ import annotations
@@ -11,18 +12,14 @@ import logging
 import time
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
-
 from ..errors import FhirError
 from ..json_io import from_bson, to_bson
+from ..storage.search_registry import SearchRegistryDocument
 from .definitions import Registry, SearchParameter, parameter_from_resource
 
-__all__ = ["RegistryStore", "REGISTRY_COLLECTION"]
+__all__ = ["RegistryStore"]
 
 log = logging.getLogger(__name__)
-REGISTRY_COLLECTION = "search_registry"
-_KEY = "custom"
 _CHECK_SECONDS = 5.0
 
 
@@ -37,8 +34,8 @@ def _definitions(resources: list[dict[str, Any]]) -> tuple[SearchParameter, ...]
 
 
 class RegistryStore:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.db = db
+    def __init__(self, shared: SearchRegistryDocument) -> None:
+        self.shared = shared
         self.registry = Registry()
         self.generation = 0
         self._checked = float("-inf")
@@ -48,7 +45,7 @@ class RegistryStore:
         if not force and now - self._checked < _CHECK_SECONDS:
             return
         self._checked = now
-        doc = await self.db[REGISTRY_COLLECTION].find_one({"_id": _KEY})
+        doc = await self.shared.current()
         if doc is None or doc["generation"] == self.generation:
             return
         self._load(doc)
@@ -76,10 +73,6 @@ class RegistryStore:
                 rejected.append(f"SearchParameter/{resource.get('id')}: {error.message}")
                 continue
             accepted.append(resource)
-        doc = await self.db[REGISTRY_COLLECTION].find_one_and_update(
-            {"_id": _KEY},
-            {"$inc": {"generation": 1}, "$set": {"parameters": to_bson(accepted)}},
-            upsert=True, return_document=ReturnDocument.AFTER,
-        )
+        doc = await self.shared.publish(to_bson(accepted))
         self._load(doc)
         return [f"SearchParameter/{r.get('id')}" for r in accepted], rejected

@@ -37,6 +37,7 @@ __all__ = ["SearchParameter", "Registry", "official_parameters", "parameter_from
            "SUPPORTED_TYPES"]
 
 R4_FILE = Path(__file__).with_name("r4") / "search-parameters.json.gz"
+SERVER_FILE = Path(__file__).with_name("r4") / "server-parameters.json"
 _GENERIC_BASES = ("Resource", "DomainResource")
 _NOT_DOMAIN = frozenset({"Bundle", "Binary", "Parameters"})
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
@@ -105,12 +106,19 @@ def parameter_from_resource(resource: dict[str, Any], custom: bool = False) -> S
 
 
 @cache
-def official_parameters() -> tuple[SearchParameter, ...]:
+@cache
+def search_parameter_resources() -> tuple[dict[str, Any], ...]:
+    """The SearchParameter resources in force before any custom one: the official R4 set
+    and this server's own (``r4/server-parameters.json``: Binary ``securitycontext``)."""
     with gzip.open(R4_FILE, "rb") as handle:
-        bundle = orjson.loads(handle.read())
+        official = orjson.loads(handle.read())["entry"]
+    own = orjson.loads(SERVER_FILE.read_bytes())["entry"]
+    return tuple(entry["resource"] for entry in [*official, *own])
+
+
+def official_parameters() -> tuple[SearchParameter, ...]:
     result = []
-    for entry in bundle["entry"]:
-        resource = entry["resource"]
+    for resource in search_parameter_resources():
         result.append(SearchParameter(
             url=resource["url"], code=resource["code"],
             type="special" if resource["url"] in _FULL_TEXT else resource["type"],

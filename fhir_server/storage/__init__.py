@@ -9,20 +9,34 @@ state (binary content, the audit chain, what consent decisions read).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+
+from profiles.registry import DefinitionRegistry
+from terminology import LocalTerminology
 
 from .audit_chain import AuditTrail
 from .auth_storage import AuthStorage
 from .binary import BinaryStore
+from .conformance_seed import SeedOutcome, seed_shipped
+from .conformance_store import ConformanceStore
 from .consent_data import ConsentData
 from .documents import ensure_base_indexes
+from .export_files import OutputStore
+from .export_jobs import ExportTimings, JobStore
 from .hl7_feed import Hl7Feed
+from .load_progress import LoadProgress
+from .packages import InstalledPackages
 from .queries import Found, Queries
 from .reindex_jobs import ReindexJobs
 from .resources import HistoryPage, Indexer, Resources, StoredResource
+from .search_indexes import ensure_search_indexes
+from .search_registry import SearchRegistryDocument
+from .system_writer import SystemWriter
 
 __all__ = ["Storage", "Resources", "Queries", "Found", "StoredResource", "HistoryPage",
+           "SystemWriter",
            "BinaryStore", "AuditTrail", "ConsentData", "AuthStorage"]
 
 
@@ -36,15 +50,38 @@ class Storage:
     reindex: ReindexJobs
     hl7_feed: Hl7Feed
     auth: AuthStorage
+    search_registry: SearchRegistryDocument
+    load_progress: LoadProgress
+    export_files: OutputStore
+    packages: InstalledPackages
+    _db: AsyncDatabase
 
     @classmethod
-    def open(cls, db: AsyncDatabase, indexer: Indexer, base: str) -> Storage:
+    def open(cls, db: AsyncDatabase, base: str, indexer: Indexer) -> Storage:
+        """The stores of one database; ``indexer`` gives the search index fields of a
+        resource (written with it)."""
         resources = Resources(db, indexer)
         return cls(resources, Queries(db), BinaryStore(db), AuditTrail(db, indexer),
                    ConsentData(db, base), ReindexJobs(db), Hl7Feed(db, resources),
-                   AuthStorage.open(db))
+                   AuthStorage.open(db), SearchRegistryDocument(db), LoadProgress(db),
+                   OutputStore(db), InstalledPackages(db, resources), db)
+
+    async def seed_shipped(self, resources: list[dict[str, Any]]) -> SeedOutcome:
+        """Store the shipped conformance content (:mod:`.conformance_seed`)."""
+        return await seed_shipped(self._db, SystemWriter(self.resources), resources)
+
+    def conformance(self, registry: DefinitionRegistry, terminology: LocalTerminology
+                    ) -> ConformanceStore:
+        """The stored conformance resources, mirrored into ``registry`` and
+        ``terminology`` (:mod:`.conformance_store`)."""
+        return ConformanceStore(self._db, registry, terminology)
+
+    def export_jobs(self, timings: ExportTimings) -> JobStore:
+        """Bulk export jobs, with the deployment's timings."""
+        return JobStore(self._db, timings)
 
     async def ensure_indexes(self) -> None:
-        await ensure_base_indexes(self.resources._db)
+        await ensure_base_indexes(self._db)
+        await ensure_search_indexes(self._db)
         await self.audit.ensure_indexes()
         await self.consents.ensure_indexes()

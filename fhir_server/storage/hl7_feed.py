@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from importers.hl7v2.store import DeadLetter
 
 from ..access import SYSTEM
-from ..errors import Gone, NotFound
+from ..errors import FhirError, Gone, NotFound
 from .resources import Resources
 
 __all__ = ["Hl7Feed", "MESSAGES", "DEAD_LETTERS"]
@@ -30,6 +30,8 @@ T = TypeVar("T")
 
 
 class Hl7Feed:
+    retryable: tuple[type[Exception], ...] = (FhirError,)
+
     def __init__(self, db: AsyncDatabase, resources: Resources) -> None:
         self._db = db
         self.resources = resources

@@ -20,6 +20,7 @@ from profiles.definitions import resource_types
 from ..access import AccessPolicy
 from ..json_io import from_bson
 from .filters import MATCH_NOTHING, and_filters
+from .search_indexes import start_word_index
 
 __all__ = ["Queries", "Found"]
 
@@ -133,8 +134,6 @@ class Queries:
     def start_word_index(self, resource_type: str, code: str) -> None:
         """Build, in the background and once, the index on a full-text parameter's words
         (``_text``, ``_content``) of a collection."""
-        from ..search.indexes import start_word_index
-
         start_word_index(self._db, resource_type, code)
 
     async def stored_types(self) -> set[str]:

@@ -27,6 +27,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from profiles.definitions import resource_types
+
 from .. import clock
 from ..access import AccessPolicy, not_known
 from ..errors import Gone, MethodNotAllowed, NotFound, PreconditionFailed
@@ -123,7 +125,8 @@ class Resources:
         if doc is not None:
             stored = self._from_current(resource_type, doc)
             revealed = await policy.reveal(stored.resource or {})
-            if revealed is None:
+            if revealed is None or not await self._context_readable(policy, revealed,
+                                                                     session):
                 raise not_known(resource_type, rid)
             stored.resource = revealed
             return stored
@@ -134,6 +137,24 @@ class Resources:
                 raise Gone(f"Resource {resource_type}/{rid} was deleted "
                            f"(version {latest.vid})")
         raise not_known(resource_type, rid)
+
+    async def _context_readable(self, policy: AccessPolicy, resource: dict[str, Any],
+                                session: AsyncClientSession | None) -> bool:
+        """A Binary has the access of its securityContext (R4 binary.html): one of
+        another resource is readable only while that resource is."""
+        if resource.get("resourceType") != "Binary" or not policy.restricted:
+            return True
+        reference = (resource.get("securityContext") or {}).get("reference")
+        if not isinstance(reference, str) or reference.startswith("Patient/"):
+            return True
+        target_type, _, target_id = reference.partition("/")
+        if not target_id or "/" in target_id or target_type not in resource_types():
+            return False
+        try:
+            await self.read(policy, target_type, target_id, session)
+        except (NotFound, Gone):
+            return False
+        return True
 
     async def vread(self, policy: AccessPolicy, resource_type: str, rid: str,
                     vid: int) -> StoredResource:
@@ -147,7 +168,7 @@ class Resources:
         entry = self._from_history(doc)
         content = entry.resource or await self._latest_content(policy, resource_type, rid)
         revealed = None if content is None else await policy.reveal(content)
-        if revealed is None:
+        if revealed is None or not await self._context_readable(policy, revealed, None):
             raise NotFound(f"Version {vid} of {resource_type}/{rid} is not known")
         if entry.deleted:
             raise Gone(f"Version {vid} of {resource_type}/{rid} is a deletion")

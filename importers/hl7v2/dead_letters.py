@@ -3,8 +3,7 @@ configuration fix, say); a success resolves it in the same transaction that stor
 
 from __future__ import annotations
 
-from fhir_server import clock
-
+from . import instants
 from .ingest import Ingestor, Outcome
 
 __all__ = ["replay_dead_letters"]
@@ -17,6 +16,6 @@ async def replay_dead_letters(ingestor: Ingestor, keys: list[str] | None = None
     for letter in await ingestor.store.dead_letters("open", keys=keys):
         outcome = await ingestor.ingest(letter["text"], source=f"replay:{letter['_id']}")
         if outcome.code == "AA":
-            await ingestor.store.resolve_dead_letter(letter["_id"], clock.now())
+            await ingestor.store.resolve_dead_letter(letter["_id"], instants.now())
         results.append((letter["_id"], outcome))
     return results

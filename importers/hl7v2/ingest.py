@@ -16,10 +16,9 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from fhir_server import clock
-from fhir_server.errors import FhirError
 from profiles.validator import Validator
 
+from . import instants
 from .ack import AckError, Header, best_effort_header, build_ack, header_of
 from .datatypes import DataTypeError, date_time
 from .mapping import MappingError, UnsupportedMessage, Write, map_message
@@ -93,7 +92,7 @@ class Ingestor:
             return await self._commit(parsed, writes, text, source)
         except Failure as failure:
             return await self._fail(failure, header, key, message, text, source)
-        except (PyMongoError, FhirError) as error:
+        except (PyMongoError, *self.store.retryable) as error:
             log.exception("storing HL7 v2 message %s failed", header.control_id)
             failure = Failure("AR", AckError("207", f"The message could not be stored now "
                                              f"({type(error).__name__}); send it again"))
@@ -154,12 +153,12 @@ class Ingestor:
             done = await self.store.message(key, session)
             if done is not None:
                 return self._repeat(done, parsed.header)
-            moment = clock.now()
+            moment = instants.now()
             targets = [await self._apply(write, session) for write in writes]
             binary = raw_binary(key, text)
             await self.store.write(binary, session)
             provenance = message_provenance(
-                message, key, targets, binary["id"], clock.to_instant(moment),
+                message, key, targets, binary["id"], instants.to_instant(moment),
                 self._occurred(message))
             self._validate(provenance, "MSH^1")
             await self.store.write(provenance, session)
@@ -226,7 +225,7 @@ class Ingestor:
             event=message.event_type if message else "", source=source,
             truncated=truncated or len(text) > limit)
         try:
-            await self.store.record_dead_letter(letter, clock.now())
+            await self.store.record_dead_letter(letter, instants.now())
         except PyMongoError:
             log.exception("could not keep the dead letter of message %s", header.control_id)
         return Outcome(failure.code, ack, header.control_id, key, error=failure.error)

@@ -51,7 +51,10 @@ class DeadLetter:
 
 
 class FeedStore(Protocol):
-    """Where a feed's messages and resources go (``session``: the transaction's)."""
+    """Where a feed's messages and resources go (``session``: the transaction's).
+    ``retryable``: the exceptions that mean "not stored now, send it again"."""
+
+    retryable: tuple[type[Exception], ...]
 
     async def ensure_indexes(self) -> None: ...
 

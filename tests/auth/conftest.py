@@ -19,7 +19,8 @@ from pymongo import AsyncMongoClient
 from fhir_server.auth.registry import Client
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
-from fhir_server.services import SystemWriter
+from fhir_server.storage import SystemWriter
+from tests.conftest import database_of
 
 ROOT = "http://testserver"
 BASE = f"{ROOT}/fhir"
@@ -56,12 +57,12 @@ def auth(smart_app):
 @pytest.fixture
 def smart_db(smart_app):
     """The app's database, for tests that check what the storage layer wrote."""
-    return smart_app.state.services.db
+    return database_of(smart_app)
 
 
 @pytest.fixture
 def repository(smart_app):
-    return SystemWriter(smart_app.state.services.storage)
+    return SystemWriter(smart_app.state.services.storage.resources)
 
 
 async def put(repository, resource: dict[str, Any]) -> dict[str, Any]:

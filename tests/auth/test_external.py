@@ -12,7 +12,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from fhir_server.rest.app import create_app
-from fhir_server.services import SystemWriter
+from fhir_server.storage import SystemWriter
 
 from .conftest import BASE, ROOT, bearer, observation, patient, put
 from .test_backend_services import _JwksServer
@@ -31,7 +31,7 @@ async def idp_http(monkeypatch, smart_settings, mongo_client):
     application = create_app(smart_settings, mongo_client)
     try:
         async with application.router.lifespan_context(application):
-            repository = SystemWriter(application.state.services.storage)
+            repository = SystemWriter(application.state.services.storage.resources)
             for pid in ("p1", "p2"):
                 await put(repository, patient(pid))
                 await put(repository, observation(f"o-{pid}", pid))

@@ -10,6 +10,7 @@ from fhir_server.access.token import TokenRules
 from fhir_server.auth.context import AccessContext
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.storage.filters import MATCH_NOTHING
+from tests.conftest import database_of
 
 from .conftest import BASE, observation, patient, put
 
@@ -59,7 +60,7 @@ async def stored(repository):
     context("openid fhirUser", fhir_user="Patient/p1"),
 ], ids=lambda c: f"{c.kind}:{c.scopes}:{c.patient}:{c.fhir_user}")
 async def test_filter_agrees_with_single_resource_rule(smart_app, stored, ctx):
-    db = smart_app.state.services.db
+    db = database_of(smart_app)
     rules = TokenRules(ctx, BASE, _no_queries)
     found = set()
     restricted = False
@@ -91,7 +92,7 @@ async def test_patient_filter_details(smart_app, stored):
     """p1's compartment (relative, absolute and versioned references), but nothing that is
     also another patient's (o3 has p2 as subject, p3 links to p1): that would tell p1
     about them."""
-    db = smart_app.state.services.db
+    db = database_of(smart_app)
     rules = TokenRules(context("patient/*.rs", patient_id="p1"), BASE, _no_queries)
 
     async def ids(resource_type: str) -> set[str]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fhir_server.bundles.loading import PROGRESS, Loader
+from fhir_server.bundles.loading import Loader
+from fhir_server.storage.load_progress import PROGRESS
 
 from .synthea import BUNDLES, SYNTHEA, load, stored_references
 

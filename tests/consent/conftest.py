@@ -21,7 +21,8 @@ from fhir_server.access import SYSTEM
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
-from fhir_server.services import SystemWriter
+from fhir_server.storage import SystemWriter
+from tests.conftest import database_of
 
 from .data import RECORD, REFERENCE_DATA
 
@@ -36,7 +37,7 @@ async def consent_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
                         auth="smart")
     application = create_app(settings, mongo_client)
     async with application.router.lifespan_context(application):
-        repository = SystemWriter(application.state.services.storage)
+        repository = SystemWriter(application.state.services.storage.resources)
         for resource in [*REFERENCE_DATA, *RECORD]:
             await repository.update(resource, resource["id"])
         yield application
@@ -52,7 +53,7 @@ async def http(consent_app) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="module")
 def db(consent_app):
-    return consent_app.state.services.db
+    return database_of(consent_app)
 
 
 def set_policy(app: Any, **changes: Any) -> None:
@@ -64,7 +65,7 @@ def set_policy(app: Any, **changes: Any) -> None:
 
 async def set_consents(app: Any, consents: list[dict[str, Any]]) -> None:
     """Replace every Consent, as an administrator (through the repository, no token)."""
-    db = app.state.services.db
+    db = database_of(app)
     await db["Consent"].delete_many({})
     await db["history"].delete_many({"type": "Consent"})
     for resource in consents:

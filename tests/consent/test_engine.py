@@ -29,6 +29,7 @@ from consent import (
 from consent.codes import purpose_covers
 from consent.dates import data_period_bounds, period_holds
 from fhir_server.access.paths import r4_paths
+from tests.conftest import database_of
 
 from .data import HIV_CODES, LOINC, PSY, RECORD, ROLE, actor, consent
 
@@ -204,7 +205,7 @@ async def test_query_filter_agrees_with_single_decisions(consent_app, consents, 
         rules.setdefault(rule.patient, []).append(rule)
     req, settings = request(who), ConsentPolicy(default=policy)
     expression = visible(rules, req, settings, {})
-    db = consent_app.state.services.db
+    db = database_of(consent_app)
     found = set()
     for resource_type in sorted({r["resourceType"] for r in RECORD}):
         async for doc in db[resource_type].find(to_filter(expression, paths), {"_id": 1}):

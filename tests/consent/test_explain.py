@@ -10,7 +10,7 @@ import pytest
 
 from consent import OPT_IN
 from consent.artefacts import ArtefactError, consent_from_artefact
-from fhir_server.services import SystemWriter
+from fhir_server.storage import SystemWriter
 
 from .conftest import set_consents, set_policy, token
 from .data import HIV_CODES, actor, consent
@@ -36,7 +36,7 @@ SUPPORT_ROLE = {"resourceType": "PractitionerRole", "id": "pr-support", "active"
 
 async def _support_desk(app) -> None:
     """A privacy officer: a PractitionerRole code the deployment lists for explaining."""
-    writer = SystemWriter(app.state.services.storage)
+    writer = SystemWriter(app.state.services.storage.resources)
     await writer.update({"resourceType": "Practitioner", "id": "support"}, "support")
     await writer.update(SUPPORT_ROLE, "pr-support")
     set_policy(app, explain_roles=frozenset({"privacy-officer"}))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import database_of
+
 from .conftest import set_consents, set_policy, token
 from .data import HIV_CODES, consent
 
@@ -173,7 +175,7 @@ async def test_one_patient_searches_get_plain_field_conditions(consent_app):
 
 
 async def test_auth_off_applies_no_consent_and_writes_no_audit(client, app):
-    db = app.state.services.db  # this test's own database, not the module's consent_app one
+    db = database_of(app)  # this test's own database, not the module's consent_app one
     await client.put("Patient/mum", json={"resourceType": "Patient", "id": "mum"})
     denied = await client.put("Consent/c1", json=consent("c1", policy="OPTOUT"))
     assert denied.status_code == 201, denied.text

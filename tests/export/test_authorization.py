@@ -17,7 +17,8 @@ from fhir_server.access import SYSTEM
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
-from fhir_server.services import SystemWriter
+from fhir_server.storage import SystemWriter
+from tests.conftest import database_of
 
 from .conftest import ASYNC, download, export_all
 from .test_async_pattern import observation, patient
@@ -34,7 +35,7 @@ async def smart_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
                         auth="smart")
     application = create_app(settings, mongo_client)
     async with application.router.lifespan_context(application):
-        repository = SystemWriter(application.state.services.storage)
+        repository = SystemWriter(application.state.services.storage.resources)
         for pid in ("p1", "p2"):
             await repository.update(patient(pid), pid)
         for oid, pid in (("o1", "p1"), ("o2", "p2")):
@@ -153,7 +154,7 @@ async def test_each_export_is_audited_with_what_left(smart_app, http):
     headers = await token(smart_app, "system/*.rs", client_id="registry")
     manifest, _ = await export_all(http, "$export", headers, params={"_type": "Patient"})
     job_id = manifest["output"][0]["url"].split("/")[-2]
-    db = smart_app.state.services.db
+    db = database_of(smart_app)
     events = [d["resource"] async for d in db["AuditEvent"].find(
         {"resource.entity.description": {"$regex": f"^bulk export {job_id}"}})]
     assert len(events) == 1

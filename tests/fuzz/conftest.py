@@ -19,7 +19,7 @@ import pytest
 
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
-from tests.conftest import BASE
+from tests.conftest import BASE, database_of
 
 from . import budget
 
@@ -58,4 +58,4 @@ async def client(fuzz_app) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 def db(fuzz_app):
-    return fuzz_app.state.services.db
+    return database_of(fuzz_app)

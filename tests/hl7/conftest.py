@@ -10,6 +10,7 @@ import pytest
 
 from fhir_server.access import SYSTEM
 from importers.hl7v2 import Ingestor, MllpServer
+from tests.conftest import database_of
 
 DATA = Path(__file__).parent.parent / "data" / "hl7v2"
 START, END = b"\x0b", b"\x1c\x0d"
@@ -77,7 +78,7 @@ async def stored(services, control_id: str | None = None) -> dict[str, list[dict
     """The resources one stored message wrote (its hl7_messages record), by type, at the
     versions that message wrote."""
     query = {} if control_id is None else {"controlId": control_id}
-    record = await services.db["hl7_messages"].find_one(query, sort=[("receivedAt", -1)])
+    record = await database_of(services)["hl7_messages"].find_one(query, sort=[("receivedAt", -1)])
     assert record is not None, f"no stored message {control_id}"
     found: dict[str, list[dict]] = {}
     for ref in record["resources"]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 from fhir_server.access import SYSTEM
+from tests.conftest import database_of
 from tests.hl7.conftest import ack_fields, exchange, message, send_ok, stored
 
 PATIENT_MRN = "PATID1234"
@@ -80,7 +81,7 @@ async def test_admit_maps_pv1_dg1_al1_in1(listener, services):
 
 async def test_every_message_has_provenance_and_its_raw_text(listener, services):
     await send_ok(listener.port, "ms-fhir-converter/ADT-A01-02.hl7")
-    record = await services.db["hl7_messages"].find_one({"controlId": "MSG00001"})
+    record = await database_of(services)["hl7_messages"].find_one({"controlId": "MSG00001"})
     found = await stored(services)
     provenance = (await services.storage.resources.read(SYSTEM,
         "Provenance", record["provenance"].split("/")[1])).resource
@@ -127,8 +128,8 @@ async def test_cancel_admit_cancels_the_encounter(listener, services):
 async def test_register_and_update_person_make_no_encounter(listener, services):
     for name in ("ADT-A28-02", "ADT-A31-02"):
         await send_ok(listener.port, f"ms-fhir-converter/{name}.hl7")
-    assert await services.db["Encounter"].count_documents({}) == 0
-    assert await services.db["Patient"].count_documents({}) == 1
+    assert await database_of(services)["Encounter"].count_documents({}) == 0
+    assert await database_of(services)["Patient"].count_documents({}) == 1
 
 
 async def test_a08_updates_the_same_patient(listener, services):
@@ -139,7 +140,7 @@ async def test_a08_updates_the_same_patient(listener, services):
         "|M^Married|", "|D^Divorced|").replace("EVERYMAN&&&&Aniston^ADAM", "EVERYMAN^ADAMO")
     ack = await exchange(listener.port, update.encode())
     assert ack_fields(ack)["MSA"][1:3] == ["AA", "MSG00002"]
-    assert await services.db["Patient"].count_documents({}) == 1
+    assert await database_of(services)["Patient"].count_documents({}) == 1
     current = (await services.storage.resources.read(SYSTEM, "Patient", first["id"])).resource
     assert current["meta"]["versionId"] == "2"
     assert current["maritalStatus"]["coding"][0]["code"] == "D"
@@ -152,7 +153,7 @@ async def test_a40_merge_links_both_patients_and_retires_the_old_one(listener, s
     old_admit = message("ms-fhir-converter/ADT-A28-02.hl7").decode().replace(
         "PATID1234^5^M11^test1&2.16.1&HCD^MR", "56789^^^BCBS^MR")
     assert ack_fields(await exchange(listener.port, old_admit.encode()))["MSA"][1] == "AA"
-    old = (await services.db["Patient"].find_one({}))["_id"]
+    old = (await database_of(services)["Patient"].find_one({}))["_id"]
     await send_ok(listener.port, "ms-fhir-converter/ADT-A40-01.hl7")
     survivor = next(p for p in (await stored(services, "8919-40"))["Patient"]
                     if p["id"] != old)
@@ -168,7 +169,7 @@ async def test_a40_merge_links_both_patients_and_retires_the_old_one(listener, s
 
 async def test_a40_for_an_unknown_prior_patient_creates_a_retired_stub(listener, services):
     await send_ok(listener.port, "ms-fhir-converter/ADT-A40-02.hl7")
-    patients = [p["resource"] async for p in services.db["Patient"].find({})]
+    patients = [p["resource"] async for p in database_of(services)["Patient"].find({})]
     retired = [p for p in patients if p["active"] is False]
     assert {p["identifier"][0]["value"] for p in retired} == {"569", "56789"}
     assert all(p["link"][0]["type"] == "replaced-by" for p in retired)
@@ -181,5 +182,5 @@ async def test_a08_after_a_merge_keeps_the_links(listener, services):
     update = message("ms-fhir-converter/ADT-A40-01.hl7").decode().replace(
         "ADT^A40^ADT_A40|8919-40", "ADT^A08^ADT_A08|8919-41").replace("MRG|56789^^^BCBS^MR", "")
     assert ack_fields(await exchange(listener.port, update.encode()))["MSA"][1] == "AA"
-    survivor = await services.db["Patient"].find_one({"resource.active": True})
+    survivor = await database_of(services)["Patient"].find_one({"resource.active": True})
     assert survivor["resource"]["link"][0]["type"] == "replaces"

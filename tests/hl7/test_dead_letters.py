@@ -13,6 +13,7 @@ import pytest
 
 from importers.hl7v2 import Ingestor, MllpServer
 from importers.hl7v2.dead_letters import replay_dead_letters
+from tests.conftest import database_of
 from tests.hl7.conftest import DATA, ack_fields, exchange, message, stored
 
 VXU = "ms-fhir-converter/IZ_1_1.1_Admin_Child_Max_Message.hl7"
@@ -47,7 +48,7 @@ async def test_failure_is_kept_then_replayed_after_the_configuration_fix(
     fields = ack_fields(await exchange(server.port, message(VXU)))
     assert fields["MSA"][1] == "AE"
     assert fields["ERR"][2] == "PID^1" and "Patient.identifier[0].system" in fields["ERR"][8]
-    assert await services.db["Patient"].count_documents({}) == 0, "nothing partial"
+    assert await database_of(services)["Patient"].count_documents({}) == 0, "nothing partial"
     [letter] = await services.storage.hl7_feed.dead_letters()
     assert letter["controlId"] == "NIST-IZ-001.00" and letter["ackCode"] == "AE"
     assert letter["text"] == message(VXU).decode("utf-8-sig")
@@ -103,7 +104,7 @@ async def test_cli_import_list_and_replay(mongodb_uri, settings, services, tmp_p
     replayed = _cli("dead-letters", "replay", env=env)
     assert replayed.returncode == 0, replayed.stderr
     assert "1 replayed: 1 stored" in replayed.stderr
-    assert await services.db["hl7_messages"].count_documents({}) == 3
+    assert await database_of(services)["hl7_messages"].count_documents({}) == 3
 
     again = _cli("import", str(batch), env=env)
     assert again.returncode == 0 and "3 already stored" in again.stdout

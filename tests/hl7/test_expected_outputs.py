@@ -20,6 +20,7 @@ import pytest
 
 from fhir_server.access import SYSTEM
 from importers.hl7v2.message import parse
+from tests.conftest import database_of
 from tests.hl7.conftest import DATA, ack_fields, exchange
 from tests.hl7.facts import facts
 
@@ -135,7 +136,7 @@ async def test_clinical_facts_match_other_converter(expected: Path, listener, se
     text = message_path.read_bytes()
     ack = await exchange(listener.port, text)
     assert ack_fields(ack)["MSA"][1] == "AA", ack
-    record = await services.db["hl7_messages"].find_one({})
+    record = await database_of(services)["hl7_messages"].find_one({})
     ours = await _stored(services, record["resources"])
     bundle = json.loads(gzip.decompress(expected.read_bytes()))
     theirs = [entry["resource"] for entry in bundle["entry"] if "resource" in entry]

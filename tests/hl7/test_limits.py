@@ -17,6 +17,7 @@ from importers.hl7v2.mapping import map_message
 from importers.hl7v2.message import Encoding, Limits, V2ParseError, parse
 from importers.hl7v2.tables import load_tables
 from profiles.validator import Validator
+from tests.conftest import database_of
 from tests.hl7.conftest import ack_fields, exchange
 
 from .test_robustness import listener_still_serves
@@ -123,8 +124,8 @@ async def test_fifty_thousand_identifiers_get_a_nak_and_the_listener_keeps_servi
     assert fields["MSA"][1:3] == ["AR", "HUGE-PID3"]
     assert fields["ERR"][2] == "PID^1^3" and fields["ERR"][3].startswith("207^")
     assert "at most 1000 repetitions" in fields["ERR"][8]
-    assert await services.db["Patient"].count_documents({}) == 0
-    letter = await services.db["hl7_dead_letters"].find_one({"controlId": "HUGE-PID3"})
+    assert await database_of(services)["Patient"].count_documents({}) == 0
+    letter = await database_of(services)["hl7_dead_letters"].find_one({"controlId": "HUGE-PID3"})
     assert letter is not None and letter["ackCode"] == "AR"
     assert await listener_still_serves(listener)
 

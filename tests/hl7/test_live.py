@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, database_of, free_port
 from tests.hl7.conftest import END, START, ack_fields, exchange, message
 
 pytestmark = pytest.mark.slow
@@ -126,7 +126,7 @@ async def test_hl7_listen_runs_the_listener_alone(mongodb_uri, settings, service
                 assert process.poll() is None and time.monotonic() < deadline
                 await asyncio.sleep(0.3)
         assert ack_fields(ack)["MSA"][1] == "AA"
-        assert await services.db["Patient"].count_documents({}) == 1
+        assert await database_of(services)["Patient"].count_documents({}) == 1
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0

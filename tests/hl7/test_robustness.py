@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from importers.hl7v2 import Ingestor, MllpServer
+from tests.conftest import database_of
 from tests.hl7.conftest import END, START, ack_fields, exchange, message, read_ack, stored
 
 EDGE = "cdc-trusted-intermediary/negative-and-edge/"
@@ -42,7 +43,7 @@ async def test_negative_and_edge_messages(name, code, error, listener, services)
     fields = ack_fields(ack)
     assert fields["MSA"][1] == code, ack
     assert await listener_still_serves(listener)
-    letters = await services.db["hl7_dead_letters"].count_documents({})
+    letters = await database_of(services)["hl7_dead_letters"].count_documents({})
     if error is None:
         assert "ERR" not in fields and letters == 0
         return
@@ -76,7 +77,7 @@ async def test_unsupported_message_types_are_rejected(listener, services):
                        ("hl7-v2-to-fhir-ig/MDM_T02.hl7", "200")):
         fields = ack_fields(await exchange(listener.port, message(name)))
         assert fields["MSA"][1] == "AR" and fields["ERR"][3].startswith(code)
-    assert await services.db["hl7_dead_letters"].count_documents({}) == 3
+    assert await database_of(services)["hl7_dead_letters"].count_documents({}) == 3
 
 
 async def test_garbage_between_frames_and_two_frames_in_one_write(listener):
@@ -110,7 +111,7 @@ async def test_dropped_connection_mid_message(listener, services):
         writer.close()
         await writer.wait_closed()
     assert await listener_still_serves(listener)
-    assert await services.db["hl7_messages"].count_documents({}) == 1
+    assert await database_of(services)["hl7_messages"].count_documents({}) == 1
 
 
 async def test_restarted_frame_drops_the_partial_one(listener):
@@ -137,7 +138,7 @@ async def test_ten_megabyte_message_is_rejected_and_the_connection_keeps_serving
         assert ack_fields(await read_ack(reader))["MSA"][1] == "AA"
         writer.close()
         await writer.wait_closed()
-        letter = await services.db["hl7_dead_letters"].find_one({})
+        letter = await database_of(services)["hl7_dead_letters"].find_one({})
         assert letter["truncated"] is True and letter["controlId"] == "BIG-1"
     finally:
         await server.close()
@@ -158,4 +159,4 @@ async def test_many_concurrent_connections(listener, services):
     acks = await asyncio.gather(*(exchange(listener.port, t) for t in texts))
     assert sorted(ack_fields(a)["MSA"][2] for a in acks) == sorted(f"C{n}" for n in range(20))
     assert {ack_fields(a)["MSA"][1] for a in acks} == {"AA"}
-    assert await services.db["hl7_messages"].count_documents({}) == 20
+    assert await database_of(services)["hl7_messages"].count_documents({}) == 20

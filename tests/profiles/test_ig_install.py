@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from fhir_server.services import SystemWriter
-from profiles.install import INSTALLED_PACKAGES, install_package
+from fhir_server.storage.packages import INSTALLED_PACKAGES
+from profiles.install import install_package
 from profiles.packages import PackageError, read_package
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
@@ -81,7 +81,7 @@ def test_not_a_package(tmp_path):
 async def test_install_stores_and_enforces_the_profiles(app, client, db, tmp_path):
     services = app.state.services
     package = read_package(_package(tmp_path))
-    stored = await install_package(db, SystemWriter(services.storage), package,
+    stored = await install_package(services.storage.packages, package,
                                    services.validator.registry)
     assert stored == {"StructureDefinition": 7, "ValueSet": 3, "SearchParameter": 1}
     feeding = (await client.get("StructureDefinition/infant-feeding-observation")).json()
@@ -112,7 +112,7 @@ async def test_installing_again_updates_in_place(app, client, db, tmp_path):
     services = app.state.services
     for version, status in (("6.1.0", "draft"), ("6.1.1", "active")):
         package = read_package(_package(tmp_path, version, status))
-        await install_package(db, SystemWriter(services.storage), package,
+        await install_package(services.storage.packages, package,
                               services.validator.registry)
     assert await db["StructureDefinition"].count_documents({}) == 7
     feeding = (await client.get("StructureDefinition/infant-feeding-observation")).json()

@@ -17,6 +17,7 @@ from fhir_server.rest.app import create_app
 from fhir_server.search.custom import RegistryStore
 from fhir_server.search.engine import SearchEngine
 from fhir_server.storage import Queries
+from fhir_server.storage.search_registry import SearchRegistryDocument
 
 from .explain import Finds
 from .synthea import BUNDLES, bundle_resources, load_resources
@@ -68,7 +69,7 @@ async def monitored(synthea: Loaded, mongodb_uri: str
     client = AsyncMongoClient(mongodb_uri, event_listeners=[listener], tz_aware=True)
     settings = synthea.app.state.services.settings
     db = client[settings.database]
-    engine = SearchEngine(Queries(db), RegistryStore(db), settings)
+    engine = SearchEngine(Queries(db), RegistryStore(SearchRegistryDocument(db)), settings)
     await engine.store.refresh(force=True)
     yield engine, db, listener
     await client.close()

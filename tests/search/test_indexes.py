@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fhir_server.access import SYSTEM
 from fhir_server.search.definitions import official_parameters
-from fhir_server.search.indexes import word_indexes_built
+from fhir_server.storage.search_indexes import word_indexes_built
 
 from .conftest import Loaded
 from .explain import explain_stages, filter_of

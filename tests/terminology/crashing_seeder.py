@@ -20,10 +20,9 @@ from fhir_server.database import connect
 from fhir_server.search.custom import RegistryStore
 from fhir_server.search.index import index_resource
 from fhir_server.search.parameters import IndexContext
-from fhir_server.services import SystemWriter
-from fhir_server.storage import Storage
-from profiles.service import shipped_content
-from terminology.seed import seed_shipped
+from fhir_server.storage import Storage, SystemWriter
+from fhir_server.storage.conformance_seed import seed_shipped
+from fhir_server.validation import shipped_content
 
 COMMITS_BEFORE_DEATH = 2
 
@@ -50,9 +49,10 @@ async def main(uri: str, database: str, batch_size: int, keys: list[str]) -> Non
     client = connect(uri)
     db = client[database]
     base = Settings(database=database, mongodb_uri=uri).fhir_base
-    store, context = RegistryStore(db), IndexContext(base)
-    storage = Storage.open(db, lambda r: index_resource(store.registry, r, context), base)
-    repository = SystemWriter(storage)
+    context = IndexContext(base)
+    storage = Storage.open(db, base, lambda r: index_resource(store.registry, r, context))
+    store = RegistryStore(storage.search_registry)
+    repository = SystemWriter(storage.resources)
     wanted = set(keys)
     resources = [r for r in shipped_content() if f"{r['resourceType']}/{r['id']}" in wanted]
     await seed_shipped(db, DyingRepository(repository), resources, batch_size=batch_size)

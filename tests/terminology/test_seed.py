@@ -16,12 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fhir_server.services import SystemWriter
-from profiles.registry import DefinitionRegistry
-from profiles.service import shipped_content
-from profiles.stored import ConformanceStore
-from terminology import LocalTerminology, shipped_terminology
-from terminology.seed import (
+from fhir_server.storage import SystemWriter
+from fhir_server.storage.conformance_seed import (
     LEASE,
     MARKER,
     SHIPPED_TAG,
@@ -29,6 +25,10 @@ from terminology.seed import (
     SeedingError,
     seed_shipped,
 )
+from fhir_server.storage.conformance_store import ConformanceStore
+from fhir_server.validation import shipped_content
+from profiles.registry import DefinitionRegistry
+from terminology import LocalTerminology, shipped_terminology
 
 JSON = {"Content-Type": "application/fhir+json"}
 SAMPLE = ("CodeSystem/abstract-types", "CodeSystem/administrative-gender", "CodeSystem/cvx",
@@ -51,7 +51,7 @@ async def versions(db, key: str) -> list[int]:
 
 
 async def test_the_sample_is_stored_tagged_once(app, client, db):
-    repository = SystemWriter(app.state.services.storage)
+    repository = SystemWriter(app.state.services.storage.resources)
     first = await seed_shipped(db, repository, sample(), batch_size=2)
     assert (first.seeded, first.created) == (True, len(SAMPLE))
     again = await seed_shipped(db, repository, sample(), batch_size=2)
@@ -69,8 +69,8 @@ async def test_a_client_resource_under_a_shipped_id_is_never_replaced(app, clien
             "concept": [{"code": "mine"}]}
     created = await client.put("CodeSystem/abstract-types", json=mine, headers=JSON)
     assert created.status_code == 201, created.text
-    repository = SystemWriter(app.state.services.storage)
-    with caplog.at_level(logging.WARNING, logger="terminology.seed"):
+    repository = SystemWriter(app.state.services.storage.resources)
+    with caplog.at_level(logging.WARNING, logger="fhir_server.storage.conformance_seed"):
         outcome = await seed_shipped(db, repository, sample(), batch_size=2)
     assert outcome.left_alone == ["CodeSystem/abstract-types"]
     assert outcome.created == len(SAMPLE) - 1
@@ -87,7 +87,7 @@ async def test_a_client_resource_under_a_shipped_id_is_never_replaced(app, clien
 
 
 async def test_a_newer_shipped_version_updates_only_what_nobody_changed(app, client, db):
-    repository = SystemWriter(app.state.services.storage)
+    repository = SystemWriter(app.state.services.storage.resources)
     older = [{**r, "description": "an older shipped text"} for r in sample()
              if r["id"] != "pregnancy-status"]  # new in the newer version
     first = await seed_shipped(db, repository, older, batch_size=2)
@@ -115,7 +115,7 @@ async def test_a_newer_shipped_version_updates_only_what_nobody_changed(app, cli
 async def test_content_stored_before_records_existed_is_adopted(app, db):
     """A database seeded by an earlier release holds the same tagged content without
     seeding records: it is recognised as shipped, not taken for a client's."""
-    repository = SystemWriter(app.state.services.storage)
+    repository = SystemWriter(app.state.services.storage.resources)
     [cvx] = sample(("CodeSystem/cvx",))
     meta = {**cvx.get("meta", {}), "tag": [SHIPPED_TAG]}
     await repository.update({**cvx, "meta": meta}, "cvx")
@@ -138,7 +138,7 @@ async def test_a_seeding_killed_midway_is_finished_by_the_next_start(app, db, se
     stored_before = [key for key in SAMPLE if await versions(db, key)]
     assert len(stored_before) == 4  # two batches of two committed, then the kill
 
-    writer = SystemWriter(app.state.services.storage)
+    writer = SystemWriter(app.state.services.storage.resources)
     outcome = await seed_shipped(db, writer, sample(), batch_size=2)
     assert outcome.seeded
     assert (outcome.created, outcome.unchanged) == (len(SAMPLE) - 4, 4)
@@ -148,7 +148,7 @@ async def test_a_seeding_killed_midway_is_finished_by_the_next_start(app, db, se
 
 
 async def test_two_processes_seeding_at_once_store_each_resource_once(app, db):
-    repository = SystemWriter(app.state.services.storage)
+    repository = SystemWriter(app.state.services.storage.resources)
     outcomes = await asyncio.gather(
         seed_shipped(db, repository, sample(), batch_size=2),
         seed_shipped(db, repository, sample(), batch_size=2))
@@ -163,7 +163,8 @@ async def test_waiting_for_a_live_seeder_is_bounded(app, db):
         "owner": {"host": socket.gethostname(), "pid": os.getpid(), "token": "other"},
         "heartbeat": datetime.now(UTC)})
     with pytest.raises(SeedingError, match="FHIR_SEED_WAIT_SECONDS"):
-        await seed_shipped(db, SystemWriter(app.state.services.storage), sample(), wait_seconds=0)
+        writer = SystemWriter(app.state.services.storage.resources)
+        await seed_shipped(db, writer, sample(), wait_seconds=0)
     assert await db["CodeSystem"].count_documents({}) == 0
 
 
@@ -172,13 +173,13 @@ async def test_a_lease_without_heartbeat_is_taken_over(app, db):
         "_id": MARKER, "state": "loading", "version": "another",
         "owner": {"host": "another-host", "pid": 1, "token": "other"},
         "heartbeat": datetime.now(UTC) - LEASE - timedelta(seconds=1)})
-    writer = SystemWriter(app.state.services.storage)
+    writer = SystemWriter(app.state.services.storage.resources)
     outcome = await seed_shipped(db, writer, sample(), wait_seconds=0)
     assert outcome.created == len(SAMPLE)
 
 
 async def test_the_validator_uses_a_clients_version_of_a_shipped_resource(app, client, db):
-    await seed_shipped(db, SystemWriter(app.state.services.storage), sample())
+    await seed_shipped(db, SystemWriter(app.state.services.storage.resources), sample())
     store = ConformanceStore(db, DefinitionRegistry(), LocalTerminology(
         base=shipped_terminology()), interval=0)
     await store.refresh(force=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from pymongo import MongoClient
 
-from profiles.service import shipped_content
+from fhir_server.validation import shipped_content
 
 from ..conftest import free_port
 

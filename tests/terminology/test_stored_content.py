@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fhir_server.storage.conformance_store import ConformanceStore
 from profiles.registry import DefinitionRegistry
-from profiles.stored import ConformanceStore
 from terminology import LocalTerminology, shipped_terminology
 
 

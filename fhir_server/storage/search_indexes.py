@@ -22,9 +22,9 @@ from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from .compartments import COMPARTMENTS_FIELD
-from .index import SORT_FIELD
-from .parameters.date import COARSE_FIELD
+from ..search.compartments import COMPARTMENTS_FIELD
+from ..search.index import SORT_FIELD
+from ..search.parameters.date import COARSE_FIELD
 
 __all__ = ["ensure_search_indexes", "SEARCH_INDEXES", "start_word_index", "word_indexes_built"]
 

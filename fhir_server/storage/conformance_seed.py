@@ -48,8 +48,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from fhir_server.database import ensure_base_indexes
-from fhir_server.errors import Gone, NotFound
+from ..errors import Gone, NotFound
+from .documents import ensure_base_indexes
 
 __all__ = ["SHIPPED_TAG", "STATE", "RECORDS", "MARKER", "BATCH_SIZE", "LEASE",
            "SeedOutcome", "SeedingError", "ShippedContent", "seed_shipped",

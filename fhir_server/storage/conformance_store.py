@@ -30,11 +30,11 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from fhir_server.database import HISTORY
+from profiles.registry import DefinitionRegistry
 from terminology import LocalTerminology
-from terminology.seed import STATE, shipped_versions
 
-from .registry import DefinitionRegistry
+from .conformance_seed import STATE, shipped_versions
+from .documents import HISTORY
 
 __all__ = ["ConformanceStore", "CONFORMANCE_TYPES"]
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
+from profiles.registry import DefinitionRegistry, shipped_definitions
+from profiles.validator import Validator
 from terminology import LocalTerminology, shipped_terminology
 from terminology.local import shipped_resources
-from terminology.seed import seed_shipped, seeding_enabled
 
-from .registry import DefinitionRegistry, shipped_definitions
-from .stored import ConformanceStore
-from .validator import Validator
+from .storage import Storage
+from .storage.conformance_seed import seeding_enabled
 
 __all__ = ["build_validator", "shipped_content"]
 
@@ -24,16 +22,16 @@ def shipped_content() -> list[dict[str, Any]]:
     return [*shipped_resources(), *shipped_definitions()]
 
 
-async def build_validator(db: AsyncDatabase, repository: Any,
-                          extra: list[dict[str, Any]] | None = None) -> Validator:
+async def build_validator(storage: Storage, extra: list[dict[str, Any]] | None = None
+                          ) -> Validator:
     """A validator whose registry and terminology include the stored conformance
     resources. First stores the shipped content and ``extra`` (the server's own
-    conformance resources, e.g. OperationDefinitions; ``repository`` writes them), or
-    waits for the process that does: the server is ready only when it is stored."""
+    conformance resources, e.g. OperationDefinitions), or waits for the process that does:
+    the server is ready only when it is stored."""
     if seeding_enabled():
-        await seed_shipped(db, repository, [*shipped_content(), *(extra or [])])
+        await storage.seed_shipped([*shipped_content(), *(extra or [])])
     terminology = LocalTerminology(base=shipped_terminology())
     registry = DefinitionRegistry()
-    store = ConformanceStore(db, registry, terminology)
+    store = storage.conformance(registry, terminology)
     await store.refresh(force=True)
     return Validator(terminology, registry, store=store)
