@@ -15,8 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fhir_server.auth.restriction import token_restriction
-
+from fhir_server.access.token import TokenRules
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.auth.service import build_auth
 from fhir_server.config import Settings
@@ -56,11 +55,16 @@ async def _run(uri: str, rounds: int) -> None:
                     lambda: auth.tokens.access_token(client_id="app", scopes=scopes,
                                                      kind="user", subject="s", lifetime=600,
                                                      patient="p1"))
+        rules = TokenRules(context, settings.fhir_base, _no_queries)
         await _time("patient-context search filter", rounds,
-                    lambda: token_restriction(context, None))
+                    lambda: rules.filter("Observation"))
     finally:
         await client.drop_database(name)
         await client.close()
+
+
+async def _no_queries(resource_type: str, params: list) -> dict:
+    raise AssertionError("no v2 query scope here")
 
 
 def main() -> None:

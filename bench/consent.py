@@ -1,16 +1,17 @@
-"""Search latency with consent enforcement on vs off, over the Synthea data.
+"""Read and search latency with access enforcement on vs off, over the Synthea data.
 
     .venv/bin/python -m bench.consent [--copies 10] [--iterations 30]
 
 Loads the 13 Synthea bundles ``--copies`` times (``bench.search.load``: new ids per copy,
 resource + search index written straight into MongoDB) and gives every patient a privacy
 Consent (a third each: deny mental-health-labelled and one SNOMED code; deny one
-Organization's members; deny data before 2015). Three in-process ``--auth smart`` apps
-share that database and a practitioner's access token:
+Organization's members; deny data before 2015). Three in-process apps share that
+database:
 
-* ``off``: the consent-and-audit middleware removed (SMART scopes only);
-* ``on, no audit``: Consents read and applied, AuditEvents not written;
-* ``on``: the server as shipped (Consents applied, one AuditEvent per request).
+* ``off``: ``--auth off`` (the unrestricted policy: no token, no Consent, no audit);
+* ``on, no audit``: ``--auth smart`` with a practitioner's ``user/*.rs`` token, scopes and
+  Consents applied, AuditEvents not written;
+* ``on``: the server as shipped (also one AuditEvent per patient touched).
 
 Each query of the mix is run ``--iterations`` times on each app, interleaved, through
 httpx's ASGI transport. Prints p50/p95 per query and configuration and the on/off
@@ -31,21 +32,21 @@ from statistics import geometric_mean, median, quantiles
 from typing import Any
 
 import httpx
-from fhir_server.audit import append
-from fhir_server.privacy.middleware import ConsentAndAudit
+from starlette.middleware import Middleware
 
-from bench.search import load
+from bench.search import engine_on, load
+from fhir_server.access.middleware import AccessControl
 from fhir_server.auth.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.database import connect
 from fhir_server.rest.app import create_app
-from fhir_server.search.engine import SearchEngine
+from fhir_server.storage import AuditTrail, SystemWriter
 
 BASE = "http://bench/fhir"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 
-class _NoAudit(ConsentAndAudit):
+class _NoAudit(AccessControl):
     async def _audit(self, *args: Any) -> None:
         return None
 
@@ -74,14 +75,10 @@ def _consent(number: int, patient: str, organization: str) -> dict[str, Any]:
             "provision": provision}
 
 
-async def _app(settings: Settings, client: Any, middleware: type | None) -> Any:
+def _app(settings: Settings, client: Any, middleware: type[AccessControl]) -> Any:
     application = create_app(settings, client)
-    application.user_middleware = [m for m in application.user_middleware
-                                   if m.cls is not ConsentAndAudit]
-    if middleware is not None:
-        from starlette.middleware import Middleware
-
-        application.user_middleware.append(Middleware(middleware))
+    application.user_middleware = [Middleware(middleware) if m.cls is AccessControl else m
+                                   for m in application.user_middleware]
     return application
 
 
@@ -102,21 +99,24 @@ async def run(uri: str, copies: int, iterations: int) -> None:
     database = f"bench_consent_{uuid.uuid4().hex[:8]}"
     settings = Settings(database=database, mongodb_uri=uri, base_url=BASE, auth="smart",
                         data_dir=Path(tempfile.gettempdir()) / database)
-    engine = SearchEngine(client[database], settings)
+    open_settings = Settings(database=database, mongodb_uri=uri, base_url=BASE, auth="off",
+                             data_dir=settings.data_dir)
+    db = client[database]
+    engine, storage = engine_on(db, settings)
     try:
-        await engine.ensure_indexes()
+        await storage.ensure_indexes()
         print(f"loading {copies} copies of the Synthea bundles ...", flush=True)
-        data = await load(engine, copies)
+        data = await load(db, engine, copies)
         patients = [p["id"] for p in data.patients]
-        organization = (await client[database]["Organization"].find_one())["_id"]
-        apps = {"off": await _app(settings, client, None),
-                "on, no audit": await _app(settings, client, _NoAudit),
-                "on": await _app(settings, client, ConsentAndAudit)}
+        organization = (await db["Organization"].find_one())["_id"]
+        apps = {"off": _app(open_settings, client, AccessControl),
+                "on, no audit": _app(settings, client, _NoAudit),
+                "on": _app(settings, client, AccessControl)}
         contexts = [a.router.lifespan_context(a) for a in apps.values()]
         for context in contexts:
             await context.__aenter__()
         try:
-            repository = apps["on"].state.services.repository
+            repository = SystemWriter(apps["on"].state.services.storage.resources)
             for number, patient in enumerate(patients):
                 consent = _consent(number, patient, f"Organization/{organization}")
                 await repository.update(consent, consent["id"])
@@ -127,10 +127,10 @@ async def run(uri: str, copies: int, iterations: int) -> None:
                 client_id="bench", scopes=parse_scopes("user/*.rs"), kind="user",
                 subject="bench", lifetime=3600, fhir_user="Practitioner/bench")
             headers = {"Authorization": f"Bearer {value}"}
-            observation = (await client[database]["Observation"].find_one(
+            observation = (await db["Observation"].find_one(
                 {"resource.subject.reference": f"Patient/{patients[0]}"}))["_id"]
             await _measure(apps, headers, patients, observation, iterations)
-            await _audit_cost(client[database], iterations)
+            await _audit_cost(db, iterations)
         finally:
             for context in contexts:
                 await context.__aexit__(None, None, None)
@@ -143,6 +143,7 @@ async def _measure(apps: dict[str, Any], headers: dict[str, str], patients: list
                    observation: str, iterations: int) -> None:
     queries = {
         "read Observation/[id]": lambda i: f"/fhir/Observation/{observation}",
+        "read Patient/[id]": lambda i: f"/fhir/Patient/{patients[i % len(patients)]}",
         "Observation?patient=[id]&_count=50":
             lambda i: f"/fhir/Observation?patient={patients[i % len(patients)]}&_count=50",
         "Observation?code=8302-2&_count=50 (population)":
@@ -183,8 +184,9 @@ async def _audit_cost(db: Any, iterations: int) -> None:
     timings = []
     for i in range(iterations * 3):
         started = time.perf_counter()
-        await append(db, {"resourceType": "AuditEvent", "outcome": "0",
-                          "outcomeDesc": f"bench {i}", "recorded": "2026-01-01T00:00:00Z"})
+        await AuditTrail(db).append_all([{
+            "resourceType": "AuditEvent", "outcome": "0", "outcomeDesc": f"bench {i}",
+            "recorded": "2026-01-01T00:00:00Z"}])
         timings.append(time.perf_counter() - started)
     p50, p95 = _percentiles(timings)
     print(f"audit-trail append alone (read newest + insert + head update): "

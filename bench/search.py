@@ -33,10 +33,16 @@ from statistics import median, quantiles
 from typing import Any
 
 from fhir_server import clock
+from fhir_server.access import SYSTEM
 from fhir_server.config import Settings
 from fhir_server.database import connect
 from fhir_server.json_io import dump_json, to_bson
+from fhir_server.search.custom import RegistryStore
 from fhir_server.search.engine import SearchEngine
+from fhir_server.search.index import index_resource
+from fhir_server.search.parameters import IndexContext
+from fhir_server.storage import Storage
+from fhir_server.storage.search_registry import SearchRegistryDocument
 
 BUNDLES = Path(__file__).parent.parent / "tests" / "data" / "synthea" / "bundles"
 SHARED = ("Organization", "Practitioner")
@@ -87,7 +93,16 @@ class Loaded:
     seconds: float
 
 
-async def load(engine: SearchEngine, copies: int) -> Loaded:
+def engine_on(db: Any, settings: Settings) -> tuple[SearchEngine, Storage]:
+    """The server's search engine and storage on ``db`` (what ``build_services`` wires)."""
+    store = RegistryStore(SearchRegistryDocument(db))
+    context = IndexContext(settings.fhir_base)
+    storage = Storage.open(db, settings.fhir_base,
+                           lambda resource: index_resource(store.registry, resource, context))
+    return SearchEngine(storage.queries, store, settings), storage
+
+
+async def load(db: Any, engine: SearchEngine, copies: int) -> Loaded:
     originals = _originals()
     shared = {r["id"] for b in originals for r in b if r["resourceType"] in SHARED}
     counts: dict[str, int] = defaultdict(int)
@@ -116,7 +131,7 @@ async def load(engine: SearchEngine, copies: int) -> Loaded:
                 if resource_type == "Patient":
                     patients.append(resource)
         for resource_type, batch in documents.items():
-            await engine.db[resource_type].insert_many(batch, ordered=False)
+            await db[resource_type].insert_many(batch, ordered=False)
         print(f"  copy {number + 1}/{copies}: {sum(counts.values())} resources "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
     months = sorted({r["effectiveDateTime"][:7] for b in originals for r in b
@@ -145,8 +160,8 @@ def _ssn(patient: dict[str, Any]) -> str:
 Runner = Callable[[int], Awaitable[list[str]]]
 
 
-def queries(engine: SearchEngine, data: Loaded) -> dict[str, tuple[Runner, Runner]]:
-    db = engine.db
+def queries(engine: SearchEngine, db: Any, data: Loaded
+            ) -> dict[str, tuple[Runner, Runner]]:
     patients = data.patients
     families = sorted({p["name"][0]["family"] for p in patients})
 
@@ -154,7 +169,7 @@ def queries(engine: SearchEngine, data: Loaded) -> dict[str, tuple[Runner, Runne
         return patients[(i * 7919) % len(patients)]
 
     async def search(resource_type: str, params: list[tuple[str, str]]) -> list[str]:
-        bundle = await engine.search(None, resource_type, params)  # type: ignore[arg-type]
+        bundle = await engine.search(SYSTEM, resource_type, params)
         return [f"{e['resource']['resourceType']}/{e['resource']['id']}"
                 for e in bundle.get("entry", [])]
 
@@ -303,12 +318,13 @@ async def run(uri: str, copies: int, iterations: int, drop: bool) -> None:
     client = connect(uri)
     database = f"bench_search_{uuid.uuid4().hex[:8]}"
     settings = Settings(database=database, mongodb_uri=uri, base_url="http://bench/fhir")
-    engine = SearchEngine(client[database], settings)
+    db = client[database]
+    engine, storage = engine_on(db, settings)
     try:
-        await engine.ensure_indexes()
-        await hand_indexes(engine.db)
+        await storage.ensure_indexes()
+        await hand_indexes(db)
         print(f"loading {copies} copies of the Synthea bundles ...", flush=True)
-        data = await load(engine, copies)
+        data = await load(db, engine, copies)
         total = sum(data.counts.values())
         cpu = sum(data.extraction_seconds.values())
         print(f"loaded {total} resources ({data.counts.get('Observation', 0)} Observations, "
@@ -316,7 +332,7 @@ async def run(uri: str, copies: int, iterations: int, drop: bool) -> None:
         print(f"index extraction: {cpu / total * 1e6:.0f} µs CPU per resource on average; "
               + ", ".join(f"{t} {data.extraction_seconds[t] / n * 1e6:.0f} µs"
                           for t, n in sorted(data.counts.items(), key=lambda x: -x[1])[:6]))
-        await measure(queries(engine, data), iterations)
+        await measure(queries(engine, db, data), iterations)
     finally:
         if drop:  # a temporary embedded database goes away with its directory
             await client.drop_database(database)
