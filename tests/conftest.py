@@ -80,7 +80,7 @@ def database_of(app_or_services: Any) -> AsyncDatabase:
     """The database of an app (or its services), for tests that look at what is stored
     (the server's own code reaches it only through fhir_server.storage)."""
     services = getattr(getattr(app_or_services, "state", None), "services", app_or_services)
-    return database_of(services)
+    return services.client[services.settings.database]
 
 
 @pytest.fixture
