@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -21,6 +21,8 @@ from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
 from fhir_server.storage import SystemWriter
 from tests.conftest import database_of
+
+from .browser import sign_in_and_allow
 
 ROOT = "http://testserver"
 BASE = f"{ROOT}/fhir"
@@ -123,3 +125,55 @@ def query_of(url: str) -> dict[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# -- the authorization code flow, played by a person (tests/auth/browser.py) ------------
+SCOPE = "launch/patient openid fhirUser patient/*.rs offline_access"
+
+
+@pytest.fixture
+async def people(auth, repository):
+    await put(repository, {"resourceType": "Patient", "id": "p1",
+                           "name": [{"family": "One", "given": ["Alice"]}]})
+    await put(repository, {"resourceType": "Patient", "id": "p2",
+                           "name": [{"family": "Two", "given": ["Bob"]}]})
+    await put(repository, {"resourceType": "Practitioner", "id": "dr"})
+    await auth.registry.add_user("alice", "alice-password", "Patient/p1")
+    await auth.registry.add_user("drwho", "doctor-password", "Practitioner/dr")
+
+
+@pytest.fixture
+async def app_client(auth):
+    return await register(auth, "app", "public",
+                          "patient/*.rs user/*.rs offline_access", name="Growth chart")
+
+
+def authorize_url(client_id: str, challenge: str | None, scope: str = SCOPE,
+                  **extra: str) -> str:
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+              "scope": scope, "state": "st-123", "aud": BASE, **extra}
+    if challenge is not None:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    return f"{ROOT}/auth/authorize?{urlencode(params)}"
+
+
+async def exchange(http, code: str, verifier: str | None, client_id: str = "app",
+                   **extra) -> Any:
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": client_id}
+    if verifier is not None:
+        form["code_verifier"] = verifier
+    return await http.post("/auth/token", data=form, **extra)
+
+
+async def code_for(http, username="alice", password="alice-password", client_id="app",
+                   scope=SCOPE, **kwargs) -> tuple[str, str]:
+    verifier, challenge = pkce_pair()
+    redirect = await sign_in_and_allow(http, authorize_url(client_id, challenge, scope),
+                                       username, password, **kwargs)
+    assert redirect.status_code == 303, redirect.text
+    location = redirect.headers["location"]
+    assert location.startswith(REDIRECT)
+    reply = query_of(location)
+    assert reply["state"] == "st-123"
+    return reply["code"], verifier

@@ -4,64 +4,21 @@ revocation (https://hl7.org/fhir/smart-app-launch/app-launch.html)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from .browser import sign_in_and_allow
-from .conftest import BASE, REDIRECT, ROOT, bearer, pkce_pair, put, query_of, register
-
-SCOPE = "launch/patient openid fhirUser patient/*.rs offline_access"
-
-
-@pytest.fixture
-async def people(auth, repository):
-    await put(repository, {"resourceType": "Patient", "id": "p1",
-                           "name": [{"family": "One", "given": ["Alice"]}]})
-    await put(repository, {"resourceType": "Patient", "id": "p2",
-                           "name": [{"family": "Two", "given": ["Bob"]}]})
-    await put(repository, {"resourceType": "Practitioner", "id": "dr"})
-    await auth.registry.add_user("alice", "alice-password", "Patient/p1")
-    await auth.registry.add_user("drwho", "doctor-password", "Practitioner/dr")
-
-
-def authorize_url(client_id: str, challenge: str | None, scope: str = SCOPE,
-                  **extra: str) -> str:
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
-              "scope": scope, "state": "st-123", "aud": BASE, **extra}
-    if challenge is not None:
-        params.update(code_challenge=challenge, code_challenge_method="S256")
-    return f"{ROOT}/auth/authorize?{urlencode(params)}"
-
-
-async def exchange(http, code: str, verifier: str | None, client_id: str = "app",
-                   **extra) -> object:
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "client_id": client_id}
-    if verifier is not None:
-        form["code_verifier"] = verifier
-    return await http.post("/auth/token", data=form, **extra)
-
-
-async def code_for(http, username="alice", password="alice-password", client_id="app",
-                   scope=SCOPE, **kwargs) -> tuple[str, str]:
-    verifier, challenge = pkce_pair()
-    redirect = await sign_in_and_allow(http, authorize_url(client_id, challenge, scope),
-                                       username, password, **kwargs)
-    assert redirect.status_code == 303, redirect.text
-    location = redirect.headers["location"]
-    assert location.startswith(REDIRECT)
-    reply = query_of(location)
-    assert reply["state"] == "st-123"
-    return reply["code"], verifier
-
-
-@pytest.fixture
-async def app_client(auth):
-    return await register(auth, "app", "public",
-                          "patient/*.rs user/*.rs offline_access", name="Growth chart")
+from .conftest import (
+    BASE,
+    ROOT,
+    authorize_url,
+    bearer,
+    code_for,
+    exchange,
+    pkce_pair,
+    query_of,
+    register,
+)
 
 
 async def test_standalone_patient_launch(http, auth, people, app_client):
@@ -200,19 +157,24 @@ async def test_refresh_rotates_and_can_narrow(http, people, app_client):
     body = refreshed.json()
     assert body["scope"] == "patient/Patient.rs offline_access"
     assert body["patient"] == "p1" and body["refresh_token"] != first["refresh_token"]
-    reuse = await http.post("/auth/token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-        "client_id": "app"})
-    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     wider = await http.post("/auth/token", data={
         "grant_type": "refresh_token", "refresh_token": body["refresh_token"],
         "client_id": "app", "scope": "patient/*.rs"})
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+    # issue 12: the old token coming back revokes its successors (RFC 9700 4.14.2)
+    reuse = await http.post("/auth/token", data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+        "client_id": "app"})
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    successor = await http.post("/auth/token", data={
+        "grant_type": "refresh_token", "refresh_token": body["refresh_token"],
+        "client_id": "app"})
+    assert successor.status_code == 400 and successor.json()["error"] == "invalid_grant"
 
 
 async def test_introspection_and_revocation(http, auth, people, app_client):
     await register(auth, "resource-server", "confidential-symmetric", "system/*.rs",
-                   secret="rs-secret")
+                   secret="rs-secret", resource_server=True)
     code, verifier = await code_for(http)
     body = (await exchange(http, code, verifier)).json()
     token = body["access_token"]

@@ -11,7 +11,7 @@ from joserfc.jwk import RSAKey
 
 from fhir_server.cli import main
 
-from .conftest import BASE, bearer, patient, put
+from .conftest import BASE, bearer, code_for, exchange, patient, put
 
 
 @pytest.fixture
@@ -139,3 +139,44 @@ async def test_users_and_tokens_only_for_people_the_server_has(cli, auth, reposi
                       "--fhir-user", "Practitioner/ghost")
     assert ghost.exit_code == 1 and "does not exist" in ghost.output
     assert await smart_db["auth_audit"].count_documents({}) == 0
+
+
+async def test_resource_servers_are_registered_and_changed(cli, auth):
+    """Issue 12: only a registered resource server introspects other clients' tokens."""
+    added = await cli("clients", "add", "--client-id", "gateway", "--secret", "gw-secret-1",
+                      "--scope", "system/*.rs", "--resource-server")
+    assert added.exit_code == 0, added.output
+    assert (await auth.registry.client("gateway")).resource_server is True
+    assert (await cli("clients", "add", "--client-id", "api", "--secret", "api-secret-1",
+                      "--scope", "system/*.rs")).exit_code == 0
+    rows = {r["client_id"]: r for r in map(json.loads, (await cli("clients", "list"))
+                                           .output.splitlines())}
+    assert rows["gateway"]["resource_server"] is True
+    assert rows["api"]["resource_server"] is False
+
+    changed = await cli("clients", "set", "--client-id", "api", "--resource-server")
+    assert changed.exit_code == 0 and "is a resource server" in changed.output
+    assert (await auth.registry.client("api")).resource_server is True
+    back = await cli("clients", "set", "--client-id", "gateway", "--no-resource-server")
+    assert back.exit_code == 0 and "is not a resource server" in back.output
+    assert (await auth.registry.client("gateway")).resource_server is False
+
+    nothing = await cli("clients", "set", "--client-id", "api")
+    assert nothing.exit_code != 0 and "nothing to change" in nothing.output
+    unknown = await cli("clients", "set", "--client-id", "nobody", "--resource-server")
+    assert unknown.exit_code != 0 and "no client 'nobody'" in unknown.output
+    public = await cli("clients", "add", "--client-id", "spa", "--public", "--scope",
+                       "patient/*.rs", "--resource-server")
+    assert public.exit_code != 0 and "public client cannot be a resource server" in (
+        public.output)
+
+
+async def test_removing_a_client_ends_its_grants(cli, http, auth, people, app_client):
+    code, verifier = await code_for(http)
+    body = (await exchange(http, code, verifier)).json()
+    assert (await http.get("/fhir/Patient/p1",
+                           headers=bearer(body["access_token"]))).status_code == 200
+    assert (await cli("clients", "remove", "--client-id", "app")).exit_code == 0
+    assert (await http.get("/fhir/Patient/p1",
+                           headers=bearer(body["access_token"]))).status_code == 401
+    assert await auth.refresh.find(body["refresh_token"]) is None

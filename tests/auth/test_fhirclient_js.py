@@ -98,8 +98,6 @@ def server(mongodb_uri: str, app_site: Site) -> Iterator[LiveServer]:
              f"{app_site.url}/index.html", "--scope", "patient/*.rs"],
             ["clients", "add", "--client-id", "ops", "--secret", "ops-secret-value",
              "--scope", "system/*.cruds"],
-            ["users", "add", "--username", "amina", "--password", "amina-password",
-             "--fhir-user", "Patient/amina"],
         ):
             result = CliRunner().invoke(main, args, env=env)
             assert result.exit_code == 0, result.output
@@ -111,6 +109,11 @@ def server(mongodb_uri: str, app_site: Site) -> Iterator[LiveServer]:
             response = httpx.put(f"{live.base}/Patient/{resource['id']}", json=resource,
                                  headers={"Authorization": f"Bearer {token}"})
             assert response.status_code in (200, 201), response.text
+        # after the PUTs: users add refuses a fhirUser the server has no record of
+        result = CliRunner().invoke(main, ["users", "add", "--username", "amina", "--password",
+                                           "amina-password", "--fhir-user", "Patient/amina"],
+                                    env=env)
+        assert result.exit_code == 0, result.output
         yield live
     finally:
         live.stop()

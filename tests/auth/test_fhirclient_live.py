@@ -57,8 +57,6 @@ def seeded(server: LiveServer, mongodb_uri: str, tmp_path_factory) -> dict[str, 
     admin(server, mongodb_uri, "clients", "add", "--client-id", "growth-chart", "--secret",
           "growth-secret", "--legacy-no-pkce", "--redirect-uri", REDIRECT, "--scope",
           "launch/patient patient/*.read openid fhirUser profile offline_access")
-    admin(server, mongodb_uri, "users", "add", "--username", "mary", "--password", "mary-password",
-          "--fhir-user", "Patient/mary")
     token = _backend_token(server, backend_key)
     headers = {"Authorization": f"Bearer {token}"}
     for resource in (
@@ -72,6 +70,9 @@ def seeded(server: LiveServer, mongodb_uri: str, tmp_path_factory) -> dict[str, 
         url = f"{server.base}/{resource['resourceType']}/{resource['id']}"
         response = httpx.put(url, json=resource, headers=headers)
         assert response.status_code in (200, 201), response.text
+    # after the PUTs: users add refuses a fhirUser the server has no record of (issue 15)
+    admin(server, mongodb_uri, "users", "add", "--username", "mary", "--password", "mary-password",
+          "--fhir-user", "Patient/mary")
     return {"backend_token": token}
 
 
