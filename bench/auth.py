@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from fhir_server.access.scopes import parse_scopes
 from fhir_server.access.token import TokenRules
-from fhir_server.auth.scopes import parse_scopes
 from fhir_server.auth.service import build_auth
 from fhir_server.config import Settings
 from fhir_server.database import connect

@@ -36,7 +36,7 @@ from starlette.middleware import Middleware
 
 from bench.search import engine_on, load
 from fhir_server.access.middleware import AccessControl
-from fhir_server.auth.scopes import parse_scopes
+from fhir_server.access.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.database import connect
 from fhir_server.rest.app import create_app

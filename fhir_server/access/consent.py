@@ -44,9 +44,9 @@ from consent.codes import PARTICIPATION_TYPE
 from consent.decision import PatientView
 from consent.expressions import OnlyPatients, all_of, negate
 
-from ..auth.context import AccessContext
 from .audit_events import Decided
 from .compartment import patient_compartment_types
+from .identity import AccessContext
 
 __all__ = ["ConsentSource", "ConsentView", "relative"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..auth.context import AccessContext
 from .compartment import patient_compartment_types
+from .identity import AccessContext
 
 __all__ = ["Grant", "grants_for", "PERMISSION_OF", "PATIENT_HIDDEN_TYPES"]
 

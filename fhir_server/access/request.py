@@ -19,9 +19,9 @@ from consent import BREAK_GLASS_PURPOSES, ConsentPolicy, Matcher, purpose_codes
 from consent.codes import purpose_covers
 
 from .. import clock
-from ..auth.context import AccessContext, access_context
 from ..errors import Forbidden, InvalidRequest
 from .consent import ConsentSource, ConsentView
+from .identity import AccessContext, access_context
 from .policy import SYSTEM, AccessPolicy, RequestPolicy
 from .token import QueryCompiler, TokenRules, require_token
 

@@ -21,11 +21,11 @@ from typing import Any
 
 from consent.expressions import MATCH_NOTHING
 
-from ..auth.context import AccessContext
 from ..errors import Forbidden, Unauthorized
 from ..search.compartments import COMPARTMENTS_FIELD
 from .compartment import patient_compartment_types, referenced_patients
 from .grants import PERMISSION_OF, Grant, grants_for
+from .identity import AccessContext
 
 __all__ = ["TokenRules", "QueryCompiler", "insufficient_scope", "only_patient_filter"]
 

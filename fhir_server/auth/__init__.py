@@ -16,8 +16,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from ..access.identity import AccessContext, access_context
 from ..config import Settings
-from .context import AccessContext, access_context
 
 __all__ = ["install", "access_context", "AccessContext"]
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ..access.scopes import CONTEXT_SCOPES, ScopeSet, grant, parse_scopes
 from ..errors import PayloadTooLarge
 from ..rest.body import read_body
 from .decision import PageError, RedirectError, consent_values, decide
@@ -23,7 +24,6 @@ from .oauth_http import MAX_FORM_BYTES, auth_of
 from .pages import render
 from .picker import PatientPicker
 from .registry import Client
-from .scopes import CONTEXT_SCOPES, ScopeSet, grant, parse_scopes
 from .service import AuthService
 from .store import digest
 

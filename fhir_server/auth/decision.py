@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..access.scopes import parse_scopes
 from .pages import describe_scope
 from .picker import PatientPicker
-from .scopes import parse_scopes
 from .service import AuthService
 
 __all__ = ["PageError", "RedirectError", "consent_values", "decide"]

@@ -17,10 +17,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
-from .context import AccessContext
+from ..access.identity import AccessContext
+from ..access.scopes import parse_scopes
 from .jwks import RemoteJwks
 from .options import ExternalIssuer
-from .scopes import parse_scopes
 from .tokens import InvalidToken
 
 __all__ = ["ExternalTokens"]

@@ -17,9 +17,9 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..access.identity import ACCESS_KEY, AccessContext
 from ..errors import Unauthorized
 from ..rest.responses import error_response
-from .context import ACCESS_KEY, AccessContext
 from .oauth_http import cors_headers, preflight
 from .tokens import InvalidToken, unverified_parts
 

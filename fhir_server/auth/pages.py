@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from .scopes import parse_scope
+from ..access.scopes import parse_scope
 
 __all__ = ["render", "describe_scope"]
 

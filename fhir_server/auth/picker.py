@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..access import AccessPolicy, Hints
-from .context import AccessContext
-from .scopes import parse_scopes
+from ..access.identity import AccessContext
+from ..access.scopes import parse_scopes
 
 if TYPE_CHECKING:
     from ..access import AccessService

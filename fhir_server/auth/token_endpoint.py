@@ -26,10 +26,10 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..access.scopes import ScopeSet, grant, parse_scopes
 from .oauth_http import auth_of, oauth_error, oauth_json, read_form
 from .refresh import Reused
 from .registry import Client
-from .scopes import ScopeSet, grant, parse_scopes
 from .service import AuthService
 
 __all__ = ["token"]

@@ -19,10 +19,10 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
-from .context import AccessContext
+from ..access.identity import AccessContext
+from ..access.scopes import ScopeSet, parse_scopes
 from .keys import SIGNING_ALGORITHM, CachedKeys
 from .options import Endpoints
-from .scopes import ScopeSet, parse_scopes
 
 if TYPE_CHECKING:
     from ..storage.auth_tokens import TokenRecords

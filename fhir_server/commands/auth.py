@@ -147,8 +147,8 @@ def clients_add(data_dir: Path, mongodb_uri: str | None, client_id: str, secret:
                 redirect_uris: tuple[str, ...], scope: str, name: str | None,
                 legacy_no_pkce: bool, resource_server: bool) -> None:
     """Register a client."""
+    from ..access.scopes import parse_scopes
     from ..auth.registry import Client, RegistryError, hash_secret
-    from ..auth.scopes import parse_scopes
 
     kind = _client_kind(secret, jwks_url, jwks_file, public)
     if legacy_no_pkce and kind == "public":
@@ -275,8 +275,8 @@ def token(data_dir: Path, mongodb_uri: str | None, client_id: str, scope: str,
           fhir_user: str | None, patient: str | None, purposes: tuple[str, ...], ttl: int,
           base_url: str | None) -> None:
     """Print an access token signed by the server's key (audited)."""
+    from ..access.scopes import grant, parse_scopes
     from ..auth.registry import check_fhir_user
-    from ..auth.scopes import grant, parse_scopes
 
     async def work(auth: Any, storage: Any) -> str:
         client = await auth.registry.client(client_id)

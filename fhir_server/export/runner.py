@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..access import SYSTEM, AccessPolicy, Hints
-from ..auth.context import AccessContext
+from ..access.identity import AccessContext
 from ..errors import FhirError, Issue, operation_outcome
 from ..search.compartments import COMPARTMENTS_FIELD, in_compartment
 from ..storage.export_files import NdjsonFile, OutputStore

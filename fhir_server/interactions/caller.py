@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from ..access import AccessPolicy
+from profiles.validator import Validator
 
-if TYPE_CHECKING:
-    from ..services import Services
-    from ..storage import Resources
+from ..access import AccessPolicy, AccessService
+from ..config import Settings
+from ..search import SearchService
+from ..storage import Resources, Storage
 
-__all__ = ["Caller"]
+__all__ = ["Caller", "Server"]
+
+
+class Server(Protocol):
+    """What the interactions use of the running server (``fhir_server.services``)."""
+
+    settings: Settings
+    access: AccessService
+    storage: Storage
+    validator: Validator
+    search: SearchService
+    operations: dict[str, Any]
+
+    @property
+    def base(self) -> str: ...
 
 
 @dataclass(frozen=True)
 class Caller:
     """An interaction's caller: the server's services and the caller's access policy."""
 
-    services: Services
+    services: Server
     policy: AccessPolicy
 
     @property

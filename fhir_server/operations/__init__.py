@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..access import AccessPolicy
 from ..interactions import Caller
-
-if TYPE_CHECKING:
-    from ..services import Services
+from ..interactions.caller import Server
 
 __all__ = ["OperationCall", "Operation", "registry", "definitions"]
 
@@ -27,7 +25,7 @@ class OperationCall:
     resource an operation reads goes through storage with it) and the parameters."""
 
     request: Request
-    services: Services
+    services: Server
     policy: AccessPolicy
     name: str
     resource_type: str | None

@@ -7,6 +7,7 @@ sub-requests so they can be any read, search or history the server offers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -34,22 +35,24 @@ def _return_preference(request: Request) -> str:
     return "minimal"
 
 
-async def process(request: Request) -> Response:
+Dispatch = Callable[[Request, str], Awaitable[Response]]
+
+
+async def process(request: Request, dispatch: Dispatch) -> Response:
+    """The Bundle's answer; GET entries are routed by ``dispatch`` (the router's)."""
     media = check_accept(request)
     require_json_body(request)
     caller = caller_of(request)
     bundle = await read_json(request, caller.services.settings.max_body_bytes)
-    result = await process_bundle(caller, bundle, reader=_router_reader(request),
+    result = await process_bundle(caller, bundle, reader=_router_reader(request, dispatch),
                                   prefer=_return_preference(request))
     return fhir_response(result, 200, request=request, media_type=media)
 
 
-def _router_reader(request: Request):
+def _router_reader(request: Request, dispatch: Dispatch):
     """GET entries as sub-requests through the router, with the entry's conditions."""
 
     async def read(entry: Entry) -> EntryResult:
-        from .router import dispatch
-
         path, _, query = entry.url.removeprefix(services_of(request).base).lstrip(
             "/").partition("?")
         headers = [(b"accept", FHIR_JSON.encode())]

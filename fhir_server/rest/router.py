@@ -53,8 +53,10 @@ async def dispatch(request: Request, path: str) -> Response:
     policy_of(request).check_interaction(*interaction_of(method, segments))
     n = len(segments)
     if n == 0:
-        handler = _allow(method, {"GET": search.search, "POST": bundle.process}, "the base")
-        return await handler(request)
+        if method == "POST":
+            return await bundle.process(request, dispatch)
+        return await _allow(method, {"GET": search.search, "POST": bundle.process},
+                            "the base")(request)
     first = segments[0]
     if first.startswith("$"):
         return await operations.invoke(request, first[1:], None, None)

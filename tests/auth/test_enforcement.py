@@ -25,7 +25,7 @@ async def data(repository):
 async def issue(auth, scope: str, *, patient_id: str | None = None,
                 fhir_user: str | None = None, kind: str = "user", lifetime: int = 300,
                 client_id: str = "app") -> str:
-    from fhir_server.auth.scopes import parse_scopes
+    from fhir_server.access.scopes import parse_scopes
 
     token, _ = await auth.tokens.access_token(
         client_id=client_id, scopes=parse_scopes(scope), kind=kind,

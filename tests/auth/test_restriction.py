@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from fhir_server.access.identity import AccessContext
+from fhir_server.access.scopes import parse_scopes
 from fhir_server.access.token import TokenRules
-from fhir_server.auth.context import AccessContext
-from fhir_server.auth.scopes import parse_scopes
 from fhir_server.storage.filters import MATCH_NOTHING
 from tests.conftest import database_of
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fhir_server.auth.scopes import ResourceScope, grant, parse_scope, parse_scopes
+from fhir_server.access.scopes import ResourceScope, grant, parse_scope, parse_scopes
 
 
 @pytest.mark.parametrize("text, context, resource_type, permissions, query", [

@@ -144,7 +144,7 @@ async def test_break_glass_is_allowed_per_role_and_audited(consent_app, http, db
 
 
 async def test_one_patient_searches_get_plain_field_conditions(consent_app):
-    from fhir_server.auth.scopes import parse_scopes
+    from fhir_server.access.scopes import parse_scopes
     from fhir_server.auth.tokens import AccessContext
 
     await set_consents(consent_app, [

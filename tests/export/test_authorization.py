@@ -14,7 +14,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from fhir_server.access import SYSTEM
-from fhir_server.auth.scopes import parse_scopes
+from fhir_server.access.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
 from fhir_server.storage import SystemWriter
