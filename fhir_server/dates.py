@@ -8,7 +8,7 @@ means that minute. Search and history compare such ranges (the spec's search pag
 from __future__ import annotations
 
 import re
-from calendar import monthrange
+from calendar import isleap, monthrange
 from datetime import UTC, datetime, timedelta, timezone
 
 from .errors import InvalidRequest
@@ -22,8 +22,29 @@ DATE_PATTERN = re.compile(
 )
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    """In UTC; a moment past either end of the calendar (``0001-01-01T00:00+05:30``,
+    the end of ``9999``) is clamped to that end."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return _EARLIEST if moment.year == 1 else _LATEST
+
+
+def _after(start: datetime, step: timedelta) -> datetime:
+    try:
+        return _utc(start + step)
+    except OverflowError:
+        return _LATEST
+
+
 def parse_date_range(value: str, name: str = "date") -> tuple[datetime, datetime]:
-    """``[start, end)`` of the period a FHIR date/dateTime/instant denotes, in UTC."""
+    """``[start, end)`` of the period a FHIR date/dateTime/instant denotes, in UTC
+    (clamped to the ends of the calendar Python dates can hold)."""
     match = DATE_PATTERN.match(value.strip())
     if not match:
         raise InvalidRequest(f"Invalid date/time '{value[:80]}' for {name}")
@@ -37,29 +58,28 @@ def parse_date_range(value: str, name: str = "date") -> tuple[datetime, datetime
         year = int(g["year"])
         if g["month"] is None:
             start = datetime(year, 1, 1, tzinfo=zone)
-            return start.astimezone(UTC), datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+            return _utc(start), _after(start, timedelta(days=366 if isleap(year) else 365))
         month = int(g["month"])
         if g["day"] is None:
             start = datetime(year, month, 1, tzinfo=zone)
-            days = monthrange(year, month)[1]
-            return start.astimezone(UTC), (start + timedelta(days=days)).astimezone(UTC)
+            return _utc(start), _after(start, timedelta(days=monthrange(year, month)[1]))
         day = int(g["day"])
         if g["hour"] is None:
             start = datetime(year, month, day, tzinfo=zone)
-            return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+            return _utc(start), _after(start, timedelta(days=1))
         hour, minute = int(g["hour"]), int(g["minute"])
         if g["second"] is None:
             start = datetime(year, month, day, hour, minute, tzinfo=zone)
-            return start.astimezone(UTC), (start + timedelta(minutes=1)).astimezone(UTC)
+            return _utc(start), _after(start, timedelta(minutes=1))
         second = int(g["second"])
         if g["fraction"]:
             digits = g["fraction"][1:]
             micro = int((digits + "000000")[:6])
             start = datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
-            step = timedelta(microseconds=10 ** max(0, 6 - len(digits)))
-            return start.astimezone(UTC), (start + step).astimezone(UTC)
+            return _utc(start), _after(start, timedelta(microseconds=10 ** max(
+                0, 6 - len(digits))))
         start = datetime(year, month, day, hour, minute, second, tzinfo=zone)
-        return start.astimezone(UTC), (start + timedelta(seconds=1)).astimezone(UTC)
+        return _utc(start), _after(start, timedelta(seconds=1))
     except ValueError as exc:
         raise InvalidRequest(f"Invalid date/time '{value[:80]}' for {name}: {exc}") from None
 
