@@ -18,6 +18,7 @@ from .embedded_db import (
     try_lock,
 )
 from .rest.app import create_app
+from .rest.timeouts import HeadTimeoutProtocol
 
 __all__ = ["run", "database_for"]
 
@@ -69,7 +70,8 @@ def run(settings: Settings) -> int:
         app = create_app(settings)
         log.info("FHIR base %s", settings.fhir_base)
         config = uvicorn.Config(app, host=settings.host, port=settings.port,
-                                log_level="info", access_log=False, lifespan="on")
+                                log_level="info", access_log=False, lifespan="on",
+                                http=HeadTimeoutProtocol)
         server = uvicorn.Server(config)
         server.run()
         return 0 if server.started else 1

@@ -11,8 +11,9 @@ from .caller import Caller
 __all__ = ["validate", "check_resource"]
 
 
-def validate(caller: Caller, resource: dict[str, Any]) -> None:
-    """422/400 with every issue when the resource is not valid; warnings pass."""
+def validate(caller: Caller, resource: dict[str, Any]) -> list[Issue]:
+    """400 with every issue when the resource is not valid; else its warnings (an unknown
+    claimed profile, say), which a write reports with ``Prefer: return=OperationOutcome``."""
     issues = caller.services.validator.validate(resource)
     errors = [i for i in issues if i.severity in ("error", "fatal")]
     if errors:
@@ -21,6 +22,7 @@ def validate(caller: Caller, resource: dict[str, Any]) -> None:
             + "; ".join(i.diagnostics for i in errors[:3]),
             issues=issues,
         )
+    return [i for i in issues if i.severity in ("warning", "information")]
 
 
 def check_resource(

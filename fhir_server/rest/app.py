@@ -26,6 +26,7 @@ from ..export import install as install_export
 from ..services import build_services
 from .responses import error_response
 from .router import dispatch
+from .timeouts import BodyTimeout
 
 __all__ = ["create_app"]
 
@@ -91,7 +92,9 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
         Route("/fhir/{path:path}", _AnyMethod(_fhir)),
         Route("/{path:path}", _AnyMethod(_not_fhir)),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(AccessControl)], lifespan=lifespan)
+    app = Starlette(routes=routes,
+                    middleware=[Middleware(BodyTimeout), Middleware(AccessControl)],
+                    lifespan=lifespan)
     app.state.settings = settings
     app.state.capability_hooks = []
     install_auth(app, settings)

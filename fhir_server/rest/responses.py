@@ -56,8 +56,10 @@ def resource_response(
     status: int = 200,
     body: dict[str, Any] | None = None,
     media_type: str = FHIR_JSON,
+    warnings: list[Issue] | None = None,
 ) -> Response:
-    """A write's response, shaped by ``Prefer: return=``."""
+    """A write's response, shaped by ``Prefer: return=`` (``OperationOutcome`` also
+    carries the validation's warnings)."""
     headers = version_headers(stored, base)
     prefer = return_preference(request)
     if prefer == "minimal":
@@ -67,7 +69,7 @@ def resource_response(
         outcome = operation_outcome([Issue(
             "information", "informational",
             f"{stored.resource_type}/{stored.id} {verb}, version {stored.vid}",
-        )])
+        ), *(warnings or [])])
         return fhir_response(outcome, status, headers, request, media_type)
     return fhir_response(body if body is not None else stored.resource, status, headers,
                          request, media_type)

@@ -67,11 +67,12 @@ async def create(request: Request, resource_type: str) -> Response:
     resource = await read_resource(request, caller.services.settings.max_body_bytes)
     check_resource(resource, resource_type, None, require_id=False)
     resource = {k: v for k, v in resource.items() if k != "id"}  # the server assigns ids
-    interactions.validate(caller, resource)
+    warnings = interactions.validate(caller, resource)
     created = await interactions.create(caller, resource,
                                         if_none_exist=_condition(request, resource_type))
     return resource_response(request, created.stored, caller.base,
-                             201 if created.new else 200, media_type=media)
+                             201 if created.new else 200, media_type=media,
+                             warnings=warnings if created.new else None)
 
 
 async def update(request: Request, resource_type: str, rid: str) -> Response:
@@ -81,11 +82,11 @@ async def update(request: Request, resource_type: str, rid: str) -> Response:
     caller = caller_of(request)
     resource = await read_resource(request, caller.services.settings.max_body_bytes)
     check_resource(resource, resource_type, rid, require_id=True)
-    interactions.validate(caller, resource)
+    warnings = interactions.validate(caller, resource)
     stored = await interactions.update(caller, resource, rid,
                                        if_match=if_match_version(request))
     return resource_response(request, stored, caller.base, 201 if stored.created else 200,
-                             media_type=media)
+                             media_type=media, warnings=warnings)
 
 
 async def conditional_update(request: Request, resource_type: str) -> Response:
@@ -94,12 +95,12 @@ async def conditional_update(request: Request, resource_type: str) -> Response:
     caller = caller_of(request)
     resource = await read_resource(request, caller.services.settings.max_body_bytes)
     check_resource(resource, resource_type, None, require_id=False)
-    interactions.validate(caller, resource)
+    warnings = interactions.validate(caller, resource)
     stored = await interactions.conditional_update(
         caller, resource, search_params_of(request.url.query),
         if_match=if_match_version(request))
     return resource_response(request, stored, caller.base, 201 if stored.created else 200,
-                             media_type=media)
+                             media_type=media, warnings=warnings)
 
 
 def _deleted_outcome(message: str) -> dict[str, Any]:

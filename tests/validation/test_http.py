@@ -182,3 +182,16 @@ async def test_validate_a_deleted_instance_is_gone(client):
     response = await client.get("Patient/p6/$validate")
     assert response.status_code == 410
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_a_write_reports_its_warnings_when_asked(client):
+    """An unknown claimed profile is accepted with a warning (HAPI's default), which the
+    write reports with Prefer: return=OperationOutcome."""
+    patient = {"resourceType": "Patient",
+               "meta": {"profile": ["https://example.org/StructureDefinition/unknown"]}}
+    response = await client.post("Patient", json=patient, headers={
+        "Content-Type": "application/fhir+json", "Prefer": "return=OperationOutcome"})
+    assert response.status_code == 201, response.text
+    warnings = [i for i in response.json()["issue"] if i["severity"] == "warning"]
+    assert any("https://example.org/StructureDefinition/unknown" in i["diagnostics"]
+               for i in warnings), warnings
