@@ -19,6 +19,7 @@ from .embedded_db import (
 )
 from .rest.app import create_app
 from .rest.timeouts import HeadTimeoutProtocol
+from .server_record import record_server
 
 __all__ = ["run", "database_for"]
 
@@ -63,6 +64,7 @@ def run(settings: Settings) -> int:
         if not settings.mongodb_uri:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             lock_fd = _server_lock(settings.data_dir)
+            record_server(settings)
             database = database_for(settings, must_own=True)
             assert database is not None
             log.info("embedded database at %s (files in %s)", database.uri,

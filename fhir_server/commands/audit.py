@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from ..config import Settings
-from .server_record import command_settings
+from ..server_record import command_settings
 
 __all__ = ["commands"]
 

@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from ..config import Settings
-from .server_record import command_settings
+from ..server_record import command_settings
 
 __all__ = ["commands"]
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from ..config import Settings
-from .server_record import command_settings
+from ..server_record import command_settings
 
 __all__ = ["commands"]
 

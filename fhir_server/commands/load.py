@@ -17,7 +17,7 @@ import click
 from tqdm import tqdm
 
 from ..config import Settings
-from .server_record import command_settings
+from ..server_record import command_settings
 
 __all__ = ["commands"]
 

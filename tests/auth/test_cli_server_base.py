@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fhir_server.commands.server_record import SERVER_RECORD, record_server
+from fhir_server.server_record import SERVER_RECORD, record_server
 from fhir_server.config import Settings
 
 from ..conftest import free_port
@@ -101,8 +101,6 @@ def _status(server: Server, token: str) -> int:
                      timeout=30).status_code
 
 
-@pytest.mark.xfail(strict=True, reason="fhir_server.server.run does not yet call "
-                   "record_server(settings) once it holds the data dir lock")
 def test_token_without_base_url_is_accepted_by_a_server_on_another_port(server):
     token = _issued(server, "ops")
     assert _claims(token)["iss"] == f"http://127.0.0.1:{server.port}"

@@ -51,7 +51,7 @@ def frames(draw: st.DrawFn) -> bytes:
 @pytest.fixture(scope="module")
 def ingestor(fuzz_app) -> Ingestor:
     services = fuzz_app.state.services
-    return Ingestor(services.repository, services.validator)
+    return Ingestor(services.storage.hl7_feed, services.validator)
 
 
 @fuzz_settings(120)

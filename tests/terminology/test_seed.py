@@ -209,7 +209,7 @@ def test_supported_profiles_by_resource_type():
 
 
 class FailingAfterFirstBatch:
-    """The real repository, failing (as a lost connection would) after one transaction."""
+    """The real system writer, failing (as a lost connection would) after one transaction."""
 
     def __init__(self, repository) -> None:
         self.repository = repository
@@ -218,17 +218,17 @@ class FailingAfterFirstBatch:
     def __getattr__(self, name: str):
         return getattr(self.repository, name)
 
-    async def in_transaction(self, work, session=None):
+    async def in_transaction(self, work):
         if self.transactions == 1:
             raise ConnectionError("the database went away")
         self.transactions += 1
-        return await self.repository.in_transaction(work, session)
+        return await self.repository.in_transaction(work)
 
 
 async def test_an_interrupted_newer_version_is_still_known_as_shipped(app, db):
     """Half-way through storing a newer content version, the resources of the older one
     are still seeding's: the validator does not take them for a client's."""
-    repository = app.state.services.repository
+    repository = SystemWriter(app.state.services.storage.resources)
     await seed_shipped(db, repository, sample(), batch_size=2)
     newer = [{**r, "description": "a newer shipped text"} for r in sample()]
     with pytest.raises(ConnectionError):
@@ -246,7 +246,7 @@ async def test_an_interrupted_newer_version_is_still_known_as_shipped(app, db):
 
 async def test_a_starting_process_finds_the_clients_content_from_the_checkpoint_or_not(
         app, client, db):
-    await seed_shipped(db, app.state.services.repository, sample())
+    await seed_shipped(db, SystemWriter(app.state.services.storage.resources), sample())
     mine = {"resourceType": "ValueSet", "id": "mine", "status": "draft",
             "url": "https://example.org/ValueSet/mine",
             "compose": {"include": [{"system": "https://example.org/codes",

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from ..config import Settings
+from .config import Settings
 
 __all__ = ["SERVER_RECORD", "record_server", "recorded_base", "command_settings"]
 
