@@ -45,7 +45,9 @@ def _level(call: OperationCall) -> str:
         return "system"
     if call.resource_type == "Patient" and call.id is None:
         return "patient"
-    if call.resource_type == "Group" and call.id is not None:
+    if call.resource_type == "Group":
+        if call.id is None:
+            raise InvalidRequest("Group export needs the Group: [base]/Group/[id]/$export")
         return "group"
     raise NotFound("$export is offered at [base]/$export, [base]/Patient/$export and "
                    "[base]/Group/[id]/$export")

@@ -41,7 +41,7 @@ class ExportTimings:
     lease: timedelta = timedelta(seconds=30)
     min_poll: timedelta = timedelta(seconds=1)
     retry_after: int = 2
-    max_jobs: int = 3
+    max_jobs: int = 10
 
 
 class JobStore:
