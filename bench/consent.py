@@ -116,10 +116,10 @@ async def run(uri: str, copies: int, iterations: int) -> None:
         for context in contexts:
             await context.__aenter__()
         try:
-            repository = SystemWriter(apps["on"].state.services.storage.resources)
+            writer = SystemWriter(apps["on"].state.services.storage.resources)
             for number, patient in enumerate(patients):
                 consent = _consent(number, patient, f"Organization/{organization}")
-                await repository.update(consent, consent["id"])
+                await writer.update(consent, consent["id"])
             print(f"{sum(data.counts.values())} resources, {len(patients)} patients, "
                   f"{len(patients)} Consents", flush=True)
             auth = apps["on"].state.auth
