@@ -162,9 +162,10 @@ def bundle_records(bundle: dict[str, Any]) -> tuple[dict[str, Any] | None, Growt
     """The child (the Bundle's one Patient, if any) and the records of its growth
     Observations, each named by its entry's ``fullUrl`` or else ``Observation/[id]``.
     An Observation about someone else than that Patient is skipped."""
-    entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)
-               and isinstance(e.get("resource"), dict)]
-    patients = [e for e in entries if e["resource"].get("resourceType") == "Patient"]
+    given = bundle.get("entry")
+    entries = [(index, e) for index, e in enumerate(given if isinstance(given, list) else [])
+               if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    patients = [e for _, e in entries if e["resource"].get("resourceType") == "Patient"]
     if len(patients) > 1:
         raise InvalidRequest(f"The Bundle holds {len(patients)} Patients: $growth takes one "
                              "child's records")
@@ -172,7 +173,7 @@ def bundle_records(bundle: dict[str, Any]) -> tuple[dict[str, Any] | None, Growt
     child = _subject_references(patient, patients[0].get("fullUrl")) if patient else set()
     observations: list[tuple[str, dict[str, Any]]] = []
     foreign: list[Skipped] = []
-    for index, entry in enumerate(entries):
+    for index, entry in entries:
         resource = entry["resource"]
         if resource.get("resourceType") != "Observation" or _loinc_code(
                 resource, [*MEASUREMENTS, GESTATIONAL_AGE_AT_BIRTH]) is None:

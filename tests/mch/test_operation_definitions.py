@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from fhir_server.operations import definitions
 from profiles.definitions import load_bundle, resource_types
 from profiles.policy import ProfilePolicy
 from profiles.validator import Validator
@@ -176,6 +177,12 @@ async def test_every_answer_follows_its_operation_definition(mch_server, validat
     for operation, definition in definitions.items():
         # Nothing declared that no answer holds: each out parameter and part is real.
         assert seen[operation] == _declared_paths(definition["parameter"]), operation
+
+
+def test_the_shipped_definitions_are_valid_r4(validator):
+    for definition in definitions():
+        errors = [i for i in validator.validate(definition) if i.severity in ("error", "fatal")]
+        assert errors == [], (definition["id"], errors)
 
 
 def test_the_checker_catches_what_the_review_found():
