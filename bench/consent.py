@@ -189,7 +189,7 @@ async def _audit_cost(db: Any, iterations: int) -> None:
             "recorded": "2026-01-01T00:00:00Z"}])
         timings.append(time.perf_counter() - started)
     p50, p95 = _percentiles(timings)
-    print(f"audit-trail append alone (read newest + insert + head update): "
+    print(f"audit-trail append alone (read head, insert, move head: one transaction): "
           f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 
 
