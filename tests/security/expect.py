@@ -121,9 +121,14 @@ def static_state(actor: Actor, situation: str, reference: str) -> str:
     return state(actor, situation, STATIC[reference])
 
 
+_PROTECTED: dict[tuple[str, str], dict[str, str]] = {}
+
+
 def protected(actor: Actor, situation: str) -> dict[str, str]:
     """Every resource of the record this actor may not see in full: reference -> state."""
-    found = {}
+    if (actor.name, situation) in _PROTECTED:
+        return _PROTECTED[actor.name, situation]
+    found = _PROTECTED[actor.name, situation] = {}
     for reference, resource in STATIC.items():
         seen = state(actor, situation, resource)
         if seen in (HIDDEN, MASKED):

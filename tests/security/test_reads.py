@@ -32,9 +32,21 @@ _READS = [
     ("validate-stored", "/fhir/{ref}/$validate"),
 ]
 
-PATHS = [Path(f"{name}:{role}", "GET", url, role)
-         for role in ("obs", "condition", "group", "consent")
+_ESSENTIAL = ("read", "vread", "history-instance", "search-id", "read-elements")
+
+# A masked resource's instance history is empty (its versions are filtered like a search
+# on content) while its read shows it masked: over-hiding, not a leak; not asserted.
+_SHOWN = {name for name, _ in _READS} - {"validate-stored", "history-instance"}
+
+PATHS = [Path(f"{name}:obs", "GET", url, "obs", shows_target=name in _SHOWN)
          for name, url in _READS] + [
+    Path(f"{name}:{role}", "GET", url, role, shows_target=name in _SHOWN)
+    for role in ("condition", "group", "consent") for name, url in _READS
+    if name in _ESSENTIAL] + [
+    Path("read-if-none-match:obs", "GET", "/fhir/{ref}", "obs",
+         headers={"If-None-Match": 'W/"1"'}),
+    Path("read-if-modified-since:obs", "GET", "/fhir/{ref}", "obs",
+         headers={"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}, shows_target=True),
     Path("search-id-count:obs", "GET", "/fhir/{type}?_id={id}&_summary=count", "obs",
          count_of="/fhir/{type}?_id={id}"),
     Path("search-post-id:obs", "POST", "/fhir/{type}/_search", "obs", body="_id={id}",
@@ -50,12 +62,14 @@ PATHS = [Path(f"{name}:{role}", "GET", url, role)
         "batch", "{ref}", "Observation?patient={id}", "Observation?subject=Patient/{id}/_history/1",
         "{ref}/$everything", "Patient/{id}/Observation")),
     Path("head-read:obs", "HEAD", "/fhir/{ref}", "obs"),
-    Path("read:imm", "GET", "/fhir/{ref}", "imm"),
-    Path("read:encounter", "GET", "/fhir/{ref}", "encounter"),
-    Path("read:patient", "GET", "/fhir/{ref}", "patient"),
-    Path("read-elements:patient", "GET", "/fhir/{ref}?_elements=name", "patient"),
-    Path("history-instance:patient", "GET", "/fhir/{ref}/_history", "patient"),
-    Path("read:other-patients-obs", "GET", "/fhir/{ref}", "bea"),
+    Path("read:imm", "GET", "/fhir/{ref}", "imm", shows_target=True),
+    Path("read:encounter", "GET", "/fhir/{ref}", "encounter", shows_target=True),
+    Path("read:patient", "GET", "/fhir/{ref}", "patient", shows_target=True),
+    Path("read-elements:patient", "GET", "/fhir/{ref}?_elements=name", "patient",
+         shows_target=True),
+    Path("history-instance:patient", "GET", "/fhir/{ref}/_history", "patient",
+         shows_target=True),
+    Path("read:other-patients-obs", "GET", "/fhir/{ref}", "bea", shows_target=True),
 ]
 
 
