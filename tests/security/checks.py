@@ -73,6 +73,8 @@ class Path:
     search listing its matches; ``exact``: compare the results with the oracle's;
     ``narrowing``: the request names patients, and the server may then leave out what is
     also in other patients' compartments (search hints: a wrong hint can only hide);
+    ``absent_alike``: compare a hidden target's answer with an absent one's (not for
+    writes that would create the absent one);
     ``positive``: a target the actor may see gets a successful answer (``shows_target``:
     and is in it);
     ``actors`` / ``situations``: where the cell applies (default: everywhere)."""
@@ -89,6 +91,7 @@ class Path:
     count_of: str | None = None
     exact: bool = True
     narrowing: bool = False
+    absent_alike: bool = True
     shows_target: bool = False
     positive: bool = True
     actors: tuple[str, ...] | None = None
@@ -182,13 +185,16 @@ class Rendered:
                            (self.content or b"").decode()])
 
 
-def render(path: Path, situation: str, absent: bool = False) -> Rendered:
-    found = values(path, situation, absent)
+def render(path: Path, situation: str, absent: bool = False,
+           extra: dict[str, str] | None = None) -> Rendered:
+    """The request of a cell (``absent``: about a resource that never existed);
+    ``extra``: more placeholder values. A callable body is built from the values."""
+    found = {**values(path, situation, absent), **(extra or {})}
     url = _fill(path.url, found)
     headers = _fill(dict(path.headers), found)
     content = None
     if path.body is not None:
-        body = _fill(path.body, found)
+        body = path.body(found) if callable(path.body) else _fill(path.body, found)
         if path.form:
             content = body.encode()
             headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
@@ -316,7 +322,8 @@ def assert_nothing_protected(actor: Actor, situation: str, texts: list[str],
                 assert is_masked(resource), f"{where}: {reference} is shown unmasked"
 
 
-_VOLATILE = {"lastUpdated", "timestamp", "date", "recorded"}
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_VOLATILE = {"lastUpdated", "lastModified", "timestamp", "date", "recorded"}
 _COMPARED_HEADERS = ("etag", "location", "content-location", "last-modified",
                      "www-authenticate", "content-type", "x-break-glass")
 
@@ -345,15 +352,15 @@ def _stable(node: Any, top: bool = True) -> Any:
 
 def comparable(response: httpx.Response, found: dict[str, str]) -> dict[str, Any]:
     """An answer with the target's id, reference, secret and timestamps left out."""
-    replaced = {k: v for k, v in found.items() if k in ("id", "ref", "secret") or (
+    replaced = {k: v for k, v in found.items() if k in ("id", "ref", "secret", "decoy") or (
         k == "patient" and found.get("type") == "Patient")}
-    text = _placeheld(unquote(response.text), replaced)
+    text = _UUID.sub("{uuid}", _placeheld(unquote(response.text), replaced))
     try:
         body: Any = _stable(json.loads(text))
     except ValueError:
         body = text
-    headers = {h: _placeheld(response.headers[h], replaced) for h in _COMPARED_HEADERS
-               if h in response.headers}
+    headers = {h: _UUID.sub("{uuid}", _placeheld(response.headers[h], replaced))
+               for h in _COMPARED_HEADERS if h in response.headers}
     if "last-modified" in headers:
         headers["last-modified"] = "present"
     return {"status": response.status_code, "headers": headers, "body": body}
@@ -494,11 +501,13 @@ def _listing(body: Any) -> bool:
 
 
 async def check_cell(server: Any, actor_name: str, path: Path, situation: str, *,
-                     cache: bool = True) -> Answer:
-    """Checks 1 to 3 for one cell; returns the actor's answer."""
+                     cache: bool = True, extra: dict[str, str] | None = None,
+                     extra_absent: dict[str, str] | None = None) -> Answer:
+    """Checks 1 to 3 for one cell; returns the actor's answer. ``extra`` /
+    ``extra_absent``: more placeholder values for the request and its absent twin."""
     actor = ACTORS[actor_name]
     where = f"[{actor_name} {path.name} {situation}]"
-    sent = render(path, situation)
+    sent = render(path, situation, extra=extra)
     answer = await fetch(server, actor, situation, sent, cache)
     response = answer.response
     assert response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
@@ -507,8 +516,8 @@ async def check_cell(server: Any, actor_name: str, path: Path, situation: str, *
     if reference is not None and reference in STATIC and state(
             actor, situation, STATIC[reference]) in (VISIBLE, MASKED) and path.positive:
         assert_shown(answer, reference, path.shows_target, where)
-    if hidden_target(actor, situation, reference):
-        missing = render(path, situation, absent=True)
+    if hidden_target(actor, situation, reference) and path.absent_alike:
+        missing = render(path, situation, absent=True, extra=extra_absent)
         absent = await fetch(server, actor, situation, missing, cache)
         assert_like_absent(response, absent.response, sent.values, missing.values, where)
         if _listing(answer.bodies[0]):
