@@ -66,8 +66,11 @@ def secret(key: str) -> str:
 
 def observation(oid: str, patient: str, category: str, code: str,
                 **extra: Any) -> dict[str, Any]:
-    return {"resourceType": "Observation", "id": oid, "status": "final",
-            "category": _category(category), "code": _concept(LOINC, code),
+    words = secret(f"Observation/{oid}")
+    return {"resourceType": "Observation", "id": oid,
+            "text": {"status": "generated",
+                     "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{words}</div>'},
+            "status": "final", "category": _category(category), "code": _concept(LOINC, code),
             "subject": {"reference": f"Patient/{patient}"},
             "effectiveDateTime": "2023-03-01", "valueString": secret(f"Observation/{oid}"),
             **extra}

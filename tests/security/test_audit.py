@@ -74,7 +74,8 @@ LEAKS = (
          "denied read of Observation/hiv-hiv (entity.what, decision deny, the Consent's "
          "reasons) is readable by practitioners and backends; AuditEvent?entity="
          "Observation/hiv-hiv finds it, an absent id finds nothing",
-         ("read-log", "audit-entity"), ("doc", "clerk", "outsider", "backend"), ("hiv",)),
+         ("read-log", "audit-entity", "audit-patient", "audit-compartment", "audit-everything"),
+         ("doc", "clerk", "outsider", "backend"), ("hiv",)),
     Leak("the access log tells hidden from absent: the outsider's read of "
          "Observation/den-vital is logged in den's record only (hidden from him), his read "
          "of an absent id in a patient-less event he can list",
@@ -133,6 +134,8 @@ AUDIT_SEARCHES = [
     Path("audit-compartment", "GET", "/fhir/Patient/{id}/AuditEvent", "patient", exact=False),
     Path("audit-everything", "GET", "/fhir/Patient/{id}/$everything?_type=AuditEvent",
          "patient", exact=False),
+    # an event about the record, read by id (the absent twin: an id no event has)
+    Path("audit-read", "GET", "/fhir/AuditEvent/{event}", "patient", exact=False),
 ]
 
 
@@ -149,7 +152,14 @@ async def test_searching_the_log(server, actor, path, situation):
         await server.app.state.services.db["AuditEvent"].delete_many({})
         for reference in ("Observation/{s}-vital", "Observation/{s}-hiv"):
             await server.ask("doc", situation, "GET", "/fhir/" + reference.format(s=situation))
-        answer = await check_cell(server, actor, path, situation, cache=False)
+        extra = extra_absent = None
+        if "{event}" in path.url:
+            event = await server.app.state.services.db["AuditEvent"].find_one(
+                {"resource.entity.what.reference": f"Patient/{situation}",
+                 "resource.outcomeDesc": {"$regex": f"{situation}-vital"}})
+            extra, extra_absent = {"event": event["_id"]}, {"event": f"{ABSENT}-event"}
+        answer = await check_cell(server, actor, path, situation, cache=False, extra=extra,
+                                  extra_absent=extra_absent)
     finally:
         server.keep_access_log = False
     own = ACTORS[actor].patient_of(situation)

@@ -38,30 +38,24 @@ def _has(pattern: str) -> Callable[[str, str], list[str]]:
 POPULATION = [
     # the server derives "which patient" from the query: modifiers on patient references
     Path("obs-patient-missing", "GET", "/fhir/Observation?patient:missing=false&_total=accurate"),
-    Path("obs-subject-missing", "GET", "/fhir/Observation?subject:missing=false&_total=accurate"),
     Path("obs-encounter-missing", "GET",
          "/fhir/Observation?encounter:missing=true&_total=accurate"),
     Path("patient-id-not", "GET", "/fhir/Patient?_id:not=zzz&_total=accurate"),
     Path("patient-id-missing", "GET", "/fhir/Patient?_id:missing=false&_total=accurate"),
     Path("obs-id-not", "GET", "/fhir/Observation?_id:not=zzz&_total=accurate"),
-    Path("obs-subject-type", "GET", "/fhir/Observation?subject:Patient:missing=false"),
     # content: masked resources must never match
     Path("obs-code", "GET", f"/fhir/Observation?code={HIV}&_total=accurate", content=True),
     Path("obs-code-not", "GET", f"/fhir/Observation?code:not={LOINC}|85354-9&_total=accurate",
          content=True),
-    Path("obs-code-missing", "GET", "/fhir/Observation?code:missing=false", content=True),
     Path("obs-security", "GET", f"/fhir/Observation?_security={PSY_LABEL}&_total=accurate",
-         content=True),
-    Path("obs-security-not", "GET", f"/fhir/Observation?_security:not={PSY_LABEL}",
          content=True),
     Path("obs-value-string", "GET", "/fhir/Observation?value-string=secret&_total=accurate",
          content=True),
     Path("obs-content", "GET", "/fhir/Observation?_content=secret&_total=accurate",
          content=True),
-    Path("obs-text", "GET", "/fhir/Observation?_text=secret", content=True),
+    Path("obs-text", "GET", "/fhir/Observation?_text=secret&_total=accurate", content=True),
     Path("condition-code", "GET", f"/fhir/Condition?code={HIV_DX}&_total=accurate",
          content=True),
-    Path("obs-date", "GET", "/fhir/Observation?date=2023-03-01&_total=accurate", content=True),
     # result parameters
     Path("obs-sort-code", "GET", "/fhir/Observation?_sort=code", content=True),
     Path("obs-sort-date-paged", "GET", "/fhir/Observation?_sort=-date&_count=2&_total=accurate",
@@ -69,7 +63,6 @@ POPULATION = [
     Path("obs-paged", "GET", "/fhir/Observation?_count=3&_total=accurate"),
     Path("obs-elements", "GET", "/fhir/Observation?_elements=valueString,code&_count=50"),
     Path("obs-summary-true", "GET", "/fhir/Observation?_summary=true&_count=50"),
-    Path("obs-summary-data", "GET", "/fhir/Observation?_summary=data&_count=50"),
     Path("obs-summary-count", "GET", "/fhir/Observation?_summary=count",
          count_of="/fhir/Observation?_count=100"),
     Path("obs-missing-count", "GET", "/fhir/Observation?patient:missing=false&_summary=count",
@@ -124,17 +117,14 @@ POPULATION = [
          body=f"_security={PSY_LABEL}&_total=accurate", form=True, content=True),
     Path("post-elements", "POST", "/fhir/Observation/_search",
          body="_elements=valueString&_count=50", form=True),
-    Path("post-paged", "POST", "/fhir/Observation/_search", body="_count=2", form=True),
     # the other resource types of the record
     *(Path(f"{kind.lower()}-all", "GET", f"/fhir/{kind}?_total=accurate")
-      for kind in ("Group", "Binary", "Consent", "Condition", "Immunization", "Encounter",
-                   "RelatedPerson")),
+      for kind in ("Group", "Binary", "Consent", "Immunization")),
     Path("group-member", "GET", "/fhir/Group?member=Patient/bea", narrowing=True),
     # history: filtered at type and system level, never refused
     *(Path(f"history-{kind.lower()}", "GET", f"/fhir/{kind}/_history?_count=100")
-      for kind in ("Observation", "Patient", "Group", "Binary", "Consent", "Condition")),
+      for kind in ("Observation", "Group", "Binary", "Consent")),
     Path("history-system", "GET", "/fhir/_history?_count=100"),
-    Path("history-paged", "GET", "/fhir/Observation/_history?_count=2"),
     # $everything at type level, every patient
     Path("everything-type", "GET", "/fhir/Patient/$everything?_count=30"),
 ]
@@ -145,13 +135,10 @@ ONE_PATIENT = [
          "/fhir/Observation?patient=Patient/{id}/_history/1&_total=accurate"),
     Path("obs-subject-version", "GET",
          "/fhir/Observation?subject=Patient/{id}/_history/1&_total=accurate"),
-    Path("obs-subject-absolute", "GET",
-         "/fhir/Observation?subject=http://testserver/fhir/Patient/{id}&_total=accurate"),
     Path("obs-subject-typed", "GET", "/fhir/Observation?subject:Patient={id}&_summary=count",
          count_of="/fhir/Observation?subject:Patient={id}&_count=100"),
     Path("obs-patient-count", "GET", "/fhir/Observation?patient={id}&_summary=count",
          count_of="/fhir/Observation?patient={id}&_count=100"),
-    Path("obs-patient-elements", "GET", "/fhir/Observation?patient={id}&_elements=valueString"),
     Path("obs-patient-code", "GET", f"/fhir/Observation?patient={{id}}&code={HIV}",
          content=True),
     Path("obs-chain-id", "GET", "/fhir/Observation?subject._id={id}&_total=accurate",
@@ -162,12 +149,9 @@ ONE_PATIENT = [
          content=True),
     Path("compartment-all", "GET", "/fhir/Patient/{id}/*?_count=5"),
     Path("compartment-group", "GET", "/fhir/Patient/{id}/Group"),
-    Path("compartment-count", "GET", "/fhir/Patient/{id}/Observation?_summary=count",
-         count_of="/fhir/Patient/{id}/Observation?_count=100"),
     Path("patient-id-revinclude", "GET",
          "/fhir/Patient?_id={id}&_revinclude=Observation:subject&_revinclude=Group:member"),
     Path("group-member-patient", "GET", "/fhir/Group?member=Patient/{id}"),
-    Path("immunization-patient", "GET", "/fhir/Immunization?patient={id}"),
     Path("post-patient-version", "POST", "/fhir/Observation/_search",
          body="subject=Patient/{id}/_history/1&_total=accurate", form=True),
     Path("system-patient", "GET", "/fhir?_type=Observation&patient={id}&_total=accurate"),
@@ -189,11 +173,17 @@ LEAKS = (
 )
 
 
-@pytest.mark.parametrize("actor, path, situation", cells(POPULATION, LEAKS))
+CORE = {"obs-patient-missing", "patient-id-not", "obs-code", "obs-security", "obs-elements",
+        "obs-summary-count", "obs-include-subject", "patient-has-hiv", "system-id-not",
+        "post-missing", "binary-all", "history-system", "everything-type",
+        "obs-patient-version", "compartment-obs", "patient-id-revinclude"}
+
+
+@pytest.mark.parametrize("actor, path, situation", cells(POPULATION, LEAKS, core=CORE))
 async def test_population_search(server, actor, path, situation):
     await check_cell(server, actor, path, situation)
 
 
-@pytest.mark.parametrize("actor, path, situation", cells(ONE_PATIENT, LEAKS))
+@pytest.mark.parametrize("actor, path, situation", cells(ONE_PATIENT, LEAKS, core=CORE))
 async def test_one_patient_search(server, actor, path, situation):
     await check_cell(server, actor, path, situation)
