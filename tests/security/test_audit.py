@@ -18,9 +18,11 @@ from typing import Any
 
 import pytest
 
-from .checks import ABSENT, MAIN_ACTORS, Leak, Path, cells, check_cell, entries, fetch, render
+from .answers import entries, fetch
+from .checks import check_cell
 from .data import ACTORS, OTHER_PATIENT, PATIENTS, observation
 from .expect import HIDDEN, STATIC, state
+from .paths import ABSENT, MAIN_ACTORS, Leak, Path, cells, render
 
 
 def _log_paths() -> list[Path]:

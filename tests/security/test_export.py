@@ -15,18 +15,11 @@ from typing import Any
 import orjson
 import pytest
 
-from .checks import (
-    Path,
-    assert_like_absent,
-    assert_nothing_protected,
-    cells,
-    check_cell,
-    in_scope,
-    relative,
-    render,
-)
+from .answers import relative
+from .checks import assert_like_absent, assert_nothing_protected, check_cell, in_scope
 from .data import ACTORS, HIV_TEST, LOINC, OTHER_PATIENT, SITUATIONS, Actor
 from .expect import HIDDEN, MASKED, STATIC, VISIBLE, key, patients_of, state
+from .paths import Path, cells, render
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 TYPES = "Patient,Observation,Condition,Group,Consent,Encounter,Immunization,RelatedPerson"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from .checks import Leak, Path, cells, check_cell
+from .checks import check_cell
 from .data import ACTORS, HIV_TEST, LOINC
+from .paths import Leak, Path, cells
 
 _EVERYTHING = [
     Path("everything", "GET", "/fhir/Patient/{id}/$everything?_count=100"),
-    Path("everything-paged", "GET", "/fhir/Patient/{id}/$everything?_count=2"),
+    Path("everything-paged", "GET", "/fhir/Patient/{id}/$everything?_count=4"),
     Path("everything-types", "GET", "/fhir/Patient/{id}/$everything"
          "?_type=Observation,Group,Binary,Consent,Condition,RelatedPerson"),
     Path("everything-type-level", "GET", "/fhir/Patient/$everything?patient={id}&_count=100"),

@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 import pytest
 
-from .checks import Leak, Path, cells, check_cell
+from .checks import check_cell
 from .data import HIV_DISEASE, HIV_TEST, LOINC, PSY, SNOMED
 from .expect import STATIC
+from .paths import Leak, Path, cells
 
 HIV = f"{LOINC}|{HIV_TEST}"
 HIV_DX = f"{SNOMED}|{HIV_DISEASE}"

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from .checks import TARGETS, Leak, Path, cells, check_cell, target_of
+from .checks import check_cell
 from .data import ACTORS, CATEGORY, observation, secret
 from .expect import HIDDEN, MASKED, STATIC, VISIBLE, state
+from .paths import TARGETS, Leak, Path, cells, target_of
 
 WRONG = 'W/"9"'
 PATCH = [{"op": "add", "path": "/language", "value": "fr"}]
