@@ -80,7 +80,7 @@ async def run_export(server: Any, actor: Actor, situation: str, path: Path
     status_url = None
     if kick.status_code == 202:
         status_url = relative(kick.headers["content-location"])
-        for _ in range(600):
+        for _ in range(1200):  # up to a minute on a loaded machine
             done = await server.ask(actor, situation, "GET", status_url)
             if done.status_code != 202:
                 break
