@@ -117,6 +117,15 @@ async function route() {
   main.dataset.ready = location.hash;
 }
 
+function skipLink() {
+  const link = document.querySelector(".skip");
+  link.textContent = t("skip");
+  link.addEventListener("click", event => {
+    event.preventDefault();
+    document.getElementById("main").focus();
+  });
+}
+
 async function start() {
   const app = new URL(config.appUrl);
   if (location.origin !== app.origin) {
@@ -133,6 +142,7 @@ async function start() {
   }
   ctx.user = error ? null : await whoIsUser();
   renderShell();
+  skipLink();
   if (!ctx.user) {
     welcome(document.getElementById("main"), error);
     document.getElementById("main").dataset.ready = "welcome";
