@@ -6,7 +6,8 @@ export function humanName(resource) {
   const name = (resource?.name || [])[0];
   if (!name) return resource?.id ? `${resource.resourceType}/${resource.id}` : "";
   if (typeof name === "string") return name; // Organization.name
-  return name.text || [...(name.given || []), name.family].filter(Boolean).join(" ");
+  return name.text || [...(name.prefix || []), ...(name.given || []), name.family]
+    .filter(Boolean).join(" ");
 }
 
 export function displayName(resource) {
