@@ -326,6 +326,7 @@ class Browser:
         """The whole page, ``width`` pixels wide, as docs/images/<name>.png."""
         driver = self.driver
         driver.set_window_size(width, 900)
+        driver.execute_async_script("document.fonts.ready.then(arguments[0])")
         height = driver.execute_script("return document.documentElement.scrollHeight")
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,

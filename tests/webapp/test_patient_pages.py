@@ -76,7 +76,6 @@ def test_a_patient_grants_and_revokes_and_sees_who_looked(browser: Browser, web_
     # the practitioner of Anand Clinic now finds her and reads her results
     browser.sign_in("dr.rao", "#/patients")
     assert _find_patient(browser, "Hassan") == ["Amina Hassan"]
-    browser.screenshot("patient-search")
     browser.css("#patient-results a.patient-link")[0].click()
     browser.ready("#/patient/amina/record")
     shown = [li.text for li in browser.css("#timeline li")]

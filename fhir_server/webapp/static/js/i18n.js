@@ -26,6 +26,11 @@ export async function setLanguage(code) {
   localStorage.setItem(STORAGE, language);
   fallback = await load("en");
   texts = language === "en" ? fallback : await load(language);
+  if (language === "hi" && document.fonts) {
+    // the vendored Devanagari font, loaded before the page is drawn in it
+    await Promise.all(["400", "700"].map(weight => document.fonts.load(
+      `${weight} 1rem "Noto Sans Devanagari"`, "हिन्दी")));
+  }
   document.documentElement.lang = language;
 }
 

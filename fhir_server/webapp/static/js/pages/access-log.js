@@ -21,10 +21,14 @@ function decision(event) {
   return (event.outcomeDesc || "").split(";")[0].trim() || "permit";
 }
 
+// The resource types touched: the resources decided, else the type of the request URL
+// the event's outcomeDesc names ("permit; GET /fhir/Observation?... -> 200").
 function what(event) {
   const resources = (event.entity || []).map(e => e.what?.reference)
     .filter(reference => reference && !reference.startsWith("Patient/"));
   const types = [...new Set(resources.map(r => r.split("/").slice(-2)[0]))];
+  const requested = /\/fhir\/([A-Z][A-Za-z]+)/.exec(event.outcomeDesc || "");
+  if (!types.length && requested) types.push(requested[1]);
   const action = t(`audit.action.${(event.subtype || [])[0]?.code || "other"}`);
   return types.length ? `${action}: ${types.map(x => t(`type.${x}`)).join(", ")}` : action;
 }
