@@ -2,8 +2,9 @@
 a health exchange runs), seeded through the FHIR API, and headless Chromium driven by
 Selenium signing in through the server's own authorization pages.
 
-One server for the package, one browser per module. Needs Debian's ``chromium`` and
-``chromium-driver`` (``make browser``); skipped with a message otherwise.
+One server for the package, one browser per module. The browser tests need Debian's
+``chromium`` and ``chromium-driver`` (``make browser``) and are skipped with a message
+without them.
 """
 
 from __future__ import annotations
@@ -23,24 +24,19 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from fhir_server.cli import main
 
 from ..conftest import LiveServer
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
-if not CHROMIUM.exists() or CHROMEDRIVER is None:
-    pytest.skip("headless Chromium is not installed; install it with 'make browser' "
-                "(apt-get install chromium chromium-driver)", allow_module_level=True)
-
-from selenium.common.exceptions import TimeoutException  # noqa: E402
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 WAIT_SECONDS = 60
 PASSWORD = "correct-horse-battery"
@@ -219,8 +215,15 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return result.output.strip()
 
 
+def require_chromium() -> None:
+    if not CHROMIUM.exists() or CHROMEDRIVER is None:
+        pytest.skip("headless Chromium is not installed; install it with 'make browser' "
+                    "(apt-get install chromium chromium-driver)")
+
+
 @pytest.fixture(scope="package")
 def web_server(mongodb_uri: str) -> Iterator[WebServer]:
+    require_chromium()
     live = LiveServer(mongodb_uri, f"webapp_{uuid.uuid4().hex[:8]}", args=["--auth", "smart"],
                       extra_env={"FHIR_CONSENT_DEFAULT": "opt-in"})
     env = {"MONGODB_URI": mongodb_uri, "FHIR_DATABASE": live.database,

@@ -123,7 +123,7 @@ async function drawChart(ctx, figure, chartName, range, sex, childPoints) {
   replace(figure, h("figcaption", {}, title, " · ", t(`gender.${sex}`), " · ",
                     t(`growth.range.${curveRange}`)), box);
   const datasets = reference.curves.map(curve => ({
-    label: t("growth.centileLine", {centile: curve.centile}), centile: curve.centile,
+    label: t(`growth.centileLine.${curve.centile}`), centile: curve.centile,
     z: curve.z, data: curve.points.map(([x, y]) => ({x, y})),
     borderColor: COLOURS.curves[curve.centile], borderWidth: curve.centile === 50 ? 2 : 1.5,
     pointRadius: 0, pointHitRadius: 0, tension: 0}));
@@ -135,6 +135,7 @@ async function drawChart(ctx, figure, chartName, range, sex, childPoints) {
     xTitle: chartName === "wfl" ? t("growth.lengthAxis") : t("growth.ageAxis"),
     tooltip: item => pointLabel(item.raw, unit)});
   chart.options.plugins.tooltip.filter = item => Boolean(item.dataset.child);
+  chart.options.plugins.tooltip.callbacks.title = () => "";
   chart.update();
   return chart;
 }
