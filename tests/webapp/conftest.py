@@ -28,7 +28,9 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from fhir_server.cli import main
@@ -58,9 +60,16 @@ class Seed:
     weights: list[tuple[int, float]] = field(default_factory=list)
 
 
+DISPLAYS = {"718-7": "Hemoglobin [Mass/volume] in Blood", "85354-9": "Blood pressure panel",
+            "8480-6": "Systolic blood pressure", "8462-4": "Diastolic blood pressure",
+            "29463-7": "Body weight", "8306-3": "Body height --lying",
+            "9843-4": "Head Occipital-frontal circumference",
+            "8665-2": "Last menstrual period start date"}
+
+
 def _observation(rid: str, patient: str, code: str, day: date, **value: Any) -> dict:
     return {"resourceType": "Observation", "id": rid, "status": "final",
-            "code": {"coding": [{"system": LOINC, "code": code}]},
+            "code": {"coding": [{"system": LOINC, "code": code, "display": DISPLAYS[code]}]},
             "subject": {"reference": f"Patient/{patient}"},
             "effectiveDateTime": day.isoformat(), **value}
 
@@ -72,9 +81,9 @@ def _quantity(value: float, unit: str) -> dict:
 
 def _blood_pressure(rid: str, patient: str, day: date, systolic: int, diastolic: int) -> dict:
     return _observation(rid, patient, "85354-9", day, component=[
-        {"code": {"coding": [{"system": LOINC, "code": "8480-6"}]},
+        {"code": {"coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic"}]},
          **_quantity(systolic, "mm[Hg]")},
-        {"code": {"coding": [{"system": LOINC, "code": "8462-4"}]},
+        {"code": {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic"}]},
          **_quantity(diastolic, "mm[Hg]")}])
 
 
@@ -304,11 +313,20 @@ class Browser:
                                    "location.hash = arguments[0];", route)
         self.ready(route)
 
-    def sign_in(self, username: str, landing: str) -> None:
+    def sign_in(self, username: str, landing: str, *, keyboard: bool = False) -> None:
+        """Sign in from the app's welcome page; ``keyboard``: reach and press the button
+        with the Tab and Enter keys only."""
         driver = self.driver
         driver.get(self.server.app)
         self.ready("welcome")
-        driver.find_element(By.ID, "sign-in").click()
+        if keyboard:
+            for _ in range(10):
+                if driver.switch_to.active_element.get_attribute("id") == "sign-in":
+                    break
+                ActionChains(driver).send_keys(Keys.TAB).perform()
+            ActionChains(driver).send_keys(Keys.ENTER).perform()
+        else:
+            driver.find_element(By.ID, "sign-in").click()
         self.wait(lambda d: d.find_elements(By.NAME, "password"), "the login page")
         assert driver.current_url.startswith(f"{self.server.root}/auth/authorize")
         driver.find_element(By.NAME, "username").send_keys(username)
@@ -339,6 +357,14 @@ class Browser:
         path.write_bytes(base64.b64decode(shot["data"]))
         driver.set_window_size(1200, 900)
         return path
+
+    def unlabelled_fields(self) -> list[str]:
+        """Form fields on the page a screen reader could not name."""
+        return self.driver.execute_script("""
+            return [...document.querySelectorAll('input, select, textarea')]
+              .filter(e => e.type !== 'hidden' && e.labels.length === 0
+                      && !e.getAttribute('aria-label') && !e.closest('label'))
+              .map(e => e.outerHTML)""")
 
     def collect(self) -> list[str]:
         for entry in self.driver.get_log("performance"):

@@ -43,6 +43,7 @@ def clinician(browser: Browser) -> Browser:
 
 def test_patient_search_by_name_identifier_and_birth_date(clinician: Browser,
                                                           web_server: WebServer):
+    assert clinician.unlabelled_fields() == []
     assert _search(clinician, "name", "Devi") == ["Sunita Devi"]
     assert _search(clinician, "identifier", "MCH-0003") == ["Ravi Kumar"]
     assert _search(clinician, "birthdate", web_server.seed.child_birth.isoformat()) == [

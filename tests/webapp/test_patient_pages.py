@@ -35,12 +35,15 @@ def _find_patient(browser: Browser, name: str) -> list[str]:
 
 def test_a_patient_grants_and_revokes_and_sees_who_looked(browser: Browser, web_server):
     # before any grant the practitioner finds nobody of that name
+    browser.driver.get(web_server.app)
+    browser.ready("welcome")
+    browser.screenshot("welcome")
     browser.sign_in("dr.rao", "#/patients")
     assert _find_patient(browser, "Hassan") == []
     browser.sign_out()
 
-    # Amina signs in: her record
-    browser.sign_in("amina", "#/patient/amina/record")
+    # Amina signs in (with the keyboard): her record
+    browser.sign_in("amina", "#/patient/amina/record", keyboard=True)
     titles = [li.text for li in browser.css("#timeline li")]
     assert any("Iron and folic acid" in t for t in titles), titles
     assert any("12.1" in t for t in titles), titles
@@ -52,6 +55,7 @@ def test_a_patient_grants_and_revokes_and_sees_who_looked(browser: Browser, web_
     # she allows Anand Clinic to see her details and results for treatment
     browser.go("#/patient/amina/consents")
     assert "Only you" in browser.driver.find_element(By.ID, "consent-default").text
+    assert browser.unlabelled_fields() == []
     Select(browser.driver.find_element(By.ID, "actor-type")).select_by_value("Organization")
     browser.driver.find_element(By.ID, "actor-name").send_keys("Anand")
     browser.driver.find_element(By.ID, "actor-find").click()

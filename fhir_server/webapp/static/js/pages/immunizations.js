@@ -42,7 +42,8 @@ export async function render(ctx, view, patientId) {
         .map(k => h("th", {scope: "col"}, t(k))))),
       h("tbody", {}, rows.map(({r, state: s}) => h("tr", {class: `dose-${s}`,
                                                          "data-status": s},
-        h("th", {scope: "row"}, r.series || codeText(r.targetDisease)),
+        h("th", {scope: "row"}, r.series || codeText(r.targetDisease),
+          r.series ? h("span", {class: "target"}, codeText(r.targetDisease)) : null),
         h("td", {}, h("span", {class: `badge status-${s}`}, t(`forecast.${s}`))),
         h("td", {}, r.doseNumberPositiveInt ? t("immunizations.dose", {
           number: r.doseNumberPositiveInt, of: r.seriesDosesPositiveInt ?? "?",
