@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -75,7 +76,14 @@ def test_a_patient_grants_and_revokes_and_sees_who_looked(browser: Browser, web_
         "Organization/anand-clinic"
     assert {c["code"] for c in stored["provision"]["class"]} == {
         "Patient", "Observation", "DiagnosticReport"}
+    # signing out revokes the app's tokens at the server
+    token = browser.driver.execute_script(
+        "return JSON.parse(sessionStorage.getItem('mch-web-app.session')).accessToken")
+    assert httpx.get(f"{web_server.live.base}/Patient/amina", timeout=30,
+                     headers={"Authorization": f"Bearer {token}"}).status_code == 200
     browser.sign_out()
+    assert httpx.get(f"{web_server.live.base}/Patient/amina", timeout=30,
+                     headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
     # the practitioner of Anand Clinic now finds her and reads her results
     browser.sign_in("dr.rao", "#/patients")

@@ -1,7 +1,7 @@
 // The FHIR API, called with the signed-in person's token: the server's access policy
 // (SMART scopes, the patients' Consents) decides every answer, as for any client.
 
-import {accessToken, signIn} from "./smart.js";
+import {accessToken, signIn, signOut} from "./smart.js";
 
 export class FhirError extends Error {
   constructor(status, message) {
@@ -41,6 +41,11 @@ export class Fhir {
 
   async request(path, options = {}) {
     const response = await this.response(path, options);
+    if (response.status === 401 && this.config.auth === "smart") {
+      // the token was revoked or has expired for good: sign in again, back to this page
+      await signOut(this.config);
+      await signIn(this.config);
+    }
     const body = await response.json().catch(() => null);
     if (!response.ok) throw new FhirError(response.status, outcomeText(body, response.status));
     return body;

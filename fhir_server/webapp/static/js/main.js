@@ -60,8 +60,8 @@ function renderShell() {
       user ? h("span", {id: "signed-in-as"}, t("signedInAs", {name: user.name})) : null,
       languagePicker(),
       user && config.auth === "smart"
-        ? h("button", {type: "button", id: "sign-out", onclick: () => {
-            signOut();
+        ? h("button", {type: "button", id: "sign-out", onclick: async () => {
+            await signOut(config);
             location.replace(config.appUrl);
           }}, t("signOut")) : null));
   if (config.auth !== "smart") {

@@ -39,7 +39,8 @@ export async function signIn(config) {
   const verifier = randomText(48);
   const state = randomText(24);
   sessionStorage.setItem(PENDING, JSON.stringify({
-    state, verifier, tokenEndpoint: smart.token_endpoint, returnTo: location.hash}));
+    state, verifier, tokenEndpoint: smart.token_endpoint,
+    revocationEndpoint: smart.revocation_endpoint, returnTo: location.hash}));
   const url = new URL(smart.authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: "code", client_id: config.clientId, redirect_uri: config.appUrl,
@@ -62,6 +63,7 @@ function store(token, previous = {}) {
     expiresAt: Date.now() + (token.expires_in || 300) * 1000,
     refreshToken: token.refresh_token || previous.refreshToken,
     tokenEndpoint: previous.tokenEndpoint,
+    revocationEndpoint: previous.revocationEndpoint,
     scope: token.scope,
     patient: token.patient || previous.patient,
     fhirUser: previous.fhirUser,
@@ -97,7 +99,8 @@ export async function completeSignIn(config) {
     grant_type: "authorization_code", code: params.get("code"),
     redirect_uri: config.appUrl, client_id: config.clientId, code_verifier: pending.verifier,
   });
-  return store(token, {tokenEndpoint: pending.tokenEndpoint});
+  return store(token, {tokenEndpoint: pending.tokenEndpoint,
+                       revocationEndpoint: pending.revocationEndpoint});
 }
 
 export function currentSession() {
@@ -116,11 +119,20 @@ export async function accessToken(config) {
       client_id: config.clientId});
     return store(token, session).accessToken;
   } catch (error) {
-    signOut();
+    sessionStorage.removeItem(SESSION);
     return null;
   }
 }
 
-export function signOut() {
+// Forget the tokens, and revoke them at the server (RFC 7009): revoking the refresh token
+// ends its whole family, the access tokens included.
+export async function signOut(config) {
+  const session = currentSession();
   sessionStorage.removeItem(SESSION);
+  const token = session?.refreshToken || session?.accessToken;
+  if (!token || !session.revocationEndpoint) return;
+  await fetch(session.revocationEndpoint, {
+    method: "POST", body: new URLSearchParams({token, client_id: config.clientId}),
+    headers: {"Content-Type": "application/x-www-form-urlencoded"},
+  }).catch(() => null);
 }
