@@ -138,6 +138,14 @@ def test_growth_points_sit_where_their_z_scores_say(clinician: Browser,
     rows = clinician.css("#growth-table tbody tr")
     assert len(rows) == len(expected)
 
+    # printed: no navigation or buttons, the chart at paper size
+    clinician.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    clinician.wait(lambda d: d.execute_script(f"return {CHART}.width", "growth-chart") == 680,
+                   "the chart at print size")
+    assert not any(b.is_displayed() for b in clinician.css("nav.tabs, .no-print"))
+    clinician.screenshot("growth-print", width=800)
+    clinician.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
 
 def test_immunization_card_lists_the_forecast(clinician: Browser, web_server: WebServer):
     clinician.go("#/patient/ravi/immunizations")
