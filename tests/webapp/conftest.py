@@ -25,7 +25,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -292,7 +296,9 @@ class Browser:
 
     def wait(self, condition, message: str = "") -> Any:
         try:
-            return WebDriverWait(self.driver, WAIT_SECONDS).until(condition)
+            # a page being replaced (sign-in, sign-out) leaves stale or missing elements
+            return WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=(
+                StaleElementReferenceException, NoSuchElementException)).until(condition)
         except TimeoutException:
             self.collect()
             raise AssertionError(f"timed out waiting for {message}; page: "

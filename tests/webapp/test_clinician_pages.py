@@ -6,7 +6,7 @@ immunization card.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -63,7 +63,9 @@ def test_pregnancy_timeline_shows_the_contacts_of_the_seeded_pregnancy(clinician
         assert visit.strftime("%-d %b %Y") in contact.text, contact.text
     facts = clinician.driver.find_element(By.ID, "pregnancy-facts").text
     edd = web_server.seed.pregnancy_start + timedelta(days=280)
-    assert "28 weeks 4 days" in facts and edd.strftime("%-d %b %Y") in facts, facts
+    age = (datetime.now(UTC).date() - web_server.seed.pregnancy_start).days  # 200 but at midnight
+    assert f"{age // 7} weeks {age % 7} days" in facts, facts
+    assert edd.strftime("%-d %b %Y") in facts, facts
     flags = clinician.driver.find_element(By.ID, "risk-flags").text
     assert "High blood pressure" in flags and "Anaemia" in flags, flags
     systolic = clinician.driver.execute_script(
