@@ -47,7 +47,8 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
     db = client[settings.database]
     context = IndexContext(settings.fhir_base)
     storage = Storage.open(db, settings.fhir_base,
-                           lambda resource: index_resource(store.registry, resource, context))
+                           lambda resource: index_resource(store.registry, resource, context),
+                           settings.health_id)
     store = RegistryStore(storage.search_registry)
     search = SearchEngine(storage.queries, store, settings)
     validator = await build_validator(storage, definitions())
