@@ -20,6 +20,7 @@ from ..identity import HealthIdConfig
 from .audit_chain import AuditTrail
 from .auth_storage import AuthStorage
 from .binary import BinaryStore
+from .compartment_members import CompartmentMembers
 from .condition_locks import ConditionLocks
 from .conformance_seed import SeedOutcome, seed_shipped
 from .conformance_store import ConformanceStore
@@ -59,6 +60,7 @@ class Storage:
     export_files: OutputStore
     packages: InstalledPackages
     condition_locks: ConditionLocks
+    compartment_members: CompartmentMembers
     _db: AsyncDatabase
 
     @classmethod
@@ -73,7 +75,8 @@ class Storage:
         return cls(resources, Queries(db), BinaryStore(db), AuditTrail(db, indexer),
                    ConsentData(db, base), ReindexJobs(db), Hl7Feed(db, resources),
                    AuthStorage.open(db), SearchRegistryDocument(db), LoadProgress(db),
-                   OutputStore(db), InstalledPackages(db, resources), ConditionLocks(db), db)
+                   OutputStore(db), InstalledPackages(db, resources), ConditionLocks(db),
+                   CompartmentMembers(db), db)
 
     async def seed_shipped(self, resources: list[dict[str, Any]]) -> SeedOutcome:
         """Store the shipped conformance content (:mod:`.conformance_seed`)."""
