@@ -33,6 +33,7 @@ from .hl7_feed import Hl7Feed
 from .identifier_claims import IdentifierClaims
 from .load_progress import LoadProgress
 from .packages import InstalledPackages
+from .patient_review import PatientReview
 from .queries import Found, Queries
 from .reindex_jobs import ReindexJobs
 from .resources import HistoryPage, Indexer, Resources, StoredResource
@@ -61,6 +62,7 @@ class Storage:
     packages: InstalledPackages
     condition_locks: ConditionLocks
     compartment_members: CompartmentMembers
+    patient_review: PatientReview
     _db: AsyncDatabase
 
     @classmethod
@@ -76,7 +78,7 @@ class Storage:
                    ConsentData(db, base), ReindexJobs(db), Hl7Feed(db, resources),
                    AuthStorage.open(db), SearchRegistryDocument(db), LoadProgress(db),
                    OutputStore(db), InstalledPackages(db, resources), ConditionLocks(db),
-                   CompartmentMembers(db), db)
+                   CompartmentMembers(db), PatientReview(db), db)
 
     async def seed_shipped(self, resources: list[dict[str, Any]]) -> SeedOutcome:
         """Store the shipped conformance content (:mod:`.conformance_seed`)."""
@@ -98,3 +100,4 @@ class Storage:
         await self.audit.ensure_indexes()
         await self.consents.ensure_indexes()
         await self.condition_locks.ensure_indexes()
+        await self.patient_review.ensure_indexes()
