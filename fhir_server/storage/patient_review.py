@@ -71,6 +71,13 @@ class PatientReview:
             cursor = cursor.limit(limit)
         return [_item(d) or {} async for d in cursor]
 
+    async def open_keys(self, keys: list[str]) -> set[str]:
+        """Those of ``keys`` with an open review item."""
+        if not keys:
+            return set()
+        return {d["_id"] async for d in self._db[REVIEW].find(
+            {"_id": {"$in": sorted(set(keys))}, "status": "open"}, {"_id": 1})}
+
     async def decide(self, key: str, status: str, target: str | None, by: str
                      ) -> dict[str, Any] | None:
         """Close an open item as ``linked`` (to ``target``) or ``rejected``, and record the
