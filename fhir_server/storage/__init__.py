@@ -99,5 +99,5 @@ class Storage:
         await ensure_search_indexes(self._db)
         await self.audit.ensure_indexes()
         await self.consents.ensure_indexes()
-        await self.condition_locks.ensure_indexes()
+        await self.condition_locks.ensure_collections()
         await self.patient_review.ensure_indexes()
