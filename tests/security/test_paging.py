@@ -30,7 +30,6 @@ QUERIES = [
 ]
 ACTOR_NAMES = ("self", "doc", "outsider", "narrow")
 _STRINGS = ("Binary", "AuditEvent", "", "hiv-hiv/_history/000000000001")
-LEAKS = {("system", "outsider")}
 
 
 def _decode(token: str) -> Any:
@@ -70,14 +69,8 @@ def tampered(url: str) -> list[str]:
 
 
 def _cells() -> list[Any]:
-    found = []
-    for path in QUERIES:
-        for actor in ACTOR_NAMES:
-            marks = [pytest.mark.xfail(strict=True, reason=(
-                "leak: Binary is outside consent: paging into Binary shows Binary/den-bin "
-                "to the outsider"))] if (path.name, actor) in LEAKS else []
-            found.append(pytest.param(actor, path, marks=marks, id=f"{actor}-{path.name}"))
-    return found
+    return [pytest.param(actor, path, id=f"{actor}-{path.name}")
+            for path in QUERIES for actor in ACTOR_NAMES]
 
 
 @pytest.mark.parametrize("actor, path", _cells())
