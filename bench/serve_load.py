@@ -77,7 +77,8 @@ def run(tool: Path, workers: int, source: Path, label: str, extra: list[str],
         env.pop("MONGODB_URI", None)
         server = subprocess.Popen(
             [sys.executable, "-m", "fhir_server.cli", "serve", "--port", str(port),
-             "--data-dir", str(data_dir), "--workers", str(workers)],
+             "--data-dir", str(data_dir),
+             *(["--workers", str(workers)] if workers > 1 else [])],
             cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             ready = _wait_ready(base, server)

@@ -98,6 +98,16 @@ class Hl7Feed:
 
         return await self.resources.in_transaction(run)
 
+    async def prefetch(self, keys: list[tuple[str, str]], session: Any) -> None:
+        """Read the stored versions of the (type, id) a message is about to write, with
+        one query per collection, so that its writes need no read of their own."""
+        staged = self._staged.get(id(session))
+        if staged is None:
+            return
+        wanted = [k for k in dict.fromkeys(keys) if k not in staged.latest]
+        if wanted:
+            staged.latest.update(await self.resources.current_many(wanted, session))
+
     async def current(self, resource_type: str, rid: str, session: Any
                       ) -> tuple[int, dict[str, Any]] | None:
         """(version, resource) as this transaction left it; None when absent or deleted."""

@@ -295,15 +295,29 @@ class Resources:
         Every id must be new: a fresh id, or one :meth:`absent_ids` returned in the same
         transaction. Runs only inside the caller's transaction (``session``).
         """
-        moment = clock.now()
+        return await self.create_versions(
+            policy, self.new_versions(resources, clock.now(), method), session=session)
+
+    def new_versions(self, resources: list[tuple[dict[str, Any], str]], moment: datetime,
+                     method: str = "POST") -> list[Version]:
+        """The first versions of new resources, index fields included: CPU work only (no
+        database, no policy), so a bulk loader may prepare the next batch in a thread
+        while the database stores the previous one (:meth:`create_versions`)."""
         versions = []
         for resource, rid in resources:
             resource_type = resource["resourceType"]
             _append_only(resource_type)
             stored = _with_meta(resource, rid, 1, moment)
-            await policy.check_write(resource_type, None, stored)
             versions.append(Version(resource_type, rid, 1, moment, stored,
                                     self.indexer(stored), method, created=True))
+        return versions
+
+    async def create_versions(self, policy: AccessPolicy, versions: list[Version], *,
+                              session: AsyncClientSession) -> list[StoredResource]:
+        """Store versions :meth:`new_versions` prepared (each id must be new, as for
+        :meth:`create_many`), within the caller's transaction."""
+        for version in versions:
+            await policy.check_write(version.resource_type, None, version.stored)
         await self.write_versions(versions, session)
         return [v.result() for v in versions]
 
