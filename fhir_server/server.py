@@ -36,6 +36,7 @@ from .embedded_db import (
 from .rest.app import create_app
 from .rest.timeouts import HeadTimeoutProtocol
 from .server_record import record_server
+from .webapp import app_url
 
 __all__ = ["run", "database_for", "worker_app", "WORKER_SETTINGS"]
 
@@ -132,6 +133,7 @@ def run(settings: Settings, workers: int = 1) -> int:
             log.info("embedded database at %s (files in %s)", database.uri,
                      settings.data_dir.resolve() / "db")
         log.info("FHIR base %s", settings.fhir_base)
+        log.info("web app %s", app_url(settings))
         if workers > 1:
             return _serve_workers(settings, uvicorn.Config(
                 "fhir_server.server:worker_app", factory=True, workers=workers,
