@@ -46,9 +46,6 @@ __all__ = ["EmbeddedDatabase", "EmbeddedDatabaseError", "attach_or_start", "die_
 _PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 5.0
-CACHE_SIZE = "FHIR_EMBEDDED_CACHE_SIZE"
-DEFAULT_CACHE_SIZE = "128M"  # WiredTiger's cache; SecantusDB's default (1G) mostly fills
-# with what was just written (the shipped content on a first start) and stays allocated
 
 
 class EmbeddedDatabaseError(RuntimeError):
@@ -150,7 +147,6 @@ class EmbeddedDatabase:
             "--storage-path", str(storage),
             "--log-level", "WARNING",
             "--sync-on-commit",  # an acknowledged (j: true) write survives a crash
-            "--cache-size", os.environ.get(CACHE_SIZE) or DEFAULT_CACHE_SIZE,
         ]
         process = subprocess.Popen(
             command,
