@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .identity.health_id import HealthIdConfig
+
 __all__ = ["Settings", "is_loopback"]
 
 
@@ -46,6 +48,7 @@ class Settings:
         default_factory=lambda: os.environ.get("FHIR_SEARCH_HANDLING", "strict") == "lenient"
     )
     mllp_port: int | None = field(default_factory=lambda: _env_int("FHIR_MLLP_PORT", 0) or None)
+    health_id: HealthIdConfig = field(default_factory=HealthIdConfig.from_environment)
 
     @property
     def fhir_base(self) -> str:

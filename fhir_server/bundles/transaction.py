@@ -21,7 +21,7 @@ from pymongo.errors import OperationFailure
 from .. import clock
 from ..errors import FhirError, PayloadTooLarge
 from ..ids import check_id
-from ..interactions import Caller
+from ..interactions import Caller, still_absent
 from ..storage import Put, Version
 from .entries import Entry, EntryError
 from .execute import EntryResult, execute, prepare
@@ -125,6 +125,8 @@ async def _write_all(caller: Caller, writes: list[Entry], plan: Plan,
     fresh = [e for e in posts if e.existing is None and e.index not in plan.aliases]
     updates = [e for e in writes if e.method in ("PUT", "PATCH")]
     await _each([e for e in writes if e.method == "DELETE"], one)
+    await _each([e for e in fresh if e.if_none_exist is not None], lambda e: still_absent(
+        caller, e.resource_type or "", e.if_none_exist or [], session))
     await _create_all(caller, fresh, "POST", session, results)
     await _each([e for e in posts if e.index not in results], one)
     await _update_all(caller, [e for e in updates if e.method == "PUT"
@@ -150,7 +152,7 @@ async def _update_all(caller: Caller, entries: list[Entry], session: AsyncClient
         check_id(entry.target_id)
         version = await resources.plan_update(
             caller.policy, Put(entry.resource, entry.target_id, entry.if_match),
-            current[(entry.resource_type, entry.target_id)], moment)
+            current[(entry.resource_type, entry.target_id)], moment, session=session)
         if isinstance(version, Version):
             versions.append(version)
             version = version.result()

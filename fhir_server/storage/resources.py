@@ -35,6 +35,7 @@ from ..errors import Gone, MethodNotAllowed, NotFound, PreconditionFailed
 from ..json_io import from_bson, to_bson
 from .documents import HISTORY, for_history, write_options
 from .filters import MATCH_NOTHING, and_filters
+from .write_guards import WriteGuard
 
 __all__ = ["Resources", "StoredResource", "HistoryPage", "Indexer", "Put", "Version"]
 
@@ -132,6 +133,17 @@ class Resources:
     def __init__(self, db: AsyncDatabase, indexer: Indexer) -> None:
         self._db = db
         self.indexer = indexer
+        self.guards: list[WriteGuard] = []  # see .write_guards: run by every write below
+
+    async def _guarded(self, resource_type: str, rid: str, old: dict[str, Any] | None,
+                       new: dict[str, Any] | None, session: AsyncClientSession
+                       ) -> dict[str, Any] | None:
+        """``new`` as the write guards of its type leave it (``old`` the version it
+        replaces), inside the write's transaction (``session``)."""
+        for guard in self.guards:
+            if resource_type in guard.resource_types:
+                new = await guard.before_write(resource_type, rid, old, new, session)
+        return new
 
     # -- transactions ---------------------------------------------------------------
     async def in_transaction(
@@ -315,11 +327,21 @@ class Resources:
     async def create_versions(self, policy: AccessPolicy, versions: list[Version], *,
                               session: AsyncClientSession) -> list[StoredResource]:
         """Store versions :meth:`new_versions` prepared (each id must be new, as for
-        :meth:`create_many`), within the caller's transaction."""
+        :meth:`create_many`), within the caller's transaction; the write guards may
+        complete a version (its index fields are then computed again)."""
+        guarded = []
         for version in versions:
+            content = await self._guarded(version.resource_type, version.rid, None,
+                                          version.stored, session)
+            if content is not version.stored:
+                assert content is not None
+                stored = _with_meta(content, version.rid, 1, version.moment)
+                version = Version(version.resource_type, version.rid, 1, version.moment,
+                                  stored, self.indexer(stored), version.method, created=True)
             await policy.check_write(version.resource_type, None, version.stored)
-        await self.write_versions(versions, session)
-        return [v.result() for v in versions]
+            guarded.append(version)
+        await self.write_versions(guarded, session)
+        return [v.result() for v in guarded]
 
     async def update_many(
         self,
@@ -342,7 +364,8 @@ class Resources:
             resource_type = put.resource["resourceType"]
             _append_only(resource_type)
             version = await self.plan_update(
-                policy, put, current[(resource_type, put.rid)], moment, method)
+                policy, put, current[(resource_type, put.rid)], moment, method,
+                session=session)
             if isinstance(version, Version):
                 versions.append(version)
                 results.append(version.result())
@@ -353,12 +376,17 @@ class Resources:
 
     async def plan_update(self, policy: AccessPolicy, put: Put,
                           latest: StoredResource | int | None, moment: datetime,
-                          method: str = "PUT") -> Version | StoredResource:
+                          method: str = "PUT", *, session: AsyncClientSession
+                          ) -> Version | StoredResource:
         """The version an update writes, given what is stored: ``latest`` is the current
         version, or the number of the last version when the resource is deleted (0: never
-        stored). The unchanged current version when there is nothing to write."""
-        resource, rid = put.resource, put.rid
-        resource_type = resource["resourceType"]
+        stored). The unchanged current version when there is nothing to write. The write
+        guards run here, in the caller's transaction (``session``)."""
+        rid = put.rid
+        resource_type = put.resource["resourceType"]
+        old_content = latest.resource if isinstance(latest, StoredResource) else None
+        resource = await self._guarded(resource_type, rid, old_content, put.resource, session)
+        assert resource is not None
         if not isinstance(latest, StoredResource):
             if put.if_match is not None:
                 raise not_known(resource_type, rid)
@@ -526,12 +554,14 @@ class Resources:
             try:
                 if doc is None:
                     raise not_known(resource_type, rid)
-                await policy.check_write(resource_type, from_bson(doc["resource"]), None)
+                old = from_bson(doc["resource"])
+                await policy.check_write(resource_type, old, None)
             except NotFound:
                 if if_match is not None:
                     raise
                 results.append(None)
                 continue
+            await self._guarded(resource_type, rid, old, None, session)
             if if_match is not None and if_match != doc["vid"]:
                 raise PreconditionFailed(
                     f"Version conflict: If-Match W/\"{if_match}\" but the current version of "
