@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import uvicorn
@@ -70,10 +71,24 @@ def database_for(settings: Settings, *, must_own: bool = False) -> EmbeddedDatab
 
 
 def _worker_settings(settings: Settings) -> str:
-    fields = dataclasses.asdict(settings)
+    fields = dataclasses.asdict(settings)  # nested settings (health_id) become dicts
     fields["data_dir"] = str(settings.data_dir)
     fields["mllp_port"] = None  # the listener is a process of its own
     return json.dumps(fields)
+
+
+def _settings_from(text: str) -> Settings:
+    """The parent's :class:`Settings` from :func:`_worker_settings`: paths and nested
+    settings rebuilt from the field types."""
+    fields = json.loads(text)
+    types = typing.get_type_hints(Settings)
+    for name, value in fields.items():
+        kind = types[name]
+        if kind is Path:
+            fields[name] = Path(value)
+        elif dataclasses.is_dataclass(kind) and isinstance(value, dict):
+            fields[name] = kind(**value)
+    return Settings(**fields)
 
 
 def worker_app() -> Starlette:
@@ -83,8 +98,7 @@ def worker_app() -> Starlette:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:  # not Linux
         pass
-    fields = json.loads(os.environ[WORKER_SETTINGS])
-    return create_app(Settings(**{**fields, "data_dir": Path(fields["data_dir"])}))
+    return create_app(_settings_from(os.environ[WORKER_SETTINGS]))
 
 
 def _mllp_listener(settings: Settings) -> subprocess.Popen:
