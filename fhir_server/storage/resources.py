@@ -362,7 +362,6 @@ class Resources:
         versions: list[Version] = []
         for put in puts:
             resource_type = put.resource["resourceType"]
-            _append_only(resource_type)
             version = await self.plan_update(
                 policy, put, current[(resource_type, put.rid)], moment, method,
                 session=session)
@@ -384,6 +383,7 @@ class Resources:
         guards run here, in the caller's transaction (``session``)."""
         rid = put.rid
         resource_type = put.resource["resourceType"]
+        _append_only(resource_type)
         old_content = latest.resource if isinstance(latest, StoredResource) else None
         resource = await self._guarded(resource_type, rid, old_content, put.resource, session)
         assert resource is not None
