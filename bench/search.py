@@ -10,7 +10,9 @@ measured). Then, for each query of the issue's mix, it times ``SearchEngine.sear
 compile, query, includes, Bundle) and the same question asked of MongoDB directly on the
 raw ``resource`` fields with purpose-built indexes, alternating the two with different
 sample values. Prints p50/p99 and the engine/hand-written ratios, plus the index
-extraction cost per resource. Uses the embedded database in a temporary directory, or
+extraction cost per resource, then, for one run of each side, what the database examined
+(``explain``, executionStats: plan, keys and documents examined per result returned; see
+``bench/explain.py``). Uses the embedded database in a temporary directory, or
 ``MONGODB_URI`` when set.
 """
 
@@ -32,10 +34,12 @@ from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
 
+from pymongo import AsyncMongoClient
+
+from bench.explain import Recorder, examined
 from fhir_server import clock
 from fhir_server.access import SYSTEM
 from fhir_server.config import Settings
-from fhir_server.database import connect
 from fhir_server.json_io import dump_json, to_bson
 from fhir_server.search.custom import RegistryStore
 from fhir_server.search.engine import SearchEngine
@@ -314,8 +318,35 @@ async def measure(runners: dict[str, tuple[Runner, Runner]], iterations: int) ->
               f"{'same' if same else 'DIFFERENT'}", flush=True)
 
 
+async def explain_all(runners: dict[str, tuple[Runner, Runner]], client: Any,
+                      recorder: Recorder) -> None:
+    """Per query and side: the plans and what the database examined per result."""
+    print(f"\n{'query':52} {'side':6} {'plan (index)':48} {'keys':>6} {'docs':>6} "
+          f"{'returned':>8} {'docs/result':>11}")
+    for name, sides in runners.items():
+        for side, runner in zip(("engine", "hand"), sides, strict=True):
+            recorder.commands.clear()
+            await runner(1)
+            commands = [(d, c) for d, c in recorder.commands  # resource collections only
+                        if str(c.get("find") or c.get("aggregate") or c.get("count"))[:1]
+                        .isupper()]
+            keys = docs = returned = 0
+            plans = []
+            for database, command in commands:
+                found = await examined(client, database, command)
+                keys, docs, returned = keys + found.keys, docs + found.docs, (
+                    returned + found.returned)
+                plans.append(f"{found.plan}({found.index})" if found.index else found.plan)
+            per = f"{docs / returned:.1f}" if returned else "-"
+            print(f"{name:52} {side:6} {' + '.join(plans)[:48]:48} {keys:6d} {docs:6d} "
+                  f"{returned:8d} {per:>11}", flush=True)
+
+
 async def run(uri: str, copies: int, iterations: int, drop: bool) -> None:
-    client = connect(uri)
+    recorder = Recorder()
+    client: AsyncMongoClient = AsyncMongoClient(
+        uri, w="majority", journal=True, readConcernLevel="majority", tz_aware=True,
+        uuidRepresentation="standard", event_listeners=[recorder])
     database = f"bench_search_{uuid.uuid4().hex[:8]}"
     settings = Settings(database=database, mongodb_uri=uri, base_url="http://bench/fhir")
     db = client[database]
@@ -332,7 +363,9 @@ async def run(uri: str, copies: int, iterations: int, drop: bool) -> None:
         print(f"index extraction: {cpu / total * 1e6:.0f} µs CPU per resource on average; "
               + ", ".join(f"{t} {data.extraction_seconds[t] / n * 1e6:.0f} µs"
                           for t, n in sorted(data.counts.items(), key=lambda x: -x[1])[:6]))
-        await measure(queries(engine, db, data), iterations)
+        runners = queries(engine, db, data)
+        await measure(runners, iterations)
+        await explain_all(runners, client, recorder)
     finally:
         if drop:  # a temporary embedded database goes away with its directory
             await client.drop_database(database)

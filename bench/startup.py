@@ -173,11 +173,10 @@ def _client_steps(engine: Any, resources: list[dict]) -> None:
 
 
 async def _seed_each(uri: str, database_pid: int) -> None:
-    from fhir_server.repository import Repository
-
     from fhir_server.config import Settings
     from fhir_server.database import connect
     from fhir_server.search.engine import SearchEngine
+    from fhir_server.storage import Resources, SystemWriter
     from fhir_server.storage.conformance_seed import seed_shipped
 
     client = connect(uri)
@@ -193,7 +192,7 @@ async def _seed_each(uri: str, database_pid: int) -> None:
         db = client[f"bench_seed_{number}"]
         engine = SearchEngine(db, Settings(database=db.name, mongodb_uri=uri))
         wall, cpu, db_cpu = time.monotonic(), time.process_time(), _cpu_seconds(database_pid)
-        outcome = await seed_shipped(db, Repository(db, indexer=engine.index), resources)
+        outcome = await seed_shipped(db, SystemWriter(Resources(db, engine.index)), resources)
         print(f"| {label} | {outcome.created:,} | {time.monotonic() - wall:.2f} | "
               f"{time.process_time() - cpu:.2f} | {_cpu_seconds(database_pid) - db_cpu:.2f} |",
               flush=True)

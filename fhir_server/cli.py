@@ -53,8 +53,12 @@ def main() -> None:
               help="Public FHIR base URL when behind a proxy.")
 @click.option("--mllp-port", envvar="FHIR_MLLP_PORT", show_envvar=True, default=None,
               type=int, help="Also accept HL7 v2 over MLLP on this port (see docs/hl7v2.md).")
+@click.option("--workers", envvar="FHIR_WORKERS", show_envvar=True, default=1,
+              show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port and the database (see "
+                   "docs/deployment.md).")
 def serve(host: str, port: int, data_dir: Path, mongodb_uri: str | None, auth: str | None,
-          base_url: str | None, mllp_port: int | None) -> None:
+          base_url: str | None, mllp_port: int | None, workers: int) -> None:
     """Run the FHIR server."""
     from .server import run
 
@@ -71,7 +75,7 @@ def serve(host: str, port: int, data_dir: Path, mongodb_uri: str | None, auth: s
         raise click.UsageError(str(error)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
-    sys.exit(run(settings))
+    sys.exit(run(settings, workers))
 
 
 def _register_subcommands() -> None:

@@ -41,7 +41,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-__all__ = ["EmbeddedDatabase", "EmbeddedDatabaseError", "attach_or_start"]
+__all__ = ["EmbeddedDatabase", "EmbeddedDatabaseError", "attach_or_start", "die_with"]
 
 _PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -58,7 +58,7 @@ def _free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
-def _die_with(parent: int):
+def die_with(parent: int):
     """What runs in the child before exec: its own process group, and SIGKILL (a signal
     no handler can catch or hang in) when ``parent`` dies, also if it already has."""
 
@@ -153,7 +153,7 @@ class EmbeddedDatabase:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with(os.getpid()),
+            preexec_fn=die_with(os.getpid()),
             close_fds=True,
         )
         log.close()

@@ -1,19 +1,36 @@
-"""Starting and stopping the server process with its embedded database."""
+"""Starting and stopping the server process with its embedded database.
+
+``serve --workers N`` runs N server processes on one listening socket (uvicorn's process
+supervisor): the parent owns the data dir's lock and the embedded database and hands its
+address to the workers (with ``MONGODB_URI`` they all connect to it), and each worker is a
+whole server, with nothing that matters kept in its memory (paging cursors, codes, jobs,
+leases and caches live in MongoDB). The MLLP listener, when asked for, runs as one more
+child process (``fhir-server hl7 listen``) on the same database.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
+import json
 import logging
 import os
 import signal
+import subprocess
+import sys
+import typing
 from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 from .config import Settings
 from .embedded_db import (
     EmbeddedDatabase,
     EmbeddedDatabaseError,
     attach_or_start,
+    die_with,
     lock_holder,
     try_lock,
 )
@@ -22,9 +39,11 @@ from .rest.timeouts import HeadTimeoutProtocol
 from .server_record import record_server
 from .webapp import app_url
 
-__all__ = ["run", "database_for"]
+__all__ = ["run", "database_for", "worker_app", "WORKER_SETTINGS"]
 
 log = logging.getLogger("fhir_server")
+WORKER_SETTINGS = "FHIR_WORKER_SETTINGS"
+_PR_SET_PDEATHSIG = 1
 
 
 class ServerError(RuntimeError):
@@ -51,9 +70,66 @@ def database_for(settings: Settings, *, must_own: bool = False) -> EmbeddedDatab
     return database
 
 
-def run(settings: Settings) -> int:
-    """Serve until SIGINT/SIGTERM; the embedded database (no MONGODB_URI) lives exactly as
-    long as this call, also when startup fails. Returns the process exit code."""
+def _worker_settings(settings: Settings) -> str:
+    fields = dataclasses.asdict(settings)  # nested settings (health_id) become dicts
+    fields["data_dir"] = str(settings.data_dir)
+    fields["mllp_port"] = None  # the listener is a process of its own
+    return json.dumps(fields)
+
+
+def _settings_from(text: str) -> Settings:
+    """The parent's :class:`Settings` from :func:`_worker_settings`: paths and nested
+    settings rebuilt from the field types."""
+    fields = json.loads(text)
+    types = typing.get_type_hints(Settings)
+    for name, value in fields.items():
+        kind = types[name]
+        if kind is Path:
+            fields[name] = Path(value)
+        elif dataclasses.is_dataclass(kind) and isinstance(value, dict):
+            fields[name] = kind(**value)
+    return Settings(**fields)
+
+
+def worker_app() -> Starlette:
+    """The application of one ``serve --workers N`` worker: the parent's settings (with
+    its database's address), and SIGTERM when the parent dies (Linux)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux
+        pass
+    return create_app(_settings_from(os.environ[WORKER_SETTINGS]))
+
+
+def _mllp_listener(settings: Settings) -> subprocess.Popen:
+    """``fhir-server hl7 listen`` on the server's database, dying with this process."""
+    command = [sys.executable, "-m", "fhir_server.cli", "hl7", "listen",
+               "--host", settings.host, "--port", str(settings.mllp_port),
+               "--data-dir", str(settings.data_dir)]
+    environment = {**os.environ, "MONGODB_URI": settings.mongodb_uri or ""}
+    return subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL,
+                            preexec_fn=die_with(os.getpid()))
+
+
+def _serve_workers(settings: Settings, config: uvicorn.Config) -> int:
+    os.environ[WORKER_SETTINGS] = _worker_settings(settings)
+    listener = _mllp_listener(settings) if settings.mllp_port else None
+    try:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    finally:
+        if listener is not None:
+            listener.terminate()
+            try:
+                listener.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                listener.kill()
+    return 0
+
+
+def run(settings: Settings, workers: int = 1) -> int:
+    """Serve until SIGINT/SIGTERM, in ``workers`` processes; the embedded database (no
+    MONGODB_URI) lives exactly as long as this call, also when startup fails. Returns the
+    process exit code."""
     lock_fd: int | None = None
     database = None
 
@@ -70,9 +146,14 @@ def run(settings: Settings) -> int:
             assert database is not None
             log.info("embedded database at %s (files in %s)", database.uri,
                      settings.data_dir.resolve() / "db")
-        app = create_app(settings)
         log.info("FHIR base %s", settings.fhir_base)
         log.info("web app %s", app_url(settings))
+        if workers > 1:
+            return _serve_workers(settings, uvicorn.Config(
+                "fhir_server.server:worker_app", factory=True, workers=workers,
+                host=settings.host, port=settings.port, log_level="info", access_log=False,
+                lifespan="on", http=HeadTimeoutProtocol))
+        app = create_app(settings)
         config = uvicorn.Config(app, host=settings.host, port=settings.port,
                                 log_level="info", access_log=False, lifespan="on",
                                 http=HeadTimeoutProtocol)

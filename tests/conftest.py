@@ -142,8 +142,10 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(mongodb_uri: str) -> Iterator[LiveServer]:
-    """One real server process for the whole session, on its own database."""
-    server = LiveServer(mongodb_uri, f"live_{uuid.uuid4().hex[:8]}")
+    """One real server for the whole session, on its own database: two worker processes
+    behind one port (``serve --workers 2``), so every black-box test also checks that
+    nothing that matters lives in one process's memory."""
+    server = LiveServer(mongodb_uri, f"live_{uuid.uuid4().hex[:8]}", args=["--workers", "2"])
     try:
         yield server
     finally:

@@ -2,8 +2,10 @@
 
 Planning, reference resolution, validation and Binary uploads happen first; then every
 write runs in one MongoDB multi-document transaction, in the spec's order (DELETE, POST,
-PUT/PATCH), retried as a whole on transient errors. Creates (POSTs, and PUTs of ids never
-stored) are written with one bulk insert per collection. Any failing entry aborts the
+PUT/PATCH), retried as a whole on transient errors. Creates (POSTs) and updates (PUTs by id
+or conditional PUTs, also of ids never stored) are written in bulk: the current versions
+read with one query per collection, the new ones written with one bulk write per
+collection and one insert into ``history``. Any failing entry aborts the
 transaction and the client gets that entry's error, naming the entry's index and fullUrl.
 GET entries run last, once the writes are committed.
 """
@@ -16,8 +18,11 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import OperationFailure
 
+from .. import clock
 from ..errors import FhirError, PayloadTooLarge
+from ..ids import check_id
 from ..interactions import Caller, still_absent
+from ..storage import Put, Version
 from .entries import Entry, EntryError
 from .execute import EntryResult, execute, prepare
 from .plan import Plan, link_full_urls, plan_target, resolve_conditional_references
@@ -124,24 +129,37 @@ async def _write_all(caller: Caller, writes: list[Entry], plan: Plan,
         caller, e.resource_type or "", e.if_none_exist or [], session))
     await _create_all(caller, fresh, "POST", session, results)
     await _each([e for e in posts if e.index not in results], one)
-    new = await _never_stored(caller, updates, session)
-    await _create_all(caller, new, "PUT", session, results)
+    await _update_all(caller, [e for e in updates if e.method == "PUT"
+                               and e.if_none_match is None], session, results)
     await _each([e for e in updates if e.index not in results], one)
     return results
 
 
-async def _never_stored(caller: Caller, updates: list[Entry],
-                        session: AsyncClientSession) -> list[Entry]:
-    """Unconditioned PUTs of ids never stored: update-as-create, done in bulk."""
-    plain = [e for e in updates if e.method == "PUT" and e.if_match is None
-             and e.if_none_match is None]
-    absent: set[tuple[str, str]] = set()
-    for resource_type in {e.resource_type for e in plain}:
-        assert resource_type is not None
-        rids = [e.target_id for e in plain if e.resource_type == resource_type]
-        found = await caller.resources.absent_ids(resource_type, rids, session)
-        absent.update((resource_type, rid) for rid in found)
-    return [e for e in plain if (e.resource_type, e.target_id) in absent]
+async def _update_all(caller: Caller, entries: list[Entry], session: AsyncClientSession,
+                      results: Results) -> None:
+    """PUTs (update, or update-as-create), with their ``ifMatch``: the current versions
+    read with one query per collection, the new ones written in bulk."""
+    if not entries:
+        return
+    resources = caller.resources
+    current = await resources.current_many(
+        [(e.resource_type or "", e.target_id or "") for e in entries], session)
+    moment = clock.now()
+    versions: list[Version] = []
+
+    async def planned(entry: Entry) -> None:
+        assert entry.resource_type and entry.target_id and entry.resource is not None
+        check_id(entry.target_id)
+        version = await resources.plan_update(
+            caller.policy, Put(entry.resource, entry.target_id, entry.if_match),
+            current[(entry.resource_type, entry.target_id)], moment, session=session)
+        if isinstance(version, Version):
+            versions.append(version)
+            version = version.result()
+        results[entry.index] = EntryResult(201 if version.created else 200, version)
+
+    await _each(entries, planned)
+    await resources.write_versions(versions, session)
 
 
 async def _create_all(caller: Caller, entries: list[Entry], method: str,

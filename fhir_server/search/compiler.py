@@ -16,6 +16,7 @@ from ..errors import InvalidRequest
 from ..storage import Queries
 from .definitions import Registry
 from .filters import RANK_ID, RANK_REFERENCE, Condition, Element, Exists, Field, Nothing, render
+from .pairs import pair_condition
 from .parameters import combine_or
 from .parameters.date import LOWER, UPPER
 from .query import Clause
@@ -52,14 +53,21 @@ class Compiler:
     """Builds filters; the inner searches of chains and ``_has`` run through storage with
     the caller's ``policy``, so they cannot reveal resources the caller may not see."""
 
-    def __init__(self, queries: Queries, registry: Registry, policy: AccessPolicy) -> None:
+    def __init__(self, queries: Queries, registry: Registry, policy: AccessPolicy, *,
+                 pairs: bool = True) -> None:
         self.queries = queries
         self.registry = registry
         self.policy = policy
+        self.pairs = pairs  # pair keys are in current versions only, not in older history
 
     async def filter(self, resource_type: str, clauses: list[Clause]) -> dict[str, Any]:
+        conditions: list[Condition] = []
+        paired = pair_condition(resource_type, clauses) if self.pairs else None
+        if paired is not None:
+            conditions.append(paired[0])
+            clauses = paired[1]
         ranges, rest = _date_ranges(clauses)
-        conditions = [await self.condition(resource_type, c) for c in rest]
+        conditions += [await self.condition(resource_type, c) for c in rest]
         for lower, upper in ranges:
             assert lower.parameter is not None
             handler = self.registry.handler(resource_type, lower.parameter)

@@ -61,10 +61,11 @@ class SearchEngine:
                            default_count=self.settings.default_page_size)
 
     async def _filters(self, policy: AccessPolicy, query: SearchQuery,
-                       compartment: tuple[str, str] | None) -> dict[str, dict[str, Any]]:
+                       compartment: tuple[str, str] | None, *, pairs: bool = True
+                       ) -> dict[str, dict[str, Any]]:
         """The query's own MongoDB filter per searched type (the policy's conditions are
         added by storage, on every query it runs)."""
-        compiler = Compiler(self.queries, self.store.registry, policy)
+        compiler = Compiler(self.queries, self.store.registry, policy, pairs=pairs)
         result = {}
         for resource_type in query.resource_types:
             own = await compiler.filter(resource_type, query.clauses[resource_type])
@@ -111,7 +112,7 @@ class SearchEngine:
         if query.applied and any(name.startswith("_") and name.partition(":")[0] in
                                  RESULT_PARAMETERS for name, _ in query.applied):
             raise InvalidRequest("A query restriction takes filtering parameters only")
-        return (await self._filters(policy, query, None))[resource_type]
+        return (await self._filters(policy, query, None, pairs=False))[resource_type]
 
     async def _types(self, resource_type: str | None, params: list[tuple[str, str]],
                      compartment: tuple[str, str] | None) -> list[str]:

@@ -3,7 +3,8 @@
 ``search.<code>`` holds the entries of each parameter that has values (see the parameter
 type modules for their shape), ``search._sort.<code>`` the ascending/descending sort keys,
 ``search._coarse.<code>`` the months a date parameter's values touch (for range queries),
-and ``search._compartments`` the compartments the resource is in.
+``search._compartments`` the compartments the resource is in, and ``search._pair.<name>``
+the pair keys of its type (:mod:`.pairs`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from .compartments import compartment_memberships
 from .definitions import Registry
+from .pairs import PAIR_FIELD, pair_keys
 from .parameters import IndexContext
 from .parameters.date import COARSE_FIELD
 
@@ -59,4 +61,7 @@ def index_resource(
     memberships = compartment_memberships(resource_type, resource.get("id"), index)
     if memberships:
         index["_compartments"] = memberships
+    pairs = pair_keys(resource_type, index)
+    if pairs:
+        index[PAIR_FIELD] = pairs
     return index

@@ -36,12 +36,13 @@ from .packages import InstalledPackages
 from .patient_review import PatientReview
 from .queries import Found, Queries
 from .reindex_jobs import ReindexJobs
-from .resources import HistoryPage, Indexer, Resources, StoredResource
+from .resources import HistoryPage, Indexer, Put, Resources, StoredResource, Version
 from .search_indexes import ensure_search_indexes
 from .search_registry import SearchRegistryDocument
 from .system_writer import SystemWriter
 
 __all__ = ["Storage", "Resources", "Queries", "Found", "StoredResource", "HistoryPage",
+           "Put", "Version",
            "SystemWriter",
            "BinaryStore", "AuditTrail", "ConsentData", "AuthStorage"]
 

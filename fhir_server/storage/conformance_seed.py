@@ -15,9 +15,10 @@ and version. A resource a client wrote or deleted under a shipped id is left alo
 logged, now and on every later start.
 
 Bulk: per resource type, batches of :data:`BATCH_SIZE` ids, each one transaction
-(``absent_ids``, one ``create_many``, the rare updates, the batch record). One batch at a
-time: concurrent ones conflict on SecantusDB and are retried whole (2 to 4 of 11 to 16
-batches when two ran at once).
+(``absent_ids``, one bulk create, the rare updates, the batch record); the versions of the
+next batch (their search index fields, the CPU part) are prepared in a thread while the
+database stores the current one. One batch at a time: concurrent ones conflict on
+SecantusDB and are retried whole (2 to 4 of 11 to 16 batches when two ran at once).
 
 Several processes on one database: the lease ``conformance_state/shipped-content`` (its
 owner, a heartbeat after every batch) lets exactly one seed; the others wait for it, at
@@ -48,6 +49,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from .. import clock
 from ..errors import Gone, NotFound
 from .documents import ensure_base_indexes
 
@@ -223,12 +225,20 @@ class _Seeder:
         self.recorded = await _recorded(self.db, self.content.version, None)
         done = {d["_id"] async for d in self.db[RECORDS].find(
             {"version": self.content.version}, {"_id": 1})}
-        for batch in self.content.batches:
-            if batch.key in done:
-                outcome.unchanged += len(batch.members)
-                continue
+        pending = [b for b in self.content.batches if b.key not in done]
+        outcome.unchanged += sum(len(b.members) for b in self.content.batches
+                                 if b.key in done)
+        # the next batch's versions (index fields) are computed in a thread while the
+        # database stores the current one
+        prepared = self._prepare(pending[0]) if pending else None
+        for number, batch in enumerate(pending):
+            assert prepared is not None
+            versions = await prepared
+            prepared = self._prepare(pending[number + 1]) if number + 1 < len(pending) \
+                else None
             outcome.add(await self.repository.in_transaction(
-                lambda session, batch=batch: self._store(batch, session)))
+                lambda session, batch=batch, versions=versions:
+                self._store(batch, session, versions)))
             if not await self._heartbeat():
                 return None
         await self.db[RECORDS].delete_many({"version": {"$ne": self.content.version}})
@@ -253,7 +263,18 @@ class _Seeder:
             {"$set": {"heartbeat": datetime.now(UTC)}})
         return result.matched_count == 1
 
-    async def _store(self, batch: Batch, session: AsyncClientSession) -> SeedOutcome:
+    def _prepare(self, batch: Batch) -> asyncio.Future[dict[str, Any]]:
+        """The first versions of a batch's members not stored before, by id."""
+        members = [(m.resource, m.id) for m in batch.members
+                   if self.recorded.get((m.kind, m.id), ("",))[0] != m.digest]
+
+        def versions() -> dict[str, Any]:
+            return {v.rid: v for v in self.repository.new_versions(members, clock.now())}
+
+        return asyncio.ensure_future(asyncio.to_thread(versions))
+
+    async def _store(self, batch: Batch, session: AsyncClientSession,
+                     versions: dict[str, Any]) -> SeedOutcome:
         """One transaction: create the absent ids, update those seeding stored that nobody
         changed since, record the batch. Retried whole on a write conflict."""
         result = SeedOutcome(seeded=True)
@@ -280,7 +301,8 @@ class _Seeder:
             else:
                 result.left_alone.append(f"{kind}/{member.id}")
         if creates:
-            await self.repository.create_many(creates, session=session)
+            await self.repository.create_versions([versions[rid] for _, rid in creates],
+                                                  session=session)
         result.created = len(creates)
         await self.db[RECORDS].replace_one(
             {"_id": batch.key},

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, DeleteOne, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from profiles.definitions import resource_types
 
@@ -37,11 +37,12 @@ from .documents import HISTORY, for_history, write_options
 from .filters import MATCH_NOTHING, and_filters
 from .write_guards import WriteGuard
 
-__all__ = ["Resources", "StoredResource", "HistoryPage", "Indexer"]
+__all__ = ["Resources", "StoredResource", "HistoryPage", "Indexer", "Put", "Version"]
 
 Indexer = Callable[[dict[str, Any]], dict[str, Any]]
 T = TypeVar("T")
 _APPEND_ONLY = "AuditEvent"
+_DUPLICATE_KEY = 11000
 
 
 @dataclass
@@ -61,6 +62,42 @@ class StoredResource:
     @property
     def etag(self) -> str:
         return f'W/"{self.vid}"'
+
+
+@dataclass
+class Put:
+    """One resource of a bulk update (:meth:`Resources.update_many`): its id and the
+    ``If-Match`` version it must replace, if any."""
+
+    resource: dict[str, Any]
+    rid: str
+    if_match: int | None = None
+
+
+@dataclass
+class Version:
+    """One version about to be written: the current document it becomes (``stored``;
+    None for a deletion) and the current version it replaces (``replaces``; None when
+    there is no current document)."""
+
+    resource_type: str
+    rid: str
+    vid: int
+    moment: datetime
+    stored: dict[str, Any] | None
+    index: dict[str, Any]
+    method: str
+    created: bool = False
+    replaces: int | None = None
+
+    def result(self) -> StoredResource:
+        return StoredResource(self.resource_type, self.rid, self.vid, self.moment,
+                              self.stored, self.method, created=self.created)
+
+
+def history_id(resource_type: str, rid: str, vid: int) -> str:
+    """The ``_id`` of a version in ``history``."""
+    return f"{resource_type}/{rid}/_history/{vid:012d}"
 
 
 @dataclass
@@ -101,11 +138,11 @@ class Resources:
     async def _guarded(self, resource_type: str, rid: str, old: dict[str, Any] | None,
                        new: dict[str, Any] | None, session: AsyncClientSession
                        ) -> dict[str, Any] | None:
-        """``new`` as the write guards of its type leave it (``old`` a stored document)."""
+        """``new`` as the write guards of its type leave it (``old`` the version it
+        replaces), inside the write's transaction (``session``)."""
         for guard in self.guards:
             if resource_type in guard.resource_types:
-                previous = None if old is None else from_bson(old["resource"])
-                new = await guard.before_write(resource_type, rid, previous, new, session)
+                new = await guard.before_write(resource_type, rid, old, new, session)
         return new
 
     # -- transactions ---------------------------------------------------------------
@@ -231,22 +268,10 @@ class Resources:
         rid: str | None = None,
         session: AsyncClientSession | None = None,
     ) -> StoredResource:
-        resource_type = resource["resourceType"]
-        _append_only(resource_type)
         rid = rid or str(uuid.uuid4())
 
         async def work(s: AsyncClientSession) -> StoredResource:
-            content = await self._guarded(resource_type, rid, None, resource, s)
-            assert content is not None
-            moment = clock.now()
-            stored = _with_meta(content, rid, 1, moment)
-            await policy.check_write(resource_type, None, stored)
-            index = self.indexer(stored)
-            await self._db[resource_type].insert_one(
-                self._current_doc(rid, 1, moment, stored, index), session=s)
-            await self._append_history(resource_type, rid, 1, moment, stored, index, "POST",
-                                       s, created=True)
-            return StoredResource(resource_type, rid, 1, moment, stored, "POST", created=True)
+            return (await self.create_many(policy, [(resource, rid)], session=s))[0]
 
         return await self.in_transaction(work, session)
 
@@ -261,53 +286,10 @@ class Resources:
         session: AsyncClientSession | None = None,
     ) -> StoredResource:
         """Update, or create with the client's id (update-as-create)."""
-        resource_type = resource["resourceType"]
-        _append_only(resource_type)
 
         async def work(s: AsyncClientSession) -> StoredResource:
-            collection = self._db[resource_type]
-            current = await collection.find_one({"_id": rid}, {"search": 0}, session=s)
-            content = await self._guarded(resource_type, rid, current, resource, s)
-            assert content is not None
-            moment = clock.now()
-            if current is None:
-                if if_match is not None:
-                    raise not_known(resource_type, rid)
-                latest = await self._latest_history(resource_type, rid, s)
-                vid = 1 if latest is None else latest.vid + 1
-                stored = _with_meta(content, rid, vid, moment)
-                await policy.check_write(resource_type, None, stored)
-                index = self.indexer(stored)
-                await collection.insert_one(self._current_doc(rid, vid, moment, stored, index),
-                                            session=s)
-                await self._append_history(resource_type, rid, vid, moment, stored, index,
-                                           method, s, created=True)
-                return StoredResource(resource_type, rid, vid, moment, stored, method,
-                                      created=True)
-            old = self._from_current(resource_type, current)
-            assert old.resource is not None
-            vid = old.vid + 1
-            stored = _with_meta(content, rid, vid, moment)
-            await policy.check_write(resource_type, old.resource, stored)
-            if if_match is not None and if_match != old.vid:
-                raise PreconditionFailed(
-                    f"Version conflict: If-Match W/\"{if_match}\" but the current version of "
-                    f"{resource_type}/{rid} is W/\"{old.vid}\""
-                )
-            if _content(to_bson(old.resource)) == _content(to_bson(content)) and (
-                content.get("meta", {}).get("versionId") in (None, str(old.vid))
-            ):
-                return old  # no change, no new version (as HAPI does)
-            index = self.indexer(stored)
-            result = await collection.replace_one(
-                {"_id": rid, "vid": old.vid}, self._current_doc(rid, vid, moment, stored, index),
-                session=s,
-            )
-            if result.matched_count != 1:  # pragma: no cover - the transaction conflicts first
-                raise PreconditionFailed(f"{resource_type}/{rid} changed concurrently")
-            await self._supersede(resource_type, rid, old.vid, moment, s)
-            await self._append_history(resource_type, rid, vid, moment, stored, index, method, s)
-            return StoredResource(resource_type, rid, vid, moment, stored, method)
+            puts = [Put(resource, rid, if_match)]
+            return (await self.update_many(policy, puts, method=method, session=s))[0]
 
         return await self.in_transaction(work, session)
 
@@ -325,28 +307,193 @@ class Resources:
         Every id must be new: a fresh id, or one :meth:`absent_ids` returned in the same
         transaction. Runs only inside the caller's transaction (``session``).
         """
-        moment = clock.now()
-        created: list[StoredResource] = []
-        current: dict[str, list[dict[str, Any]]] = {}
-        versions: list[dict[str, Any]] = []
+        return await self.create_versions(
+            policy, self.new_versions(resources, clock.now(), method), session=session)
+
+    def new_versions(self, resources: list[tuple[dict[str, Any], str]], moment: datetime,
+                     method: str = "POST") -> list[Version]:
+        """The first versions of new resources, index fields included: CPU work only (no
+        database, no policy), so a bulk loader may prepare the next batch in a thread
+        while the database stores the previous one (:meth:`create_versions`)."""
+        versions = []
         for resource, rid in resources:
             resource_type = resource["resourceType"]
             _append_only(resource_type)
-            resource = await self._guarded(resource_type, rid, None, resource, session) or {}
             stored = _with_meta(resource, rid, 1, moment)
+            versions.append(Version(resource_type, rid, 1, moment, stored,
+                                    self.indexer(stored), method, created=True))
+        return versions
+
+    async def create_versions(self, policy: AccessPolicy, versions: list[Version], *,
+                              session: AsyncClientSession) -> list[StoredResource]:
+        """Store versions :meth:`new_versions` prepared (each id must be new, as for
+        :meth:`create_many`), within the caller's transaction; the write guards may
+        complete a version (its index fields are then computed again)."""
+        guarded = []
+        for version in versions:
+            content = await self._guarded(version.resource_type, version.rid, None,
+                                          version.stored, session)
+            if content is not version.stored:
+                assert content is not None
+                stored = _with_meta(content, version.rid, 1, version.moment)
+                version = Version(version.resource_type, version.rid, 1, version.moment,
+                                  stored, self.indexer(stored), version.method, created=True)
+            await policy.check_write(version.resource_type, None, version.stored)
+            guarded.append(version)
+        await self.write_versions(guarded, session)
+        return [v.result() for v in guarded]
+
+    async def update_many(
+        self,
+        policy: AccessPolicy,
+        puts: list[Put],
+        *,
+        method: str = "PUT",
+        session: AsyncClientSession,
+    ) -> list[StoredResource]:
+        """Update (or create with their ids) several resources, each id at most once: the
+        current versions read with one query per collection, the new ones written with one
+        bulk write per collection (:meth:`write_versions`). An unchanged resource keeps its
+        version (and is not written). Runs only inside the caller's transaction."""
+        moment = clock.now()
+        current = await self.current_many(
+            [(p.resource["resourceType"], p.rid) for p in puts], session)
+        results: list[StoredResource] = []
+        versions: list[Version] = []
+        for put in puts:
+            resource_type = put.resource["resourceType"]
+            version = await self.plan_update(
+                policy, put, current[(resource_type, put.rid)], moment, method,
+                session=session)
+            if isinstance(version, Version):
+                versions.append(version)
+                results.append(version.result())
+            else:
+                results.append(version)
+        await self.write_versions(versions, session)
+        return results
+
+    async def plan_update(self, policy: AccessPolicy, put: Put,
+                          latest: StoredResource | int | None, moment: datetime,
+                          method: str = "PUT", *, session: AsyncClientSession
+                          ) -> Version | StoredResource:
+        """The version an update writes, given what is stored: ``latest`` is the current
+        version, or the number of the last version when the resource is deleted (0: never
+        stored). The unchanged current version when there is nothing to write. The write
+        guards run here, in the caller's transaction (``session``)."""
+        rid = put.rid
+        resource_type = put.resource["resourceType"]
+        _append_only(resource_type)
+        old_content = latest.resource if isinstance(latest, StoredResource) else None
+        resource = await self._guarded(resource_type, rid, old_content, put.resource, session)
+        assert resource is not None
+        if not isinstance(latest, StoredResource):
+            if put.if_match is not None:
+                raise not_known(resource_type, rid)
+            vid = (latest or 0) + 1
+            stored = _with_meta(resource, rid, vid, moment)
             await policy.check_write(resource_type, None, stored)
-            index = self.indexer(stored)
-            current.setdefault(resource_type, []).append(
-                self._current_doc(rid, 1, moment, stored, index))
-            versions.append(self._history_doc(resource_type, rid, 1, moment, stored, index,
-                                              method, True))
-            created.append(StoredResource(resource_type, rid, 1, moment, stored, method,
-                                          created=True))
-        for resource_type, docs in current.items():
-            await self._db[resource_type].insert_many(docs, session=session)
-        if versions:
-            await self._db[HISTORY].insert_many(versions, session=session)
-        return created
+            return Version(resource_type, rid, vid, moment, stored, self.indexer(stored),
+                           method, created=True)
+        old = latest
+        assert old.resource is not None
+        vid = old.vid + 1
+        stored = _with_meta(resource, rid, vid, moment)
+        await policy.check_write(resource_type, old.resource, stored)
+        if put.if_match is not None and put.if_match != old.vid:
+            raise PreconditionFailed(
+                f"Version conflict: If-Match W/\"{put.if_match}\" but the current version "
+                f"of {resource_type}/{rid} is W/\"{old.vid}\""
+            )
+        if _content(to_bson(old.resource)) == _content(to_bson(resource)) and (
+            resource.get("meta", {}).get("versionId") in (None, str(old.vid))
+        ):
+            return old  # no change, no new version (as HAPI does)
+        return Version(resource_type, rid, vid, moment, stored, self.indexer(stored), method,
+                       replaces=old.vid)
+
+    async def current_many(self, keys: list[tuple[str, str]],
+                            session: AsyncClientSession | None
+                            ) -> dict[tuple[str, str], StoredResource | int]:
+        """For each (type, id): its current version, or the number of its last version
+        (a deletion; 0 when never stored). One query per collection, and one on
+        ``history`` for those without a current version."""
+        found: dict[tuple[str, str], StoredResource | int] = {}
+        by_type: dict[str, list[str]] = {}
+        for resource_type, rid in keys:
+            by_type.setdefault(resource_type, []).append(rid)
+        for resource_type, rids in by_type.items():
+            query = {"_id": rids[0] if len(rids) == 1 else {"$in": rids}}
+            async for doc in self._db[resource_type].find(query, {"search": 0},
+                                                          session=session):
+                found[(resource_type, doc["_id"])] = self._from_current(resource_type, doc)
+            absent = [rid for rid in rids if (resource_type, rid) not in found]
+            for rid in absent:
+                found[(resource_type, rid)] = 0
+            if absent:
+                versions = self._db[HISTORY].find(
+                    {"type": resource_type,
+                     "id": absent[0] if len(absent) == 1 else {"$in": absent}},
+                    {"id": 1, "vid": 1}, session=session)
+                async for doc in versions:
+                    key = (resource_type, doc["id"])
+                    found[key] = max(found[key], doc["vid"])  # type: ignore[call-overload]
+        return found
+
+    async def latest(self, resource_type: str, rid: str,
+                     session: AsyncClientSession | None) -> StoredResource | int:
+        """The current version of one resource, or the number of its last version (a
+        deletion; 0 when never stored), from one query on ``history``."""
+        doc = await self._db[HISTORY].find_one(
+            {"type": resource_type, "id": rid}, {"search": 0}, sort=[("vid", DESCENDING)],
+            session=session)
+        if doc is None:
+            return 0
+        version = self._from_history(doc)
+        return version.vid if version.deleted else version
+
+    async def write_versions(self, versions: list[Version],
+                             session: AsyncClientSession) -> None:
+        """Write new versions: per collection one bulk write of the current documents
+        (insert, compare-and-set replace on ``vid``, or delete), then one update marking
+        the replaced versions superseded and one insert of the versions into ``history``.
+        Every version document is built by :meth:`_history_doc`. A concurrent change of a
+        replaced version is a 412 (inside a transaction, MongoDB reports the conflict
+        first and the transaction is retried)."""
+        if not versions:
+            return
+        operations: dict[str, list[Any]] = {}
+        for v in versions:
+            ops = operations.setdefault(v.resource_type, [])
+            if v.stored is None:
+                ops.append(DeleteOne({"_id": v.rid, "vid": v.replaces}))
+            elif v.replaces is None:
+                ops.append(InsertOne(self._current_doc(v.rid, v.vid, v.moment, v.stored,
+                                                       v.index)))
+            else:
+                ops.append(ReplaceOne({"_id": v.rid, "vid": v.replaces}, self._current_doc(
+                    v.rid, v.vid, v.moment, v.stored, v.index)))
+        for resource_type, ops in operations.items():
+            try:
+                result = await self._db[resource_type].bulk_write(ops, session=session)
+            except BulkWriteError as error:
+                raise _conflict(versions, error) from error
+            expected = sum(1 for op in ops if not isinstance(op, InsertOne))
+            if result.matched_count + result.deleted_count != expected:  # pragma: no cover
+                raise _conflict(versions)
+        replaced = [history_id(v.resource_type, v.rid, v.replaces) for v in versions
+                    if v.replaces is not None]
+        if replaced:
+            await self._db[HISTORY].update_many(
+                {"_id": replaced[0] if len(replaced) == 1 else {"$in": replaced}},
+                {"$set": {"supersededAt": versions[0].moment}}, session=session)
+        try:
+            await self._db[HISTORY].insert_many(
+                [self._history_doc(v.resource_type, v.rid, v.vid, v.moment, v.stored, v.index,
+                                   v.method, v.created) for v in versions],
+                ordered=False, session=session)
+        except BulkWriteError as error:  # pragma: no cover - guarded by the compare-and-set
+            raise _conflict(versions, error) from error
 
     async def absent_ids(
         self, resource_type: str, rids: list[str], session: AsyncClientSession | None = None
@@ -371,37 +518,61 @@ class Resources:
         Returns the tombstone, or None when there was nothing to delete (nothing the
         caller may see).
         """
-        _append_only(resource_type)
 
         async def work(s: AsyncClientSession) -> StoredResource | None:
-            collection = self._db[resource_type]
-            current = await collection.find_one({"_id": rid}, session=s)
+            deleted = await self.delete_many(policy, [(resource_type, rid, if_match)],
+                                             session=s)
+            return deleted[0]
+
+        return await self.in_transaction(work, session)
+
+    async def delete_many(
+        self,
+        policy: AccessPolicy,
+        targets: list[tuple[str, str, int | None]],
+        *,
+        session: AsyncClientSession,
+    ) -> list[StoredResource | None]:
+        """Logical deletes of (type, id, If-Match version or None), each id at most once,
+        with one read and one bulk write per collection: the tombstones, None where there
+        was nothing the caller may see to delete (404 instead with an If-Match)."""
+        moment = clock.now()
+        for resource_type, _, _ in targets:
+            _append_only(resource_type)
+        by_type: dict[str, list[str]] = {}
+        for resource_type, rid, _ in targets:
+            by_type.setdefault(resource_type, []).append(rid)
+        current: dict[tuple[str, str], dict[str, Any]] = {}
+        for resource_type, rids in by_type.items():
+            async for doc in self._db[resource_type].find({"_id": {"$in": rids}},
+                                                          session=session):
+                current[(resource_type, doc["_id"])] = doc
+        results: list[StoredResource | None] = []
+        versions: list[Version] = []
+        for resource_type, rid, if_match in targets:
+            doc = current.get((resource_type, rid))
             try:
-                if current is None:
+                if doc is None:
                     raise not_known(resource_type, rid)
-                await policy.check_write(
-                    resource_type, from_bson(current["resource"]), None)
+                old = from_bson(doc["resource"])
+                await policy.check_write(resource_type, old, None)
             except NotFound:
                 if if_match is not None:
                     raise
-                return None
-            await self._guarded(resource_type, rid, current, None, s)
-            if if_match is not None and if_match != current["vid"]:
+                results.append(None)
+                continue
+            await self._guarded(resource_type, rid, old, None, session)
+            if if_match is not None and if_match != doc["vid"]:
                 raise PreconditionFailed(
                     f"Version conflict: If-Match W/\"{if_match}\" but the current version of "
-                    f"{resource_type}/{rid} is W/\"{current['vid']}\""
+                    f"{resource_type}/{rid} is W/\"{doc['vid']}\""
                 )
-            moment = clock.now()
-            vid = current["vid"] + 1
-            result = await collection.delete_one({"_id": rid, "vid": current["vid"]}, session=s)
-            if result.deleted_count != 1:  # pragma: no cover
-                raise PreconditionFailed(f"{resource_type}/{rid} changed concurrently")
-            await self._supersede(resource_type, rid, current["vid"], moment, s)
-            await self._append_history(resource_type, rid, vid, moment, None,
-                                       current.get("search") or {}, "DELETE", s)
-            return StoredResource(resource_type, rid, vid, moment, None, "DELETE")
-
-        return await self.in_transaction(work, session)
+            version = Version(resource_type, rid, doc["vid"] + 1, moment, None,
+                              doc.get("search") or {}, "DELETE", replaces=doc["vid"])
+            versions.append(version)
+            results.append(version.result())
+        await self.write_versions(versions, session)
+        return results
 
     # -- history --------------------------------------------------------------------
     async def history(
@@ -472,35 +643,13 @@ class Resources:
             "search": index,
         }
 
-    async def _append_history(
-        self,
-        resource_type: str,
-        rid: str,
-        vid: int,
-        moment: datetime,
-        resource: dict[str, Any] | None,
-        index: dict[str, Any],
-        method: str,
-        session: AsyncClientSession,
-        *,
-        created: bool = False,
-    ) -> None:
-        try:
-            await self._db[HISTORY].insert_one(
-                self._history_doc(resource_type, rid, vid, moment, resource, index, method,
-                                  created),
-                session=session,
-            )
-        except DuplicateKeyError:  # pragma: no cover - guarded by the compare-and-set
-            raise PreconditionFailed(f"{resource_type}/{rid} changed concurrently") from None
-
     @staticmethod
     def _history_doc(
         resource_type: str, rid: str, vid: int, moment: datetime,
         resource: dict[str, Any] | None, index: dict[str, Any], method: str, created: bool,
     ) -> dict[str, Any]:
         return {
-            "_id": f"{resource_type}/{rid}/_history/{vid:012d}",
+            "_id": history_id(resource_type, rid, vid),
             "type": resource_type,
             "id": rid,
             "vid": vid,
@@ -510,16 +659,6 @@ class Resources:
             "resource": None if resource is None else to_bson(resource),
             "search": index,
         }
-
-    async def _supersede(
-        self, resource_type: str, rid: str, vid: int, moment: datetime,
-        session: AsyncClientSession,
-    ) -> None:
-        await self._db[HISTORY].update_one(
-            {"type": resource_type, "id": rid, "vid": vid},
-            {"$set": {"supersededAt": moment}},
-            session=session,
-        )
 
     @staticmethod
     def _from_current(resource_type: str, doc: dict[str, Any]) -> StoredResource:
@@ -536,3 +675,15 @@ class Resources:
             None if resource is None else from_bson(resource), doc.get("method", "PUT"),
             created=doc.get("created", False),
         )
+
+
+def _conflict(versions: list[Version], error: BulkWriteError | None = None
+              ) -> PreconditionFailed:
+    """412 for a version written meanwhile (a duplicate key); other errors go on as they
+    are (a transaction's write conflict is retried by ``with_transaction``)."""
+    if error is not None and any(e.get("code") != _DUPLICATE_KEY
+                                 for e in error.details.get("writeErrors", [])):
+        raise error
+    names = ", ".join(f"{v.resource_type}/{v.rid}" for v in versions[:3])
+    return PreconditionFailed(f"{names}{' ...' if len(versions) > 3 else ''} changed "
+                              "concurrently")

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from pymongo import IndexModel
+from pymongo import IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from ..search.compartments import COMPARTMENTS_FIELD
 from ..search.index import SORT_FIELD
+from ..search.pairs import PAIR_FIELD, PAIRS, pair_keys
 from ..search.parameters.date import COARSE_FIELD
 
 __all__ = ["ensure_search_indexes", "SEARCH_INDEXES", "start_word_index", "word_indexes_built"]
@@ -68,6 +69,10 @@ def _models(resource_type: str) -> list[IndexModel]:
         if "s" in fields:
             models.append(IndexModel([(f"search.{COARSE_FIELD}.{code}", 1)],
                                      name=f"{code}.months"))
+    for pair in PAIRS.get(resource_type, ()):
+        models.append(IndexModel([(f"search.{PAIR_FIELD}.{pair.name}", 1),
+                                  (f"search.{SORT_FIELD}.{pair.sort}.d", -1), ("_id", 1)],
+                                 name=f"pair.{pair.name}"))
     for code in _SORTED.get(resource_type, []):
         for suffix, direction in (("a", 1), ("d", -1)):
             field = f"search.{SORT_FIELD}.{code}.{suffix}"
@@ -79,6 +84,38 @@ def _models(resource_type: str) -> list[IndexModel]:
 async def ensure_search_indexes(db: AsyncDatabase) -> None:
     for resource_type in SEARCH_INDEXES:
         await db[resource_type].create_indexes(_models(resource_type))
+    await _backfill_pair_keys(db)
+
+
+_LAYOUT = "search_layout"
+_PAIRS_DONE = "pair-keys-1"
+_BACKFILL_BATCH = 500
+
+
+async def _backfill_pair_keys(db: AsyncDatabase) -> None:
+    """Pair keys (:mod:`..search.pairs`) for resources stored before the server wrote
+    them, once per database (a marker in ``search_layout`` records it; the work is
+    idempotent, so two processes starting together at worst both do it)."""
+    layout = db[_LAYOUT]
+    if await layout.find_one({"_id": _PAIRS_DONE}) is not None:
+        return
+    for resource_type, pairs in PAIRS.items():
+        for pair in pairs:
+            missing = {f"search.{pair.reference}": {"$exists": True},
+                       f"search.{pair.token}": {"$exists": True},
+                       f"search.{PAIR_FIELD}.{pair.name}": {"$exists": False}}
+            updates: list[UpdateOne] = []
+            async for doc in db[resource_type].find(missing, {"search": 1}):
+                keys = pair_keys(resource_type, doc["search"]).get(pair.name)
+                if keys:
+                    updates.append(UpdateOne({"_id": doc["_id"]}, {
+                        "$set": {f"search.{PAIR_FIELD}.{pair.name}": keys}}))
+                if len(updates) >= _BACKFILL_BATCH:
+                    await db[resource_type].bulk_write(updates, ordered=False)
+                    updates = []
+            if updates:
+                await db[resource_type].bulk_write(updates, ordered=False)
+    await layout.update_one({"_id": _PAIRS_DONE}, {"$set": {"done": True}}, upsert=True)
 
 
 _word_indexes: dict[tuple[str, str, str], asyncio.Task[None]] = {}

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ..access import SYSTEM
-from .resources import Resources, StoredResource
+from .resources import Resources, StoredResource, Version
 
 __all__ = ["SystemWriter"]
 
@@ -45,3 +45,11 @@ class SystemWriter:
     async def create_many(self, resources: list[tuple[dict[str, Any], str]], *,
                           session: Any) -> list[StoredResource]:
         return await self.resources.create_many(SYSTEM, resources, session=session)
+
+    def new_versions(self, resources: list[tuple[dict[str, Any], str]], moment: Any
+                     ) -> list[Version]:
+        return self.resources.new_versions(resources, moment)
+
+    async def create_versions(self, versions: list[Version], *, session: Any
+                              ) -> list[StoredResource]:
+        return await self.resources.create_versions(SYSTEM, versions, session=session)

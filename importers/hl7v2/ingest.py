@@ -159,6 +159,8 @@ class Ingestor:
             if done is not None:
                 return self._repeat(done, parsed.header)
             moment = instants.now()
+            await self.store.prefetch([(w.resource["resourceType"], w.resource["id"])
+                                       for w in writes], session)
             targets = [await self._apply(write, session) for write in writes]
             binary = raw_binary(key, text)
             await self.store.write(binary, session)

@@ -64,6 +64,9 @@ class FeedStore(Protocol):
 
     async def in_transaction(self, work: Callable[[Any], Awaitable[T]]) -> T: ...
 
+    async def prefetch(self, keys: list[tuple[str, str]], session: Any) -> None:
+        """Read ahead the stored versions of the (type, id) about to be written."""
+
     async def current(self, resource_type: str, rid: str, session: Any
                       ) -> tuple[int, dict[str, Any]] | None:
         """(version, resource) of a stored resource, None when absent or deleted."""

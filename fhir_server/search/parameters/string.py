@@ -73,11 +73,17 @@ class StringParameter:
         return value
 
     def condition(self, value: str, modifier: str | None, path: str) -> Condition:
-        if modifier == "exact":
-            return Element(path, {"x": value}, rank=RANK_EQUAL)
+        """Each form with a condition on ``n`` that the ``<code>.n`` index answers: the
+        folded value for ``:exact`` (an exact value folds to it), its prefix range by
+        default, and for ``:contains`` a substring (MongoDB scans the index keys, not the
+        documents)."""
         normalized = normalize_text(value)
+        if modifier == "exact":
+            return Element(path, {"x": value}, rank=RANK_EQUAL,
+                           index_key=(f"{path}.n", normalized))
         if modifier == "contains":
-            return Element(path, {"n": {"$regex": re.escape(normalized)}})
+            contains = {"$regex": re.escape(normalized)}
+            return Element(path, {"n": contains}, index_key=(f"{path}.n", contains))
         return one_value_range(path, "n", prefix_range(normalized), RANK_RANGE)
 
     def sort_values(self, entries: list[dict[str, Any]]) -> tuple[Any, Any] | None:
