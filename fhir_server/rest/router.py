@@ -50,7 +50,14 @@ async def dispatch(request: Request, path: str) -> Response:
         method = "GET"
     if segments and segments[0] in EXPORT_PATHS:
         return await export_dispatch(request, method, segments)
-    policy_of(request).check_interaction(*interaction_of(method, segments))
+    interaction, resource_type = interaction_of(method, segments)
+    policy = policy_of(request)
+    listed = [t for v in request.query_params.getlist("_type") for t in v.split(",") if t]
+    if interaction == "search" and resource_type is None and listed:
+        for listed_type in listed:  # GET /?_type=A,B: the scopes of A and B are enough
+            policy.check_interaction("search", listed_type)
+    else:
+        policy.check_interaction(interaction, resource_type)
     n = len(segments)
     if n == 0:
         if method == "POST":

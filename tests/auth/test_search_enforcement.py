@@ -115,3 +115,13 @@ async def test_conditional_writes_do_not_see_other_patients(http, auth, reposito
     system = bearer(await issue(auth, "system/*.rs", kind="backend"))
     assert (await http.get("/fhir/Observation/m2", headers=system)).status_code == 200
     assert (await http.get("/fhir/Observation/m1", headers=system)).status_code == 410
+
+
+async def test_a_system_search_needs_the_scopes_of_the_types_it_lists(http, auth, data):
+    token = await issue(auth, "user/Observation.rs", fhir_user="Practitioner/dr")
+    listed = await search(http, token, "?_type=Observation&category=laboratory")
+    assert ids(listed) == {("Observation", "lab1"), ("Observation", "lab2")}
+    for path in ("?_type=Observation,Patient", "?category=laboratory"):
+        refused = await http.get(f"/fhir/{path}", headers=bearer(token))
+        assert refused.status_code == 403, refused.text
+        assert "insufficient_scope" in refused.headers["www-authenticate"]
