@@ -30,7 +30,7 @@ from pymongo.errors import BulkWriteError
 from profiles.definitions import resource_types
 
 from .. import clock
-from ..access import AccessPolicy, not_known
+from ..access import AccessPolicy, Hints, not_known
 from ..errors import Gone, MethodNotAllowed, NotFound, PreconditionFailed
 from ..json_io import from_bson, to_bson
 from .documents import HISTORY, for_history, write_options
@@ -588,7 +588,9 @@ class Resources:
     ) -> HistoryPage:
         """Versions newest first of one resource (``rid``), one type, or the ``types``
         (system level); ``after`` is the keyset cursor of the previous page. Only the
-        versions the policy shows (a deletion shows as its deleted version would)."""
+        versions the policy shows (a deletion shows as its deleted version would); the
+        query tests no content, so a masked resource's versions are listed, masked."""
+        policy = policy.narrowed(Hints(policy.hints.patients, content=False))
         visible: list[dict[str, Any]] = []
         for resource_type in types:
             condition = for_history(await policy.filter(resource_type))

@@ -33,9 +33,9 @@ _READS = [
 
 _ESSENTIAL = ("read", "vread", "history-instance", "search-id", "read-elements")
 
-# A masked resource's instance history is empty (its versions are filtered like a search
-# on content) while its read shows it masked: over-hiding, not a leak; not asserted.
-_SHOWN = {name for name, _ in _READS} - {"validate-stored", "history-instance"}
+# Every read path shows a resource the actor may see (masked where a Consent masks it),
+# its instance history too; $validate answers about it without showing it.
+_SHOWN = {name for name, _ in _READS} - {"validate-stored"}
 
 PATHS = [Path(f"{name}:obs", "GET", url, "obs", shows_target=name in _SHOWN)
          for name, url in _READS] + [
