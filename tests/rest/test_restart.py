@@ -218,7 +218,10 @@ async def test_the_database_is_stopped_when_startup_fails(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         server = EmbeddedServer(data_dir, port=taken.getsockname()[1], wait=False)
-        assert server.wait_exit(timeout=90) != 0
+        try:
+            assert server.wait_exit(timeout=90) != 0
+        finally:
+            server.kill()  # a server that did not exit is not left behind
     _assert_database_stopped(data_dir)
 
 
