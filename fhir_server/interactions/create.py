@@ -8,6 +8,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..storage import StoredResource
+from ..write_rules import after_write
 from .caller import Caller
 from .conditional import match_one
 
@@ -35,5 +36,10 @@ async def create(caller: Caller, resource: dict[str, Any], *,
             existing = await caller.resources.read(caller.policy, resource["resourceType"],
                                                    found, session)
             return Created(existing, False)
-    stored = await caller.resources.create(caller.policy, resource, rid=rid, session=session)
-    return Created(stored, True)
+
+    async def write(s: AsyncClientSession) -> StoredResource:
+        stored = await caller.resources.create(caller.policy, resource, rid=rid, session=s)
+        await after_write(caller, stored, s)
+        return stored
+
+    return Created(await caller.resources.in_transaction(write, session), True)

@@ -24,6 +24,7 @@ from ..database import connect
 from ..errors import FhirError, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable
 from ..export import install as install_export
 from ..services import build_services
+from ..subscriptions import install as install_subscriptions
 from .responses import error_response
 from .router import dispatch
 from .timeouts import BodyTimeout
@@ -99,4 +100,5 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
     app.state.capability_hooks = []
     install_auth(app, settings)
     install_export(app, settings)
+    install_subscriptions(app, settings)
     return app

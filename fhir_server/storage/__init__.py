@@ -33,6 +33,9 @@ from .reindex_jobs import ReindexJobs
 from .resources import HistoryPage, Indexer, Resources, StoredResource
 from .search_indexes import ensure_search_indexes
 from .search_registry import SearchRegistryDocument
+from .subscription_events import SubscriptionEvents
+from .subscription_outbox import Outbox
+from .subscription_state import SubscriptionStates
 from .system_writer import SystemWriter
 
 __all__ = ["Storage", "Resources", "Queries", "Found", "StoredResource", "HistoryPage",
@@ -54,6 +57,9 @@ class Storage:
     load_progress: LoadProgress
     export_files: OutputStore
     packages: InstalledPackages
+    outbox: Outbox
+    subscriptions: SubscriptionStates
+    subscription_events: SubscriptionEvents
     _db: AsyncDatabase
 
     @classmethod
@@ -64,7 +70,8 @@ class Storage:
         return cls(resources, Queries(db), BinaryStore(db), AuditTrail(db, indexer),
                    ConsentData(db, base), ReindexJobs(db), Hl7Feed(db, resources),
                    AuthStorage.open(db), SearchRegistryDocument(db), LoadProgress(db),
-                   OutputStore(db), InstalledPackages(db, resources), db)
+                   OutputStore(db), InstalledPackages(db, resources), Outbox(db),
+                   SubscriptionStates(db), SubscriptionEvents(db), db)
 
     async def seed_shipped(self, resources: list[dict[str, Any]]) -> SeedOutcome:
         """Store the shipped conformance content (:mod:`.conformance_seed`)."""
@@ -85,3 +92,5 @@ class Storage:
         await ensure_search_indexes(self._db)
         await self.audit.ensure_indexes()
         await self.consents.ensure_indexes()
+        await self.outbox.ensure_indexes()
+        await self.subscriptions.ensure_indexes()
