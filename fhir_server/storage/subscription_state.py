@@ -131,13 +131,25 @@ class SubscriptionStates:
                                          {"$set": {**changes, **free}})
 
     # -- websocket bindings --------------------------------------------------------------
-    async def bind_websocket(self, sid: str, connection: str) -> dict[str, Any] | None:
-        """``connection`` now delivers ``sid`` (the newest binding wins); the state, or
-        None when it is not a live websocket subscription."""
+    async def bind_websocket(self, sid: str, connection: str, lease: timedelta, *,
+                             force: bool = False) -> dict[str, Any] | None:
+        """``connection`` now delivers ``sid``: when no other connection holds it (or its
+        lease ran out), or always with ``force`` (the newest binding wins). The state,
+        or None when it is held elsewhere or not a live websocket subscription."""
+        now = clock.now()
+        query: dict[str, Any] = {"_id": sid, "channel.type": "websocket",
+                                 "status": {"$in": list(LIVE)}}
+        if not force:
+            query["$or"] = [{"ws.worker": {"$in": [None, connection]}},
+                            {"ws.until": {"$lte": now}}]
         return await self.states.find_one_and_update(
-            {"_id": sid, "channel.type": "websocket", "status": {"$in": list(LIVE)}},
-            {"$set": {"ws": {"worker": connection, "until": clock.now()}}},
+            query, {"$set": {"ws": {"worker": connection, "until": now + lease}}},
             return_document=ReturnDocument.AFTER)
+
+    async def renew_websocket(self, sids: list[str], connection: str,
+                              lease: timedelta) -> None:
+        await self.states.update_many({"_id": {"$in": sids}, "ws.worker": connection},
+                                      {"$set": {"ws.until": clock.now() + lease}})
 
     async def websocket_sent(self, sid: str, connection: str, delivered: int,
                              last: int) -> bool:

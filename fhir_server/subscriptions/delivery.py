@@ -35,6 +35,7 @@ from ..storage.subscription_state import LIVE, NEVER
 from .endpoints import EndpointPolicy, GuardedBackend
 from .notifications import notification
 from .owner import owner_policy, shown_events
+from .pacing import Pace
 from .registration import MAX_TIMEOUT
 
 __all__ = ["RestHookDelivery", "LEASE", "MAX_BACKOFF", "ERROR_AFTER"]
@@ -43,7 +44,7 @@ log = logging.getLogger("fhir_server.subscriptions")
 LEASE = timedelta(seconds=MAX_TIMEOUT + 15)  # outlives the longest POST
 MAX_BACKOFF = timedelta(minutes=5)
 ERROR_AFTER = 3
-POLL_SECONDS = 0.05
+WINDOW = 50  # events read (and decided on) at once
 MAX_PARALLEL = 20
 STOP_SECONDS = 10.0
 
@@ -69,6 +70,7 @@ class RestHookDelivery:
         self.stopping = False
 
     async def loop(self) -> None:
+        pace = Pace()
         while not self.stopping:
             claimed = None
             try:
@@ -79,12 +81,11 @@ class RestHookDelivery:
                 raise
             except Exception:
                 log.exception("claiming rest-hook deliveries failed")
-            if claimed is None:
-                await asyncio.sleep(POLL_SECONDS)
-                continue
-            sid = claimed["_id"]
-            self.active[sid] = asyncio.create_task(self._run(claimed),
-                                                   name=f"rest-hook-{sid}")
+            if claimed is not None:
+                sid = claimed["_id"]
+                self.active[sid] = asyncio.create_task(self._run(claimed),
+                                                       name=f"rest-hook-{sid}")
+            await pace.wait(claimed is not None)
 
     async def stop(self) -> None:
         """Let the notifications being sent finish (each records its progress and gives
@@ -136,17 +137,25 @@ class RestHookDelivery:
             state["last_sent"] + timedelta(seconds=heartbeat) <= clock.now())
 
     async def send_events(self, state: dict[str, Any]) -> dict[str, Any] | None:
-        """Send the next notification of events; the state after it (None: lease lost)."""
+        """Send the next :data:`WINDOW` events, ``maxCount`` per notification, each
+        recorded as delivered once the endpoint accepted it; the state after them (None:
+        the lease was lost)."""
         first = state["delivered"] + 1
-        last = min(state["events"], state["delivered"] + state["channel"]["max_count"])
+        last = min(state["events"], state["delivered"] + WINDOW)
         events = await self.services.storage.subscription_events.between(state["_id"], first,
                                                                           last)
-        content = state["channel"]["content"]
         shown = await shown_events(self.services, owner_policy(self.services, state),
-                                   events, content)
-        await self.post(state, notification(self.services.base, state,
-                                            "event-notification", shown))
-        return await self._progress(state, {"delivered": last})
+                                   events, state["channel"]["content"])
+        size = state["channel"]["max_count"]
+        current: dict[str, Any] | None = state
+        for start in range(0, len(shown), size):
+            if current is None or self.stopping:
+                break
+            part = shown[start:start + size]
+            await self.post(current, notification(self.services.base, current,
+                                                   "event-notification", part))
+            current = await self._progress(current, {"delivered": part[-1].event["n"]})
+        return current
 
     async def _progress(self, state: dict[str, Any], changes: dict[str, Any]
                         ) -> dict[str, Any] | None:

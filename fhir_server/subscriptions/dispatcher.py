@@ -2,14 +2,15 @@
 committed versions into numbered subscription events.
 
 Every server process runs :meth:`Dispatcher.loop`; the one holding the lease
-``subscription_leases/dispatcher`` (renewed on every round, taken over by another process
-when it is not renewed for :data:`LEASE`: a stopped or dead process) works, the others
-wait. A round reads the oldest pending versions of the outbox
-(:mod:`fhir_server.storage.subscription_outbox`), decides which subscriptions each one
-notifies (:mod:`.matching`) and, in one transaction that also checks the lease, stores
-the events numbered after each subscription's counter, advances the counters and takes
-the versions out of the outbox. Numbers are therefore given after commit, in one place:
-no gaps, no duplicates, whatever order concurrent writes committed in.
+``subscription_leases/dispatcher`` (renewed every :data:`RENEW_SECONDS`, taken over by
+another process when it is not renewed for :data:`LEASE`: a dead process; a stopping
+one hands it over at once) works, the others wait. A round reads the oldest pending
+versions of the outbox (:mod:`fhir_server.storage.subscription_outbox`), decides which
+subscriptions each one notifies (:mod:`.matching`) and, in one transaction that also
+checks the lease, stores the events numbered after each subscription's counter,
+advances the counters and takes the versions out of the outbox. Numbers are therefore
+given after commit, in one place: no gaps, no duplicates, whatever order concurrent
+writes committed in.
 
 The leader also brings Subscription resources in line with the server's status
 (``requested`` -> ``active`` after a handshake, ``error``, ``off``) and switches off
@@ -31,14 +32,15 @@ from ..storage.subscription_events import LeaseLost, Numbered, event_key
 from ..storage.subscription_outbox import Version
 from .catalog import topics_of
 from .matching import BatchMatcher
+from .pacing import Pace, ring
 from .topics import Topic
 
 __all__ = ["Dispatcher", "LEASE", "BATCH"]
 
 log = logging.getLogger("fhir_server.subscriptions")
 LEASE = timedelta(seconds=10)
+RENEW_SECONDS = 2.0  # the leader renews its lease, the others try to take it, this often
 BATCH = 200
-POLL_SECONDS = 0.05
 TOPICS_SECONDS = 5.0
 
 
@@ -56,22 +58,30 @@ class Dispatcher:
         self.storage = services.storage
         self._topics: dict[str, Topic] = {}
         self._topics_at = -TOPICS_SECONDS
+        self._synced_at = -RENEW_SECONDS
 
     async def loop(self) -> None:
+        pace = Pace()
+        loop = asyncio.get_running_loop()
+        leading, next_check = False, 0.0
         while True:
             worked = False
             try:
-                if await self.storage.subscriptions.lead(self.worker, LEASE):
+                if loop.time() >= next_check:
+                    leading = await self.storage.subscriptions.lead(self.worker, LEASE)
+                    next_check = loop.time() + RENEW_SECONDS
+                if leading:
                     worked = await self.round()
-                    await self.sync_statuses()
+                    if loop.time() >= self._synced_at + RENEW_SECONDS:
+                        await self.sync_statuses()
+                        self._synced_at = loop.time()
             except asyncio.CancelledError:
                 raise
             except LeaseLost:
-                worked = True  # someone else numbered or the counters moved: look again
+                worked, next_check = True, 0.0  # taken over, or the counters moved
             except Exception:
                 log.exception("subscription dispatch round failed")
-            if not worked:
-                await asyncio.sleep(POLL_SECONDS)
+            await pace.wait(worked)
 
     async def stop(self) -> None:
         """Hand the lease over at once (shutdown)."""
@@ -107,6 +117,8 @@ class Dispatcher:
                         _event(state, first + i, v) for i, v in enumerate(notified)]))
         await self.storage.subscription_events.commit(self.worker, numbered,
                                                       [v.key for v in versions])
+        if numbered:
+            ring()
         return True
 
     async def live_states(self) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -26,12 +27,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..errors import Issue, operation_outcome
 from .notifications import notification
 from .owner import owner_policy, shown_events
+from .pacing import Pace
 
 __all__ = ["websocket_channel", "PATH"]
 
 log = logging.getLogger("fhir_server.subscriptions")
 PATH = "/fhir/ws"
 POLL_SECONDS = 0.05
+WINDOW = 50  # events read (and decided on) at once
+LEASE = timedelta(seconds=3)
+RENEW_SECONDS = 1.0
+TAKEOVER_SECONDS = 5.0
 MAX_MESSAGE = 64 * 1024
 
 
@@ -53,10 +59,12 @@ def _token_of(message: str) -> str | None:
 class _Connection:
     def __init__(self, services: Any, socket: WebSocket) -> None:
         self.services = services
+        self.states = services.storage.subscriptions
         self.socket = socket
         self.name = uuid.uuid4().hex
         self.bound: dict[str, float] = {}  # subscription -> loop time of the last message
         self.lock = asyncio.Lock()
+        self.sending: asyncio.Task[None] | None = None
 
     async def send(self, bundle: dict[str, Any]) -> None:
         async with self.lock:
@@ -69,62 +77,92 @@ class _Connection:
 
     async def receive(self) -> None:
         """Bind-with-token messages, until the client goes away."""
-        states = self.services.storage.subscriptions
         while True:
             message = await self.socket.receive_text()
             token = _token_of(message[:MAX_MESSAGE])
-            subscriptions = None if token is None else await states.redeem_token(token)
+            subscriptions = None if token is None else await self.states.redeem_token(token)
             if subscriptions is None:
                 await self.refuse("Send bind-with-token with a token from "
                                   "$get-ws-binding-token (unknown or expired token)")
                 continue
             for sid in subscriptions:
-                state = await states.bind_websocket(sid, self.name)
-                if state is None:
-                    await self.refuse(f"Subscription/{sid} is not an active websocket "
-                                      "subscription")
-                    continue
-                await self.send(notification(self.services.base, state, "handshake", []))
-                self.bound[sid] = asyncio.get_running_loop().time()
+                await self.bind(sid)
+
+    async def bind(self, sid: str) -> None:
+        """Take ``sid`` over: once the connection that had it has let it go (it records
+        what it sent first), or after :data:`TAKEOVER_SECONDS` in any case."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TAKEOVER_SECONDS
+        state = await self.states.bind_websocket(sid, self.name, LEASE)
+        while state is None and loop.time() < deadline:
+            await asyncio.sleep(POLL_SECONDS)
+            state = await self.states.bind_websocket(sid, self.name, LEASE)
+        if state is None:
+            state = await self.states.bind_websocket(sid, self.name, LEASE, force=True)
+        if state is None:
+            await self.refuse(f"Subscription/{sid} is not an active websocket subscription")
+            return
+        await self.send(notification(self.services.base, state, "handshake", []))
+        self.bound[sid] = loop.time()
 
     async def deliver(self) -> None:
-        """Send what the bound subscriptions have pending, forever."""
-        states = self.services.storage.subscriptions
+        """Send what the bound subscriptions have pending, forever; the bindings are
+        renewed every :data:`RENEW_SECONDS`."""
+        loop = asyncio.get_running_loop()
+        pace = Pace()
+        renewed = loop.time()
         while True:
+            worked = False
             if self.bound:
-                for state in await states.get_many(list(self.bound)):
-                    await self._deliver_one(state)
-            await asyncio.sleep(POLL_SECONDS)
+                for state in await self.states.get_many(list(self.bound)):
+                    # sending and recording it go together, even when the connection is
+                    # being closed: a notification sent is a notification recorded
+                    self.sending = asyncio.create_task(self._deliver_one(state))
+                    worked = await asyncio.shield(self.sending) or worked
+                if loop.time() - renewed >= RENEW_SECONDS:
+                    await self.states.renew_websocket(list(self.bound), self.name, LEASE)
+                    renewed = loop.time()
+            await pace.wait(worked)
 
-    async def _deliver_one(self, state: dict[str, Any]) -> None:
+    async def _deliver_one(self, state: dict[str, Any]) -> bool:
+        """Send the subscription's next events (or its heartbeat); whether it sent any."""
         sid = state["_id"]
         if (state.get("ws") or {}).get("worker") != self.name:
             self.bound.pop(sid, None)  # another binding took it over
-            return
+            return False
         loop_time = asyncio.get_running_loop().time()
         if state["delivered"] < state["events"]:
             first = state["delivered"] + 1
-            last = min(state["events"], state["delivered"] + state["channel"]["max_count"])
+            last = min(state["events"], state["delivered"] + WINDOW)
             events = await self.services.storage.subscription_events.between(sid, first, last)
             shown = await shown_events(self.services, owner_policy(self.services, state),
                                        events, state["channel"]["content"])
-            await self.send(notification(self.services.base, state, "event-notification",
-                                         shown))
-            if not await self.services.storage.subscriptions.websocket_sent(
-                    sid, self.name, state["delivered"], last):
-                self.bound.pop(sid, None)
-                return
+            size = state["channel"]["max_count"]
+            delivered = state["delivered"]
+            for start in range(0, len(shown), size):
+                part = shown[start:start + size]
+                await self.send(notification(self.services.base, state,
+                                             "event-notification", part))
+                if not await self.states.websocket_sent(sid, self.name, delivered,
+                                                        part[-1].event["n"]):
+                    self.bound.pop(sid, None)
+                    return True
+                delivered = part[-1].event["n"]
             self.bound[sid] = loop_time
-            return
+            return True
         heartbeat = state["channel"].get("heartbeat")
         if heartbeat and loop_time - self.bound[sid] >= heartbeat:
             await self.send(notification(self.services.base, state, "heartbeat", []))
             self.bound[sid] = loop_time
+        return False
 
     async def close(self) -> None:
+        if self.sending is not None:
+            with contextlib.suppress(Exception):
+                await self.sending
         for sid in list(self.bound):
             with contextlib.suppress(Exception):
-                await self.services.storage.subscriptions.unbind_websocket(sid, self.name)
+                await self.states.unbind_websocket(sid, self.name)
 
 
 async def websocket_channel(socket: WebSocket) -> None:
