@@ -18,6 +18,7 @@ from pymongo.errors import OperationFailure
 
 from ..errors import FhirError, PayloadTooLarge
 from ..interactions import Caller
+from ..write_rules import after_write
 from .entries import Entry, EntryError
 from .execute import EntryResult, execute, prepare
 from .plan import Plan, link_full_urls, plan_target, resolve_conditional_references
@@ -154,6 +155,13 @@ async def _create_all(caller: Caller, entries: list[Entry], method: str,
         method=method, session=session)
     for entry, stored in zip(entries, created, strict=True):
         results[entry.index] = EntryResult(201, stored)
+
+    stored_by_index = {e.index: stored for e, stored in zip(entries, created, strict=True)}
+
+    async def rules(entry: Entry) -> None:  # the write rules, as for a single create
+        await after_write(caller, stored_by_index[entry.index], session)
+
+    await _each(entries, rules)
 
 
 async def _read(reader: EntryReader, entry: Entry) -> EntryResult:

@@ -70,3 +70,30 @@ async def test_unknown_or_busy_slot_is_refused_and_nothing_is_written(client):
     assert unknown.status_code == 422, unknown.text
     assert await _appointments(client) == 0
     assert await _slot_status(client, busy) == "busy-unavailable"
+
+
+async def test_free_slots_by_date_and_practitioner(client):
+    schedule = {"resourceType": "Schedule", "id": "s1",
+                "actor": [{"reference": "Practitioner/midwife1"}]}
+    assert (await client.put("Schedule/s1", json=schedule)).status_code in (200, 201)
+    ids = {}
+    for name, day, status in (("free-8th", "08", "free"), ("busy-8th", "08", "busy"),
+                              ("free-9th", "09", "free")):
+        body = {**slot(status), "start": f"2026-12-{day}T09:00:00Z",
+                "end": f"2026-12-{day}T09:15:00Z"}
+        ids[(await client.post("Slot", json=body)).json()["id"]] = name
+    found = (await client.get("Slot", params=[
+        ("status", "free"), ("start", "ge2026-12-08"), ("start", "lt2026-12-09"),
+        ("schedule.actor", "Practitioner/midwife1")])).json()
+    assert [ids[e["resource"]["id"]] for e in found.get("entry", [])] == ["free-8th"]
+
+
+async def test_transaction_booking_one_slot_twice_fails_as_a_whole(client):
+    slot_id = (await client.post("Slot", json=slot())).json()["id"]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": appointment(slot_id, f"p{i}"),
+         "request": {"method": "POST", "url": "Appointment"}} for i in range(2)]}
+    answer = await client.post("", json=bundle)
+    assert answer.status_code == 409, answer.text
+    assert await _appointments(client) == 0
+    assert await _slot_status(client, slot_id) == "free"
