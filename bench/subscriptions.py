@@ -79,8 +79,8 @@ class Receiver:
                 self.changed.set()
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            writer.close()  # the server went away, or the bench ends
 
     async def wait_for(self, ids: list[str], seconds: float) -> None:
         deadline = time.monotonic() + seconds
