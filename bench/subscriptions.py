@@ -10,7 +10,7 @@ rest-hook channel.
 * **throughput off / on**: ``--writes`` Observation creates, ``--concurrency`` at once,
   first with no Subscription, then with one ``observation-changed`` rest-hook
   Subscription (``id-only``, one event per notification) being delivered meanwhile; the
-  ratio is on/off.
+  ratio is on/off, and how long until the last of those writes was delivered;
 * **latency**: ``--writes`` creates sent open-loop at ``--rate`` per second (each in its
   own task, whatever the previous ones do); for each, the time from the version's
   ``meta.lastUpdated`` (stamped by the server just before the commit) to the arrival of
@@ -96,17 +96,18 @@ async def create(http: httpx.AsyncClient, base: str, number: int) -> tuple[str, 
     return body["id"], datetime.fromisoformat(body["meta"]["lastUpdated"]).timestamp()
 
 
-async def throughput(base: str, writes: int, concurrency: int) -> float:
-    queue = list(range(writes))
+async def throughput(base: str, writes: int, concurrency: int) -> tuple[float, list[str]]:
+    """Writes per second, and the ids written."""
+    queue, ids = list(range(writes)), []
 
     async def worker(http: httpx.AsyncClient) -> None:
         while queue:
-            await create(http, base, queue.pop())
+            ids.append((await create(http, base, queue.pop()))[0])
 
     async with httpx.AsyncClient(timeout=60) as http:
         start = time.perf_counter()
         await asyncio.gather(*(worker(http) for _ in range(concurrency)))
-        return writes / (time.perf_counter() - start)
+        return writes / (time.perf_counter() - start), ids
 
 
 async def latency(base: str, receiver: Receiver, writes: int, rate: float
@@ -129,7 +130,7 @@ async def run(writes: int, rate: float, concurrency: int, data_dir: Path) -> Non
     server = Server(data_dir, os.environ.get("MONGODB_URI"))
     try:
         print(f"server idle after {server.wait_idle():.0f} s")
-        off = await throughput(server.base, writes, concurrency)
+        off, _ = await throughput(server.base, writes, concurrency)
         receiver = Receiver()
         await receiver.start()
         subscription = {
@@ -143,11 +144,15 @@ async def run(writes: int, rate: float, concurrency: int, data_dir: Path) -> Non
             (await http.post(f"{server.base}/Subscription", json=subscription)
              ).raise_for_status()
         await asyncio.wait_for(receiver.handshake.wait(), 60)
-        on = await throughput(server.base, writes, concurrency)
+        start = time.perf_counter()
+        on, ids = await throughput(server.base, writes, concurrency)
+        await receiver.wait_for(ids, seconds=600)  # no backlog into the latency run
+        drained = time.perf_counter() - start
         achieved, delays = await latency(server.base, receiver, writes, rate)
         cuts = quantiles(delays, n=100)
         print(f"writes/s, concurrency {concurrency}: off {off:.1f}, on {on:.1f}, "
-              f"on/off {on / off:.2f}")
+              f"on/off {on / off:.2f}; all {writes} delivered {drained:.1f} s after the "
+              f"first write ({writes / drained:.1f} events/s)")
         print(f"latency at {rate:.0f} writes/s asked ({achieved:.1f} achieved), "
               f"{writes} writes: p50 {cuts[49] * 1000:.0f} ms, p99 {cuts[98] * 1000:.0f} ms, "
               f"max {max(delays) * 1000:.0f} ms")
