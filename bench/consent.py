@@ -116,10 +116,10 @@ async def run(uri: str, copies: int, iterations: int) -> None:
         for context in contexts:
             await context.__aenter__()
         try:
-            repository = SystemWriter(apps["on"].state.services.storage.resources)
+            writer = SystemWriter(apps["on"].state.services.storage.resources)
             for number, patient in enumerate(patients):
                 consent = _consent(number, patient, f"Organization/{organization}")
-                await repository.update(consent, consent["id"])
+                await writer.update(consent, consent["id"])
             print(f"{sum(data.counts.values())} resources, {len(patients)} patients, "
                   f"{len(patients)} Consents", flush=True)
             auth = apps["on"].state.auth
@@ -189,7 +189,7 @@ async def _audit_cost(db: Any, iterations: int) -> None:
             "recorded": "2026-01-01T00:00:00Z"}])
         timings.append(time.perf_counter() - started)
     p50, p95 = _percentiles(timings)
-    print(f"audit-trail append alone (read newest + insert + head update): "
+    print(f"audit-trail append alone (read head, insert, move head: one transaction): "
           f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 
 

@@ -20,6 +20,7 @@ from .embedded_db import (
 from .rest.app import create_app
 from .rest.timeouts import HeadTimeoutProtocol
 from .server_record import record_server
+from .webapp import app_url
 
 __all__ = ["run", "database_for"]
 
@@ -71,6 +72,7 @@ def run(settings: Settings) -> int:
                      settings.data_dir.resolve() / "db")
         app = create_app(settings)
         log.info("FHIR base %s", settings.fhir_base)
+        log.info("web app %s", app_url(settings))
         config = uvicorn.Config(app, host=settings.host, port=settings.port,
                                 log_level="info", access_log=False, lifespan="on",
                                 http=HeadTimeoutProtocol)

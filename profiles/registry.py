@@ -62,9 +62,10 @@ def _core_profiles() -> tuple[dict[str, Any], ...]:
 
 
 def shipped_definitions() -> tuple[dict[str, Any], ...]:
-    """The StructureDefinitions stored as resources on first start (:mod:`terminology.seed`)
-    so that clients can read and search them: the project's own profiles and extensions,
-    and the core profiles that resources can claim (vital signs, ...).
+    """The StructureDefinitions the server stores as resources on first start (its
+    conformance seeding) so that clients can read and search them: the project's own
+    profiles and extensions, and the core profiles that resources can claim (vital signs,
+    ...).
 
     Not stored: the 213 base definitions of the resource types and datatypes (31 MB of
     snapshots) and the 393 core extension definitions. They are the specification itself,

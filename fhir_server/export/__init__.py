@@ -49,9 +49,9 @@ class ExportService:
 
 def timings_from_environment() -> ExportTimings:
     """``FHIR_EXPORT_EXPIRY_SECONDS`` (default 3600): how long files are kept;
-    ``FHIR_EXPORT_MAX_JOBS`` (default 3): exports one owner may run at once."""
+    ``FHIR_EXPORT_MAX_JOBS`` (default 10): exports one owner may have queued or running at once."""
     expiry = int(os.environ.get("FHIR_EXPORT_EXPIRY_SECONDS", "3600"))
-    max_jobs = int(os.environ.get("FHIR_EXPORT_MAX_JOBS", "3"))
+    max_jobs = int(os.environ.get("FHIR_EXPORT_MAX_JOBS", "10"))
     return ExportTimings(expiry=timedelta(seconds=max(expiry, 1)), max_jobs=max(max_jobs, 1))
 
 

@@ -23,7 +23,7 @@ from pymongo import DESCENDING
 from .. import clock
 from ..access import AccessPolicy, Hints
 from ..mch.pregnancy import RESOURCE_TYPES as PREGNANCY_RESOURCE_TYPES
-from ..mch.pregnancy import pregnancy_summary
+from ..mch.pregnancy import PregnancySummary, pregnancy_history_codes, pregnancy_summary
 from ..search.compartments import compartment_filter
 from ..storage import Queries
 
@@ -36,6 +36,11 @@ PREGNANCY_STATUS = {"82810-3"}
 PREGNANCY_EDD = {"11778-8", "11779-6", "11780-4"}
 PREGNANCY_OUTCOME = {"11636-8", "11637-6", "11638-4", "11639-2", "11640-0", "11612-9",
                      "11613-7", "11614-5"}
+# The IPS codes above (the entries its History of Pregnancy section slices), and every
+# pregnancy record the pregnancy summary reads: LMP, EDD and gestational age by any
+# method, the MCH pregnancy outcome (63893-2) and delivery date.
+PREGNANCY_HISTORY = (PREGNANCY_STATUS | PREGNANCY_EDD | PREGNANCY_OUTCOME
+                     | pregnancy_history_codes())
 _EMPTY_REASON = {"coding": [{
     "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable",
     "display": "Unavailable"}]}
@@ -52,7 +57,7 @@ def _is_lab(resource: dict[str, Any]) -> bool:
 
 
 def _pregnancy(resource: dict[str, Any]) -> bool:
-    return bool(_codes(resource) & (PREGNANCY_STATUS | PREGNANCY_EDD | PREGNANCY_OUTCOME))
+    return bool(_codes(resource) & PREGNANCY_HISTORY)
 
 
 @dataclass(frozen=True)
@@ -121,14 +126,33 @@ def _declared(resource: dict[str, Any]) -> dict[str, Any]:
     return {**resource, "meta": meta}
 
 
+def _concept_text(concept: Any) -> str | None:
+    if not isinstance(concept, dict):
+        return None
+    coding = next(iter(concept.get("coding", [])), {})
+    text = concept.get("text") or coding.get("display") or coding.get("code")
+    return str(text) if text else None
+
+
+def _value_text(observation: dict[str, Any]) -> str | None:
+    """An Observation's value as a reader wants it (``Livebirth``, ``9.8 g/dL``)."""
+    if (concept := _concept_text(observation.get("valueCodeableConcept"))) is not None:
+        return concept
+    quantity = observation.get("valueQuantity")
+    if isinstance(quantity, dict) and quantity.get("value") is not None:
+        unit = quantity.get("unit") or quantity.get("code") or ""
+        return f"{quantity['value']} {unit}".strip()
+    for element in ("valueDateTime", "valueString", "valueInteger", "valueBoolean"):
+        if observation.get(element) is not None:
+            return str(observation[element])
+    return None
+
+
 def _label(resource: dict[str, Any]) -> str:
     for element in ("code", "vaccineCode", "medicationCodeableConcept"):
-        concept = resource.get(element)
-        if isinstance(concept, dict):
-            coding = next(iter(concept.get("coding", [])), {})
-            text = concept.get("text") or coding.get("display") or coding.get("code")
-            if text:
-                return str(text)
+        if (text := _concept_text(resource.get(element))) is not None:
+            value = _value_text(resource) if resource["resourceType"] == "Observation" else None
+            return f"{text}: {value}" if value else text
     return f"{resource['resourceType']}/{resource['id']}"
 
 
@@ -215,13 +239,36 @@ async def patient_summary(queries: Queries, policy: AccessPolicy, base: str,
     }
 
 
+def _weeks_and_days(days: int) -> str:
+    """``39 weeks 1 day``: a gestational age as obstetrics states it."""
+    weeks, rest = divmod(days, 7)
+    return (f"{weeks} week{'' if weeks == 1 else 's'} "
+            f"{rest} day{'' if rest == 1 else 's'}")
+
+
+def _dating_line(found: PregnancySummary, days: int) -> str:
+    """The narrative line: the gestational age today of an ongoing pregnancy, or the
+    end, its outcome and the gestational age at the end of one that has ended."""
+    if found.pregnancy.end is None:
+        due = f" (estimated due date {found.edd.isoformat()})" if found.edd else ""
+        return f"<p>Gestational age today: {_weeks_and_days(days)}{due}.</p>"
+    outcomes = list(dict.fromkeys(
+        str(o.coding.get("display") or o.coding.get("code")) for o in found.outcomes
+        if o.coding.get("display") or o.coding.get("code")))
+    what = f" ({html.escape('; '.join(outcomes))})" if outcomes else ""
+    return (f"<p>Pregnancy ended on {found.pregnancy.end.isoformat()}{what} at a "
+            f"gestational age of {_weeks_and_days(days)}.</p>")
+
+
 async def _gestational_age(queries: Queries, policy: AccessPolicy, patient: dict[str, Any],
                            cache: dict[str, list[dict[str, Any]]],
                            sections: list[dict[str, Any]],
                            entries: dict[str, dict[str, Any]]) -> None:
-    """The current pregnancy's gestational age today (``$pregnancy-summary``'s dating) in
-    the History of Pregnancy section: a line of its narrative and a generated
-    Observation (LOINC 18185-9), when the patient's record dates a pregnancy."""
+    """The current pregnancy's gestational age (``$pregnancy-summary``'s dating) in the
+    History of Pregnancy section: a line of its narrative and a generated Observation
+    (LOINC 18185-9), when the patient's record dates a pregnancy. For an ongoing pregnancy
+    the age today; for one that ended (at most six weeks ago, WHO's postnatal period) the
+    age on the day it ended, with its outcome."""
     for resource_type in PREGNANCY_RESOURCE_TYPES:
         if resource_type not in cache:
             cache[resource_type] = await _resources(queries, policy, patient["id"],
@@ -236,13 +283,11 @@ async def _gestational_age(queries: Queries, policy: AccessPolicy, patient: dict
         "code": {"coding": [{"system": LOINC, "code": "18185-9",
                              "display": "Gestational age"}]},
         "subject": {"reference": f"Patient/{patient['id']}"},
-        "effectiveDateTime": today.isoformat(),
+        "effectiveDateTime": (found.pregnancy.end or today).isoformat(),
         "valueQuantity": {"value": days, "unit": "d", "system": "http://unitsofmeasure.org",
                           "code": "d"}}
     entries[f"urn:uuid:{observation['id']}"] = observation
-    line = (f"<p>Gestational age today: {days // 7} weeks {days % 7} days"
-            + (f" (estimated due date {found.edd.isoformat()})" if found.edd else "")
-            + ".</p>")
+    line = _dating_line(found, days)
     section = next((s for s in sections if s["code"]["coding"][0]["code"] == "10162-6"), None)
     if section is None:
         history = next(s for s in SECTIONS if s.code == "10162-6")
@@ -253,4 +298,3 @@ async def _gestational_age(queries: Queries, policy: AccessPolicy, patient: dict
         sections.append(section)
     section["text"]["div"] = section["text"]["div"].replace("</div>", line + "</div>", 1)
     section.setdefault("entry", []).append({"reference": f"urn:uuid:{observation['id']}"})
-

@@ -45,7 +45,9 @@ def _level(call: OperationCall) -> str:
         return "system"
     if call.resource_type == "Patient" and call.id is None:
         return "patient"
-    if call.resource_type == "Group" and call.id is not None:
+    if call.resource_type == "Group":
+        if call.id is None:
+            raise InvalidRequest("Group export needs the Group: [base]/Group/[id]/$export")
         return "group"
     raise NotFound("$export is offered at [base]/$export, [base]/Patient/$export and "
                    "[base]/Group/[id]/$export")
@@ -115,14 +117,13 @@ async def export(call: OperationCall) -> Response:
                            if params.patients is not None else members)
     await _check_filters(call, params)
     export_service = call.request.app.state.export
-    owner = call.policy.owner()
     limit = export_service.timings.max_jobs
-    if await export_service.jobs.active_count(owner) >= limit:
+    job = await export_service.jobs.create_within_limit(_job_document(call, params), limit)
+    if job is None:
         retry = str(export_service.timings.retry_after * 5)
-        raise TooManyRequests(f"{limit} of your exports are still running (the limit, "
+        raise TooManyRequests(f"{limit} of your exports are queued or running (the limit, "
                               "FHIR_EXPORT_MAX_JOBS); wait for one or cancel it",
                               headers={"Retry-After": retry})
-    job = await export_service.jobs.create(_job_document(call, params))
     export_service.worker.wake.set()
     return Response(status_code=202, headers={
         "Content-Location": status_url(call.services.base, job["_id"])})

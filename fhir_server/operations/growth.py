@@ -3,13 +3,16 @@
 The instance form reads the child's growth Observations (body weight, length/height, head
 and mid-upper arm circumference, BMI: :data:`MEASUREMENTS`) and gestational age at birth
 (LOINC 76516-4) through the caller's access policy; the type-level form (POST) takes sex,
-birth date, gestational age at birth and measurements in a ``Parameters`` body, for apps
-that keep data offline. Computation: :mod:`fhir_server.mch.growth` (WHO 2006/2007,
-INTERGROWTH-21st). The answer is a ``Parameters`` with one ``measurement`` part per
-measurement and indicator: ``observation`` (valueReference), ``indicator`` (valueCode),
-``zScore`` (valueDecimal, two decimals), ``percentile`` (valueDecimal, 0-100, one decimal,
-from the unrounded z-score), ``classification`` (valueCoding, absent when normal) and
-``flag`` (valueCode, WHO's implausible-value flags, absent when none). A POST of the
+birth date, gestational age at birth and measurements in a ``Parameters`` body, or a
+Bundle of the child's Patient and Observations, for apps that keep data offline (what is
+read: :mod:`._growth_records`). Computation: :mod:`fhir_server.mch.growth` (WHO
+2006/2007, INTERGROWTH-21st). The answer is a ``Parameters`` with one ``measurement`` part
+per measurement and indicator: ``observation`` (valueReference), ``indicator``
+(valueCode), ``zScore`` (valueDecimal, two decimals), ``percentile`` (valueDecimal, 0-100,
+one decimal, from the unrounded z-score), ``classification`` (valueCoding, absent when
+normal) and ``flag`` (valueCode, WHO's implausible-value flags, absent when none); and one
+``skipped`` part (``observation``, ``reason``) per Observation that yields nothing, with
+its true reason. The OperationDefinition is ``definitions/Patient-growth.json``. A POST of the
 instance form with ``store=true`` also writes the US Core percentile Observations
 (BMI-for-age 59576-9, weight-for-length 77606-2, head circumference 8289-1) with
 ``derivedFrom`` their source; writing them again replaces them (one per source).
@@ -25,86 +28,34 @@ from starlette.responses import Response
 
 from .. import interactions
 from ..errors import InvalidRequest, MethodNotAllowed
-from ..mch.growth import GrowthInputError, IndicatorResult, Measurement, assess
+from ..mch.growth import GrowthInputError, IndicatorResult, Measurement, age_range_gap, assess
 from ..rest.negotiation import check_accept
 from ..rest.responses import fhir_response
 from . import Operation, OperationCall
+from ._growth_records import (
+    GESTATIONAL_AGE_AT_BIRTH,
+    LOINC,
+    MEASUREMENTS,
+    GrowthRecords,
+    Skipped,
+    bundle_records,
+    day_of,
+    given_measurement,
+    read_observations,
+    weeks_or_days,
+)
 from ._patient_record import compartment_resources, parameter_text, patient_of
 
 __all__ = ["OPERATIONS", "MEASUREMENTS"]
 
 DEFINITION = "https://mch-fhir.org/fhir/OperationDefinition/Patient-growth"
-LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 CLASSIFICATION_SYSTEM = "https://mch-fhir.org/fhir/CodeSystem/growth-classification"
-# LOINC code -> (kind, position)
-MEASUREMENTS: dict[str, tuple[str, str | None]] = {
-    "29463-7": ("weight", None), "3141-9": ("weight", None),
-    "8302-2": ("height", None), "8306-3": ("length", "lying"),
-    "8308-0": ("height", "standing"), "9843-4": ("head-circumference", None),
-    "8287-5": ("head-circumference", None), "39156-5": ("bmi", None),
-    "56072-2": ("muac", None),
-}
-GESTATIONAL_AGE_AT_BIRTH = "76516-4"
 PERCENTILE_CODES = {"bfa": ("59576-9", "Body mass index (BMI) [Percentile] Per age and sex"),
                     "wfl": ("77606-2", "Weight-for-length Per age and sex"),
                     "hcfa": ("8289-1", "Head Occipital-frontal circumference Percentile")}
-_SKIPPED_STATUS = ("entered-in-error", "cancelled")
-
-
-def _code(resource: dict[str, Any]) -> str | None:
-    for coding in (resource.get("code") or {}).get("coding", []):
-        if coding.get("system") == LOINC and coding.get("code") in MEASUREMENTS:
-            return coding["code"]
-    return None
-
-
-def _day(text: Any) -> date | None:
-    if not isinstance(text, str) or len(text) < 10:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-
-
-def _effective(resource: dict[str, Any]) -> date | None:
-    return _day(resource.get("effectiveDateTime")) or _day(
-        (resource.get("effectivePeriod") or {}).get("start")) or _day(
-        resource.get("effectiveInstant"))
-
-
-def _unit(quantity: dict[str, Any]) -> str:
-    if quantity.get("system") == UCUM and quantity.get("code"):
-        return str(quantity["code"])
-    return str(quantity.get("code") or quantity.get("unit") or "")
-
-
-def _measurement(observation: dict[str, Any]) -> Measurement | None:
-    code = _code(observation)
-    quantity = observation.get("valueQuantity")
-    day = _effective(observation)
-    if code is None or not isinstance(quantity, dict) or day is None or (
-            observation.get("status") in _SKIPPED_STATUS):
-        return None
-    value = quantity.get("value")
-    if not isinstance(value, (int, float, Decimal)) or isinstance(value, bool):
-        return None
-    kind, position = MEASUREMENTS[code]
-    return Measurement(kind, value, _unit(quantity), day, position,
-                       f"Observation/{observation['id']}")
-
-
-def _weeks_or_days(quantity: Any) -> int | None:
-    if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), (int, float,
-                                                                                Decimal)):
-        return None
-    unit = _unit(quantity)
-    if unit == "d":
-        return round(float(quantity["value"]))
-    if unit == "wk":
-        return round(float(quantity["value"]) * 7)
-    return None
+_STATELESS = ("sex", "birthDate", "gestationalAgeAtBirth", "measurement", "bundle",
+              "_format", "_pretty")
 
 
 def _decimal(value: float, places: int) -> Decimal:
@@ -127,106 +78,97 @@ def _part(result: IndicatorResult) -> dict[str, Any]:
     return {"name": "measurement", "part": parts}
 
 
-def _answer(results: list[IndicatorResult], skipped: list[tuple[str, str]]
-            ) -> dict[str, Any]:
-    parameters = [_part(r) for r in results]
-    parameters += [{"name": "skipped", "part": [
-        {"name": "observation", "valueReference": {"reference": source}},
-        {"name": "reason", "valueString": reason}]} for source, reason in skipped]
-    return {"resourceType": "Parameters", "parameter": parameters}
+def _skipped(skip: Skipped) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    if skip.source:
+        parts.append({"name": "observation", "valueReference": {"reference": skip.source}})
+    parts.append({"name": "reason", "valueString": skip.reason})
+    return {"name": "skipped", "part": parts}
 
 
-def _assess(sex: Any, birth: date | None, measurements: list[Measurement],
-            gestation: int | None, *, strict: bool
-            ) -> tuple[list[IndicatorResult], list[tuple[str, str]]]:
-    """Assess; a measurement the standards refuse (a weight in cm) is a 400 when the
-    client sent it (``strict``), else left out and named."""
+def _answer(results: list[IndicatorResult], skipped: list[Skipped]) -> dict[str, Any]:
+    return {"resourceType": "Parameters",
+            "parameter": [*map(_part, results), *map(_skipped, skipped)]}
+
+
+def _assess(sex: Any, birth: date | None, given: list[Measurement], records: GrowthRecords,
+            gestation: int | None) -> tuple[list[IndicatorResult], list[Skipped]]:
+    """Assess the client's ``given`` measurements (one the standards refuse, a weight in
+    cm, is a 400) and the recorded ones (skipped with the standards' reason); a
+    measurement no standard's age range covers is skipped with its age and those
+    ranges."""
     if sex not in ("male", "female"):
         raise InvalidRequest("Growth standards need the child's sex: male or female")
     if birth is None:
         raise InvalidRequest("Growth standards need the child's birth date")
-    results: list[IndicatorResult] = []
-    skipped: list[tuple[str, str]] = []
+    try:
+        assess(sex, birth, [], gestation)
+    except GrowthInputError as error:
+        raise InvalidRequest(str(error)) from None
+    skipped = list(records.skipped)
     kept = []
-    for measurement in measurements:
+    for measurement in [*given, *records.measurements]:
         try:
             assess(sex, birth, [measurement], gestation)
             kept.append(measurement)
         except GrowthInputError as error:
-            if strict:
+            if any(measurement is g for g in given):
                 raise InvalidRequest(str(error)) from None
-            skipped.append((measurement.source or "", str(error)))
-    try:
-        results = assess(sex, birth, kept, gestation)
-    except GrowthInputError as error:
-        raise InvalidRequest(str(error)) from None
+            skipped.append(Skipped(measurement.source, str(error)))
+    results = assess(sex, birth, kept, gestation)
+    scored = {id(r.measurement) for r in results}
+    skipped += [Skipped(m.source, age_range_gap(sex, birth, m, gestation))
+                for m in kept if id(m) not in scored]
     return results, skipped
 
 
-async def _instance(call: OperationCall) -> tuple[list[IndicatorResult],
-                                                   list[tuple[str, str]]]:
+async def _instance(call: OperationCall) -> tuple[list[IndicatorResult], list[Skipped]]:
     patient = await patient_of(call)
     codes = ",".join(f"{LOINC}|{c}" for c in [*MEASUREMENTS, GESTATIONAL_AGE_AT_BIRTH])
     observations = await compartment_resources(call, "Observation",
                                                [("code", codes), ("_sort", "date")])
-    gestation = None
-    measurements = []
-    skipped: list[tuple[str, str]] = []
-    for observation in observations:
-        if any(c.get("code") == GESTATIONAL_AGE_AT_BIRTH
-               for c in (observation.get("code") or {}).get("coding", [])):
-            gestation = _weeks_or_days(observation.get("valueQuantity")) or gestation
-            continue
-        measurement = _measurement(observation)
-        if measurement is None:
-            skipped.append((f"Observation/{observation['id']}",
-                            "no usable value, unit or date"))
-        else:
-            measurements.append(measurement)
-    results, refused = _assess(patient.get("gender"), _day(patient.get("birthDate")),
-                               measurements, gestation, strict=False)
-    return results, skipped + refused
+    records = read_observations((f"Observation/{o['id']}", o) for o in observations)
+    return _assess(patient.get("gender"), day_of(patient.get("birthDate")), [], records,
+                   records.gestational_age_days)
 
 
-def _stateless(call: OperationCall) -> tuple[list[IndicatorResult], list[tuple[str, str]]]:
+def _stateless(call: OperationCall) -> tuple[list[IndicatorResult], list[Skipped]]:
+    """The type-level form: a ``Parameters`` body (``sex``, ``birthDate``,
+    ``gestationalAgeAtBirth``, ``measurement``s and/or a ``bundle`` of the child's
+    records), or the Bundle itself as the body."""
+    body = call.body or {"resourceType": "Parameters"}
+    if body.get("resourceType") not in ("Parameters", "Bundle"):
+        raise InvalidRequest("Patient/$growth takes a Parameters resource or a Bundle")
+    bundles = [body] if body.get("resourceType") == "Bundle" else []
     sex, birth, gestation = None, None, None
-    measurements = []
+    given: list[Measurement] = []
     for name, value in call.parameters:
+        if name not in _STATELESS:
+            raise InvalidRequest(f"Unknown $growth parameter '{name[:60]}'")
         if name == "sex":
             sex = parameter_text(value)
         elif name == "birthDate":
-            birth = _day(parameter_text(value))
+            birth = day_of(parameter_text(value))
         elif name == "gestationalAgeAtBirth":
-            gestation = _weeks_or_days(value.get("valueQuantity") if isinstance(
+            gestation = weeks_or_days(value.get("valueQuantity") if isinstance(
                 value, dict) else None)
             if gestation is None:
                 raise InvalidRequest("gestationalAgeAtBirth is a valueQuantity in wk or d")
         elif name == "measurement":
-            measurements.append(_given(value, len(measurements)))
-        elif name not in ("_format", "_pretty"):
-            raise InvalidRequest(f"Unknown $growth parameter '{name[:60]}'")
-    return _assess(sex, birth, measurements, gestation, strict=True)
-
-
-def _given(parameter: Any, index: int) -> Measurement:
-    """One ``measurement`` part of the stateless form: ``kind`` (valueCode) or ``code``
-    (valueCoding, LOINC), ``value`` (valueQuantity), ``date``, ``position``, ``id``."""
-    parts = {p.get("name"): p for p in (parameter.get("part") or [])
-             if isinstance(parameter, dict) and isinstance(p, dict)}
-    where = f"measurement[{index}]"
-    kind = parameter_text(parts["kind"]) if "kind" in parts else None
-    position = parameter_text(parts["position"]) if "position" in parts else None
-    if kind is None and "code" in parts:
-        coding = parts["code"].get("valueCoding") or {}
-        kind, position = MEASUREMENTS.get(str(coding.get("code")), (None, position))
-    quantity = parts.get("value", {}).get("valueQuantity")
-    day = _day(parameter_text(parts["date"])) if "date" in parts else None
-    if kind is None or not isinstance(quantity, dict) or day is None or not isinstance(
-            quantity.get("value"), (int, float, Decimal)):
-        raise InvalidRequest(f"{where} needs kind (or a growth LOINC code), value "
-                             "(valueQuantity) and date")
-    source = parameter_text(parts["id"]) if "id" in parts else None
-    return Measurement(kind, quantity["value"], _unit(quantity), day, position, source)
+            given.append(given_measurement(value, len(given)))
+        elif name == "bundle":
+            resource = value.get("resource") if isinstance(value, dict) else None
+            if not isinstance(resource, dict) or resource.get("resourceType") != "Bundle":
+                raise InvalidRequest("bundle is a Bundle resource")
+            bundles.append(resource)
+    if len(bundles) > 1:
+        raise InvalidRequest("$growth takes one Bundle of the child's records")
+    patient, records = bundle_records(bundles[0]) if bundles else (None, GrowthRecords())
+    if patient is not None:
+        sex = sex or patient.get("gender")
+        birth = birth or day_of(patient.get("birthDate"))
+    return _assess(sex, birth, given, records,
+                   gestation if gestation is not None else records.gestational_age_days)
 
 
 async def _store(call: OperationCall, results: list[IndicatorResult]) -> None:
@@ -262,8 +204,7 @@ async def growth(call: OperationCall) -> Response:
         if call.request.method != "POST":
             raise MethodNotAllowed("Patient/$growth takes the child's data in a POSTed "
                                    "Parameters body; Patient/[id]/$growth reads it")
-        results, skipped = _stateless(call)
-        return fhir_response(_answer(results, skipped), 200, request=call.request,
+        return fhir_response(_answer(*_stateless(call)), 200, request=call.request,
                              media_type=media)
     store = [parameter_text(v) for n, v in call.parameters if n == "store"]
     unknown = [n for n, _ in call.parameters if n not in ("store", "_format", "_pretty")]

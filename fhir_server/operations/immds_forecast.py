@@ -1,13 +1,17 @@
-"""``Patient/[id]/$immds-forecast``: the immunization forecast of a child (HL7 Immunization
-Decision Support Forecast IG's operation, answered for one patient of this server).
+"""``Patient/[id]/$immds-forecast``: the immunization forecast of a child.
 
 From the child's birth date, sex and the Immunizations the caller may see, each antigen's
 series status and next dose (earliest, due, overdue and latest dates) by a schedule:
 ``schedule`` (an id of :func:`fhir_server.mch.immunization.schedules`; the deployment's
 ``FHIR_IMMUNIZATION_SCHEDULE`` by default), as of ``assessmentDate`` (today by default),
 with ``condition`` codes the schedule knows (e.g. ``je-endemic-district``). The answer is
-the IG's output ``Parameters``: ``recommendation`` (an ImmunizationRecommendation) and
-``evaluation`` (ImmunizationEvaluations).
+a ``Parameters``: ``evaluation`` (ImmunizationEvaluations) and ``recommendation`` (an
+ImmunizationRecommendation).
+
+Defined by this server's ``definitions/Patient-immds-forecast.json``. It mirrors the
+output of the HL7 Immunization Decision Support Forecast IG's ``$immds-forecast`` but is
+not that OperationDefinition: the IG's is system-level and takes the patient and history
+in the request; this one reads a stored Patient's.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from ._patient_record import as_of, compartment_resources, parameter_text, patie
 
 __all__ = ["OPERATIONS"]
 
-DEFINITION = "http://hl7.org/fhir/us/immds/OperationDefinition/ImmDSForecastOperation"
+DEFINITION = "https://mch-fhir.org/fhir/OperationDefinition/Patient-immds-forecast"
 _KNOWN = ("assessmentDate", "schedule", "condition", "_format", "_pretty")
 
 

@@ -25,6 +25,7 @@ from ..errors import FhirError, InternalError, NotFound, PayloadTooLarge, Servic
 from ..export import install as install_export
 from ..services import build_services
 from ..subscriptions import install as install_subscriptions
+from ..webapp import install as install_webapp
 from .responses import error_response
 from .router import dispatch
 from .timeouts import BodyTimeout
@@ -101,4 +102,5 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
     install_auth(app, settings)
     install_export(app, settings)
     install_subscriptions(app, settings)
+    install_webapp(app, settings)
     return app

@@ -2,8 +2,10 @@
 (the spec's http page 3.1.0.10 "capabilities" and capabilitystatement.html).
 
 Resource types come from the shipped R4 definitions, search parameters from the search
-service, operations from the operation registry; other parts of the server add to
-``rest`` through ``app.state.capability_hooks`` (SMART adds ``security``).
+service, operations from the operation registry, each type's ``supportedProfile`` from
+the validator's definition registry (core, project and stored profiles: installed guides
+and client-created ones); other parts of the server add to ``rest`` through
+``app.state.capability_hooks`` (SMART adds ``security``).
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ def _operation_entry(operation: Operation) -> dict[str, Any]:
     return {"name": operation.name, "definition": operation.definition}
 
 
-def _resource(resource_type: str, search: Any, operations: list[Operation]) -> dict[str, Any]:
-    """One ``rest.resource``: what the REST core does for every type, plus its searches."""
+def _resource(resource_type: str, search: Any, operations: list[Operation],
+              profiles: list[str]) -> dict[str, Any]:
+    """One ``rest.resource``: what the REST core does for every type, plus its searches
+    and the profiles the validator knows for it (``supportedProfile``)."""
     resource: dict[str, Any] = {
         "type": resource_type,
         "profile": f"http://hl7.org/fhir/StructureDefinition/{resource_type}",
+        **({"supportedProfile": profiles} if profiles else {}),
         "interaction": [{"code": code} for code in TYPE_INTERACTIONS],
         "versioning": "versioned-update",
         "readHistory": True,
@@ -62,10 +67,11 @@ def _resource(resource_type: str, search: Any, operations: list[Operation]) -> d
 def capability_statement(request: Request) -> dict[str, Any]:
     services = services_of(request)
     operations = sorted(services.operations.values(), key=lambda op: op.name)
+    profiles = services.validator.registry.supported_profiles()
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": "FHIR R4 RESTful API: every R4 resource type, JSON only.",
-        "resource": [_resource(t, services.search, operations)
+        "resource": [_resource(t, services.search, operations, profiles.get(t, []))
                      for t in sorted(resource_types())],
         "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
     }
@@ -97,4 +103,7 @@ def capability_statement(request: Request) -> dict[str, Any]:
 
 async def metadata(request: Request) -> Response:
     media = check_accept(request)
+    store = services_of(request).validator.store
+    if store is not None:  # profiles stored by another process since the last look
+        await store.refresh()
     return fhir_response(capability_statement(request), 200, request=request, media_type=media)

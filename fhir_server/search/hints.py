@@ -10,14 +10,44 @@ what a resource says (then masked resources must not match it).
 
 from __future__ import annotations
 
+from functools import cache
+
 from ..access import Hints
 from .compartments import compartment_definitions
+from .definitions import official_parameters
 from .parameters.reference import ReferenceValue
 from .query import Clause, SearchQuery
 
 __all__ = ["hints_of"]
 
 _NOT_CONTENT = frozenset({"_id", "_lastUpdated"})
+_AS_PATIENT = ".where(resolve() is Patient)"
+
+
+def _paths(expression: str | None, resource_type: str) -> frozenset[str]:
+    """The element paths of ``resource_type`` an expression reads references from
+    (``Observation.subject.where(resolve() is Patient)`` reads ``Observation.subject``)."""
+    parts = (p.strip().removesuffix(_AS_PATIENT) for p in (expression or "").split("|"))
+    return frozenset(p for p in parts if p.startswith(resource_type + "."))
+
+
+@cache
+def _compartment_paths(resource_type: str) -> frozenset[str]:
+    """The paths of the parameters that place ``resource_type`` in a Patient compartment."""
+    links = compartment_definitions().get("Patient", {}).get(resource_type, ())
+    return frozenset().union(*(_paths(p.expression, resource_type)
+                               for p in official_parameters()
+                               if p.code in links and resource_type in p.base))
+
+
+def _confines_to_patients(resource_type: str, code: str, expression: str | None) -> bool:
+    """Whether a reference parameter's Patient values are compartment memberships: it is
+    one of the compartment's parameters, or reads only their elements (``patient`` on
+    Observation is ``subject`` limited to Patients)."""
+    if code in compartment_definitions().get("Patient", {}).get(resource_type, ()):
+        return True
+    paths = _paths(expression, resource_type)
+    return bool(paths) and paths <= _compartment_paths(resource_type)
 
 
 def _patients_of(resource_type: str, clause: Clause) -> set[str] | None:
@@ -27,9 +57,8 @@ def _patients_of(resource_type: str, clause: Clause) -> set[str] | None:
         return None
     if parameter.code == "_id" and resource_type == "Patient" and clause.modifier is None:
         return {str(v) for v in clause.values}
-    links = compartment_definitions().get("Patient", {}).get(resource_type, ())
-    if parameter.type != "reference" or parameter.code not in links or (
-            clause.modifier not in (None, "Patient")):
+    if parameter.type != "reference" or clause.modifier not in (None, "Patient") or (
+            not _confines_to_patients(resource_type, parameter.code, parameter.expression)):
         return None
     found: set[str] = set()
     for value in clause.values:

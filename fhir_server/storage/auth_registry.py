@@ -41,6 +41,13 @@ class RegistryRecords:
         result = await self._clients.update_one({"_id": client_id}, {"$set": changes})
         return result.matched_count == 1
 
+    async def add_redirect_uri(self, client_id: str, redirect_uri: str) -> bool:
+        """Add a redirect URI to a client's list (atomic, a no-op when listed); False when
+        there is no such client."""
+        result = await self._clients.update_one({"_id": client_id},
+                                                {"$addToSet": {"redirectUris": redirect_uri}})
+        return result.matched_count == 1
+
     async def remove_client(self, client_id: str) -> bool:
         return (await self._clients.delete_one({"_id": client_id})).deleted_count == 1
 

@@ -8,7 +8,7 @@ and searched like any other (https://hl7.org/fhir/R4/http.html#read). The server
 there. Controlled by ``FHIR_TERMINOLOGY_SEED`` (``on``, the default, or ``off``).
 
 A client's resource is never replaced. A shipped resource is *created* only under an id
-that was never used (:meth:`Repository.absent_ids`, in the same transaction as the
+that was never used (:meth:`Resources.absent_ids`, in the same transaction as the
 insert), and *updated* only while the stored version is still the one seeding wrote:
 each batch records, in ``shipped_content``, the ids it stored with their content digest
 and version. A resource a client wrote or deleted under a shipped id is left alone and

@@ -11,7 +11,7 @@ start reads what the last look of any process recorded (``conformance_state``,
 not the thousands of shipped resources. It is checked at startup, before every
 terminology operation and ``$validate``, and at most every ``interval`` seconds
 (``FHIR_CONFORMANCE_REFRESH_SECONDS``, default 5) in the background of validation on
-writes. The shipped content seeded into MongoDB (:mod:`terminology.seed`) is not loaded
+writes. The shipped content seeded into MongoDB (:mod:`.conformance_seed`) is not loaded
 while it is the version seeding stored: it is in memory already. A client's version of a
 shipped resource (any other version of it, tagged ``shipped`` or not) is loaded like any
 stored resource.
@@ -41,7 +41,7 @@ __all__ = ["ConformanceStore", "CONFORMANCE_TYPES"]
 CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap")
 _CLOCK_SKEW = timedelta(seconds=5)  # a write committed late carries its earlier start time
 _LAST_UPDATED = "conformance_lastUpdated"
-_CHECKPOINT = "conformance-store"  # in terminology.seed.STATE
+_CHECKPOINT = "conformance-store"  # in conformance_seed.STATE
 _CHECKPOINT_AGE = timedelta(seconds=60)  # a quiet look moves the checkpoint on after this
 
 log = logging.getLogger(__name__)

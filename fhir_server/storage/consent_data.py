@@ -9,6 +9,7 @@ Consent names actors by membership or role.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -106,12 +107,14 @@ async def _roles(db: AsyncDatabase, base: str, fhir_user: str) -> list[dict[str,
             and period_holds(r.get("period"), now)]
 
 
-async def _memberships(db: AsyncDatabase, base: str, references: set[str]
-                       ) -> tuple[set[str], set[str]]:
-    wanted = forms(sorted(references), base)
-    teams = {f"CareTeam/{doc['_id']}" async for doc in db["CareTeam"].find(
+async def _teams(db: AsyncDatabase, wanted: list[str]) -> set[str]:
+    return {f"CareTeam/{doc['_id']}" async for doc in db["CareTeam"].find(
         {"resource.participant.member.reference": {"$in": wanted},
          "resource.status": {"$nin": ["inactive", "entered-in-error"]}}, {"_id": 1})}
+
+
+async def _groups(db: AsyncDatabase, base: str, wanted: list[str],
+                  references: set[str]) -> set[str]:
     groups = set()
     async for doc in db["Group"].find({"resource.member.entity.reference": {"$in": wanted}},
                                       {"resource.member": 1}):
@@ -119,6 +122,15 @@ async def _memberships(db: AsyncDatabase, base: str, references: set[str]
         if any(relative_reference(m.get("entity"), base) in references
                and m.get("inactive") is not True for m in members if isinstance(m, dict)):
             groups.add(f"Group/{doc['_id']}")
+    return groups
+
+
+async def _memberships(db: AsyncDatabase, base: str, references: set[str]
+                       ) -> tuple[set[str], set[str]]:
+    """The actor's CareTeams and Groups (both queries at once)."""
+    wanted = forms(sorted(references), base)
+    teams, groups = await asyncio.gather(_teams(db, wanted),
+                                         _groups(db, base, wanted, references))
     return teams, groups
 
 

@@ -19,13 +19,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .. import clock
+from .documents import write_options
 
 __all__ = ["JobStore", "JOBS", "ACTIVE", "FINISHED", "MAX_ATTEMPTS", "ExportTimings"]
 
 JOBS = "export_jobs"
+OWNERS = "export_owners"
 ACTIVE = ("queued", "running")
 FINISHED = ("completed", "failed")
 MAX_ATTEMPTS = 3
@@ -41,12 +44,13 @@ class ExportTimings:
     lease: timedelta = timedelta(seconds=30)
     min_poll: timedelta = timedelta(seconds=1)
     retry_after: int = 2
-    max_jobs: int = 3
+    max_jobs: int = 10
 
 
 class JobStore:
     def __init__(self, db: AsyncDatabase, timings: ExportTimings) -> None:
         self.jobs = db[JOBS]
+        self.owners = db[OWNERS]
         self.timings = timings
 
     async def ensure_indexes(self) -> None:
@@ -57,24 +61,45 @@ class JobStore:
                                       ("owner.subject", ASCENDING), ("status", ASCENDING)],
                                      name="export_owner_subject")
 
-    async def create(self, document: dict[str, Any]) -> dict[str, Any]:
+    async def create_within_limit(self, document: dict[str, Any],
+                                  limit: int) -> dict[str, Any] | None:
+        """Queue the job unless its owner already has ``limit`` exports queued or running
+        (None then). Count and insert are one transaction that also writes the owner's
+        document in ``export_owners``, so concurrent kick-offs of one owner, in any server
+        process, conflict there and are counted one after another: never over the limit."""
+        owner = document["owner"]
+        key = f"{owner.get('client_id')}\x1f{owner.get('subject')}"
+
+        async def work(session: AsyncClientSession) -> dict[str, Any] | None:
+            await self.owners.update_one({"_id": key}, {"$inc": {"kickoffs": 1}},
+                                         upsert=True, session=session)
+            if await self.active_count(owner, session) >= limit:
+                return None
+            return await self.create(document, session)
+
+        async with self.jobs.database.client.start_session() as session:
+            return await session.with_transaction(work, **write_options())
+
+    async def create(self, document: dict[str, Any],
+                     session: AsyncClientSession | None = None) -> dict[str, Any]:
         now = clock.now()
         job = {"_id": uuid.uuid4().hex, "status": "queued", "created": now,
                "transaction_time": now, "outputs": [], "errors": [], "done_types": [],
                "attempts": 0, "exported": 0, "progress": "queued", "lease_until": now,
                "last_poll": _NEVER, "expires": None,
                "purge_at": now + timedelta(days=7), **document}
-        await self.jobs.insert_one(job)
+        await self.jobs.insert_one(job, session=session)
         return job
 
     async def get(self, job_id: str) -> dict[str, Any] | None:
         return await self.jobs.find_one({"_id": job_id})
 
-    async def active_count(self, owner: dict[str, Any]) -> int:
+    async def active_count(self, owner: dict[str, Any],
+                           session: AsyncClientSession | None = None) -> int:
         """How many exports of this owner (client and user) are queued or running."""
         return await self.jobs.count_documents({
             "owner.client_id": owner.get("client_id"), "owner.subject": owner.get("subject"),
-            "status": {"$in": list(ACTIVE)}})
+            "status": {"$in": list(ACTIVE)}}, session=session)
 
     async def claim(self, worker: str) -> dict[str, Any] | None:
         """The oldest job nobody holds, now leased to ``worker``."""

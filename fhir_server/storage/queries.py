@@ -22,7 +22,21 @@ from ..json_io import from_bson
 from .filters import MATCH_NOTHING, and_filters
 from .search_indexes import start_word_index
 
-__all__ = ["Queries", "Found"]
+__all__ = ["Queries", "Found", "staged"]
+
+
+def staged(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """``query`` as aggregation ``$match`` stages: its conditions on fields first, its
+    ``$and``/``$or``/``$nor`` (an access policy's Consent conditions, say) in a second
+    stage. MongoDB coalesces the two; SecantusDB plans a filter with a top-level operator
+    as a collection scan, but plans a leading ``$match`` of field conditions on an index
+    and applies the next stage to what that returns (measured: a patient's Observations
+    under a Consent filter 366 ms as one filter, 50 ms staged)."""
+    fields = {k: v for k, v in query.items() if not k.startswith("$")}
+    operators = {k: v for k, v in query.items() if k.startswith("$")}
+    if not fields or not operators:
+        return [{"$match": query}]
+    return [{"$match": fields}, {"$match": operators}]
 
 
 @dataclass
@@ -66,6 +80,28 @@ class Queries:
             doc["search"] = {k: v for k, v in doc["search"].items() if k.startswith("_")}
         return Found(resource_type, doc)
 
+    async def _cursor(self, resource_type: str, within: dict[str, Any],
+                      projection: dict[str, int], *, sort: list[tuple[str, int]] | None = None,
+                      limit: int = 0, batch_size: int = 0) -> Any:
+        """The documents matching ``within``: a find, or the :func:`staged` aggregation
+        when the filter mixes field conditions with top-level operators."""
+        collection = self._db[resource_type]
+        stages = staged(within)
+        if len(stages) == 1:
+            cursor = collection.find(within, projection)
+            if sort:
+                cursor = cursor.sort(sort)
+            if limit:
+                cursor = cursor.limit(limit)
+            return cursor.batch_size(batch_size) if batch_size else cursor
+        if sort:
+            stages.append({"$sort": dict(sort)})
+        if limit:
+            stages.append({"$limit": limit})
+        stages.append({"$project": projection})
+        return await collection.aggregate(stages, **({"batchSize": batch_size}
+                                                      if batch_size else {}))
+
     async def find(self, policy: AccessPolicy, resource_type: str, query: dict[str, Any], *,
                    projection: dict[str, int] | None = None,
                    sort: list[tuple[str, int]] | None = None,
@@ -74,11 +110,8 @@ class Queries:
         within = await self._within(policy, resource_type, query)
         if within is None:
             return []
-        cursor = self._db[resource_type].find(within, projection or {"resource": 1})
-        if sort:
-            cursor = cursor.sort(sort)
-        if limit:
-            cursor = cursor.limit(limit)
+        cursor = await self._cursor(resource_type, within, projection or {"resource": 1},
+                                    sort=sort, limit=limit)
         return [await self._found(policy, resource_type, d) for d in await cursor.to_list()]
 
     async def batches(self, policy: AccessPolicy, resource_type: str, query: dict[str, Any],
@@ -88,8 +121,8 @@ class Queries:
         within = await self._within(policy, resource_type, query)
         if within is None:
             return
-        cursor = self._db[resource_type].find(within, {"resource": 1}).sort(
-            "_id", 1).batch_size(size)
+        cursor = await self._cursor(resource_type, within, {"resource": 1},
+                                    sort=[("_id", 1)], batch_size=size)
         batch: list[dict[str, Any]] = []
         async for doc in cursor:
             batch.append((await self._found(policy, resource_type, doc)).resource)
@@ -107,7 +140,11 @@ class Queries:
         collection = self._db[resource_type]
         if estimate and not within:
             return await collection.estimated_document_count()
-        return await collection.count_documents(within)
+        stages = staged(within)
+        if len(stages) == 1:
+            return await collection.count_documents(within)
+        counted = await (await collection.aggregate([*stages, {"$count": "n"}])).to_list()
+        return counted[0]["n"] if counted else 0
 
     async def ids(self, policy: AccessPolicy, resource_type: str, query: dict[str, Any],
                   limit: int) -> list[str]:
@@ -115,7 +152,7 @@ class Queries:
         within = await self._within(policy, resource_type, query)
         if within is None:
             return []
-        cursor = self._db[resource_type].find(within, {"_id": 1}).limit(limit)
+        cursor = await self._cursor(resource_type, within, {"_id": 1}, limit=limit)
         return [d["_id"] for d in await cursor.to_list()]
 
     async def references(self, policy: AccessPolicy, resource_type: str,
@@ -127,7 +164,8 @@ class Queries:
         if within is None:
             return
         field = f"search.{code}"
-        async for doc in self._db[resource_type].find(within, {field + ".r": 1}).limit(limit):
+        cursor = await self._cursor(resource_type, within, {field + ".r": 1}, limit=limit)
+        async for doc in cursor:
             yield [e.get("r", "") for e in doc.get("search", {}).get(code, [])
                    if isinstance(e, dict)]
 

@@ -53,6 +53,7 @@ async def test_clients_users_and_operator_tokens(cli, http, auth, repository, sm
     listed = await cli("clients", "list")
     rows = [json.loads(line) for line in listed.output.splitlines()]
     assert [(r["client_id"], r["kind"]) for r in rows] == [
+        ("mch-web-app", "public"),  # the web app's, registered at startup
         ("ops", "confidential-symmetric"), ("svc", "confidential-asymmetric")]
     assert "secret" not in listed.output.replace("confidential-symmetric", "")
 

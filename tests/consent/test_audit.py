@@ -212,3 +212,15 @@ async def test_everything_leaves_the_access_log_out_unless_asked(consent_app, ht
         url = next((link["url"] for link in page.json()["link"]
                     if link["relation"] == "next"), None)
     assert len(events) >= 3 and {e["resourceType"] for e in events} == {"AuditEvent"}
+
+
+async def test_an_append_catches_up_a_head_left_behind_the_events(chain):
+    """A trail whose head lags its events (as the earlier protocol left it, moving the
+    head with an unacknowledged write) takes new events after its newest one."""
+    _, db = chain
+    await db["audit_chain"].update_one({"_id": "head"}, {"$set": {"seq": 2}})
+    await AuditTrail(db).append_all([{"resourceType": "AuditEvent", "outcomeDesc": "next"}])
+    result = await verify(db)
+    assert result.intact, result.problems
+    assert result.events == 7
+    assert (await db["audit_chain"].find_one({"_id": "head"}))["seq"] == 7

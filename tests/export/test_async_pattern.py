@@ -4,6 +4,7 @@ CapabilityStatement."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 
 from fhir_server import clock
 from fhir_server.rest.app import create_app
+from fhir_server.storage.export_jobs import ExportTimings, JobStore
 
 from .conftest import ASYNC, download, export_all, kick_off, wait_for
 
@@ -225,3 +227,23 @@ async def test_capability_statement_declares_bulk_export(client):
     assert by_type["Patient"]["export"].endswith("/OperationDefinition/patient-export")
     assert by_type["Group"]["export"].endswith("/OperationDefinition/group-export")
     assert "export" not in by_type["Observation"]
+
+
+async def test_concurrent_kick_offs_of_one_owner_stay_within_the_limit(db):
+    """Count and insert are one transaction serialised on the owner: of eight kick-offs
+    at the same instant with room for three, exactly three are queued (no worker runs
+    here, so none finishes meanwhile)."""
+    jobs = JobStore(db, ExportTimings(max_jobs=3))
+    owner = {"client_id": "app", "subject": "Practitioner/1"}
+
+    async def kick_off_one() -> dict | None:
+        return await jobs.create_within_limit(
+            {"owner": owner, "level": "system", "types": ["Patient"]}, limit=3)
+
+    results = await asyncio.gather(*(kick_off_one() for _ in range(8)))
+    assert sum(job is not None for job in results) == 3
+    assert await jobs.active_count(owner) == 3
+    other = await jobs.create_within_limit(
+        {"owner": {**owner, "subject": "Practitioner/2"}, "level": "system",
+         "types": ["Patient"]}, limit=3)
+    assert other is not None  # the limit is per owner

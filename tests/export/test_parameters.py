@@ -127,6 +127,9 @@ async def test_group_level_exports_members(client, data, fast_polling):
     assert ids(files, "Patient") == ["p3"]
     missing = await client.get("Group/nope/$export", headers=ASYNC)
     assert missing.status_code == 404
+    without_group = await client.get("Group/$export", headers=ASYNC)
+    assert without_group.status_code == 400
+    assert "Group/[id]/$export" in without_group.json()["issue"][0]["diagnostics"]
 
 
 async def test_latest_provenance_resources_are_associated(client, data, fast_polling):

@@ -235,4 +235,5 @@ async def test_patient_summary_gives_the_gestational_age(client):
     days = (date.fromisoformat(age["effectiveDateTime"]) - start).days  # 70, or 71 past midnight
     assert age["valueQuantity"] == {"value": days, "unit": "d",
                                     "system": "http://unitsofmeasure.org", "code": "d"}
-    assert f"{days // 7} weeks {days % 7} days" in section["text"]["div"]
+    rest = days % 7
+    assert f"{days // 7} weeks {rest} day{'' if rest == 1 else 's'}" in section["text"]["div"]

@@ -102,3 +102,43 @@ async def test_metadata_negotiation_and_methods(client):
     assert (await client.head("metadata")).content == b""
     assert_outcome(await client.get("metadata?_format=xml"), 406, "xml")
     assert_outcome(await client.post("metadata", json={}), 405)
+
+
+MCH = "https://mch-fhir.org/fhir/StructureDefinition/"
+
+
+async def test_supported_profiles_come_from_the_validator(client, app):
+    """``rest.resource.supportedProfile``: the core, project and stored profiles of each
+    type (R4 capabilitystatement-definitions.html, rest.resource.supportedProfile)."""
+    resources = {r["type"]: r for r in (await _statement(client))["rest"][0]["resource"]}
+    known = app.state.services.validator.registry.supported_profiles()
+    assert f"{MCH}mch-pregnancy-status" in resources["Observation"]["supportedProfile"]
+    assert "http://hl7.org/fhir/StructureDefinition/vitalsigns" in resources[
+        "Observation"]["supportedProfile"]
+    assert f"{MCH}mch-pediatric-immunization" in resources["Immunization"]["supportedProfile"]
+    assert f"{MCH}mch-pregnancy-status" not in resources["Immunization"]["supportedProfile"]
+    for resource_type, resource in resources.items():
+        assert resource.get("supportedProfile", []) == known.get(resource_type, [])
+
+
+async def test_a_stored_profile_is_listed_until_deleted(client):
+    url = "https://example.org/StructureDefinition/named-patient"
+    profile = {"resourceType": "StructureDefinition", "id": "named-patient", "url": url,
+               "name": "NamedPatient", "status": "draft", "kind": "resource",
+               "abstract": False, "type": "Patient", "derivation": "constraint",
+               "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+               "differential": {"element": [
+                   {"id": "Patient.name", "path": "Patient.name", "min": 1}]}}
+
+    async def patient_profiles() -> list[str]:
+        rest = (await _statement(client))["rest"][0]
+        return next(r for r in rest["resource"] if r["type"] == "Patient").get(
+            "supportedProfile", [])
+
+    assert url not in await patient_profiles()
+    response = await client.put("StructureDefinition/named-patient", json=profile,
+                                headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 201, response.text
+    assert url in await patient_profiles()
+    assert (await client.delete("StructureDefinition/named-patient")).status_code == 200
+    assert url not in await patient_profiles()

@@ -1,16 +1,14 @@
 """The generic checkers every cell of the leak suite runs.
 
-A *path* is a request template (:class:`Path`); a *cell* is (actor, path, situation).
-The placeholders ``{id}``, ``{type}``, ``{ref}`` (``Type/id``), ``{patient}`` and
-``{secret}`` name the cell's target, one resource of the situation's patient
-(:data:`TARGETS`). Every cell asserts:
+A cell is (actor, path, situation) (paths.py); its target is one resource of the
+situation's patient. Every cell asserts:
 
 1. **nothing protected leaves**: no secret of a resource the actor may not see in full
    is in the answer (raw or base64), and no resource the actor may not see is in it;
    masked ones carry the MASKED label;
 2. **hidden is absent**: when the target is hidden from the actor, the answer equals
    (status, headers that matter, body but for the target's id and timestamps) the answer
-   for a resource that never existed (``nx`` + its id);
+   for a resource that never existed (id ``nx-absent``);
 3. **the rest is exact** (searches, histories, ``$everything``): every page is followed;
    the results are the oracle's (the same request with access control off) that the
    actor may see (and whose joins it may see), includes hang on something shown, and
@@ -20,218 +18,31 @@ The placeholders ``{id}``, ``{type}``, ``{ref}`` (``Type/id``), ``{patient}`` an
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
 import httpx
 
 from consent.masking import is_masked
 
-from .data import ACTORS, BINARIES, SITUATIONS, Actor, binary_content, secret
-from .expect import HIDDEN, MASKED, OPTIONAL, STATIC, VISIBLE, key, protected, state
+from .answers import Answer, entries, fetch, references_of, resources_in
+from .data import ACTORS, OTHER_PATIENT, Actor, binary_content, secret
+from .expect import (
+    HIDDEN,
+    MASKED,
+    OPTIONAL,
+    STATIC,
+    VISIBLE,
+    key,
+    patients_of,
+    protected,
+    state,
+)
+from .paths import Path, render, target_of
 
-ABSENT = "nx"
-
-# The target of each role, per situation: the resource a cell asks about.
-TARGETS: dict[str, Callable[[str], str]] = {
-    # the situation's telling Observation: denied with the organization, denied by code,
-    # masked by label, and an HIV result nobody's Consent covers
-    "obs": lambda s: {"den": "Observation/den-vital", "hiv": "Observation/hiv-hiv",
-                      "psy": "Observation/psy-psy", "free": "Observation/free-hiv"}[s],
-    "patient": lambda s: f"Patient/{s}",
-    "encounter": lambda s: f"Encounter/{s}-enc",
-    "condition": lambda s: f"Condition/{s}-hivdx",
-    "imm": lambda s: f"Immunization/{s}-imm",
-    "group": lambda s: f"Group/{s}-grp",
-    "binary": lambda s: f"Binary/{s}-bin",
-    "consent": lambda s: f"Consent/{s}-consent",
-    "bea": lambda s: "Observation/bea-hiv",
-}
-
-
-@dataclass(frozen=True)
-class Path:
-    """One way of asking. ``target``: a :data:`TARGETS` role (None: a population
-    request); ``content``: the request tests what resources say, so masked ones must not
-    match; ``joins``: for a match, the resources it was found through (chains, ``_has``),
-    which the actor must be able to see too; ``count_of``: for ``_summary=count``, the same
-    search listing its matches; ``exact``: compare the results with the oracle's;
-    ``actors`` / ``situations``: where the cell applies (default: everywhere)."""
-
-    name: str
-    method: str
-    url: str
-    target: str | None = None
-    body: Any = None
-    form: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-    content: bool = False
-    joins: Callable[[str], list[str]] | None = None
-    count_of: str | None = None
-    exact: bool = True
-    actors: tuple[str, ...] | None = None
-    situations: tuple[str, ...] | None = None
-
-    def applies(self, actor: str, situation: str) -> bool:
-        return (self.actors is None or actor in self.actors) and (
-            self.situations is None or situation in self.situations)
-
-
-def cells(paths: list[Path], actors: tuple[str, ...] | None = None) -> list[Any]:
-    """The (actor, path, situation) parameters of a table, with readable ids."""
-    import pytest
-
-    found = []
-    for path in paths:
-        for actor in actors or tuple(ACTORS):
-            for situation in SITUATIONS:
-                if path.applies(actor, situation):
-                    found.append(pytest.param(actor, path, situation,
-                                              id=f"{actor}-{path.name}-{situation}"))
-    return found
-
-
-# -- rendering ------------------------------------------------------------------------
-
-def target_of(path: Path, situation: str, absent: bool = False) -> str | None:
-    if path.target is None:
-        return None
-    reference = TARGETS[path.target](situation)
-    if absent:
-        kind, rid = reference.split("/")
-        reference = f"{kind}/{ABSENT}{rid}"
-    return reference
-
-
-def values(path: Path, situation: str, absent: bool = False) -> dict[str, str]:
-    reference = target_of(path, situation, absent)
-    found = {"patient": situation}
-    if reference is not None:
-        kind, rid = reference.split("/")
-        found |= {"type": kind, "id": rid, "ref": reference, "secret": secret(reference)}
-        if kind == "Patient":
-            found["patient"] = rid
-    return found
-
-
-def _fill(template: Any, replacements: dict[str, str]) -> Any:
-    if isinstance(template, str):
-        for name, value in replacements.items():
-            template = template.replace("{" + name + "}", value)
-        return template
-    if isinstance(template, dict):
-        return {k: _fill(v, replacements) for k, v in template.items()}
-    if isinstance(template, list):
-        return [_fill(v, replacements) for v in template]
-    return template
-
-
-@dataclass(frozen=True)
-class Rendered:
-    method: str
-    url: str
-    headers: dict[str, str]
-    content: bytes | None
-    values: dict[str, str]
-
-    def cache_key(self) -> str:
-        return json.dumps([self.method, self.url, sorted(self.headers.items()),
-                           (self.content or b"").decode()])
-
-
-def render(path: Path, situation: str, absent: bool = False) -> Rendered:
-    found = values(path, situation, absent)
-    url = _fill(path.url, found)
-    headers = _fill(dict(path.headers), found)
-    content = None
-    if path.body is not None:
-        body = _fill(path.body, found)
-        if path.form:
-            content = body.encode()
-            headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
-        elif isinstance(body, (dict, list)):
-            content = json.dumps(body).encode()
-            headers = {"Content-Type": "application/fhir+json", **headers}
-        else:
-            content = body.encode()
-    return Rendered(path.method, url, headers, content, found)
-
-
-# -- reading answers ------------------------------------------------------------------
-
-def resources_in(node: Any) -> list[dict[str, Any]]:
-    """Every resource in an answer (Bundle entries, contained, nested outcomes)."""
-    found = []
-    if isinstance(node, dict):
-        if isinstance(node.get("resourceType"), str) and isinstance(node.get("id"), str):
-            found.append(node)
-        for value in node.values():
-            found.extend(resources_in(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(resources_in(item))
-    return found
-
-
-def references_of(resource: dict[str, Any]) -> set[str]:
-    found = set()
-    for node in _dicts(resource):
-        reference = node.get("reference")
-        if isinstance(reference, str):
-            parts = reference.split("/fhir/")[-1].split("/")
-            if len(parts) >= 2:
-                found.add(f"{parts[0]}/{parts[1]}")
-    return found
-
-
-def _dicts(node: Any) -> Any:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _dicts(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _dicts(item)
-
-
-def json_of(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def next_link(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return None
-    for link in body.get("link") or []:
-        if link.get("relation") == "next":
-            return link["url"]
-    return None
-
-
-def relative(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def entries(pages: list[Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(search mode, resource) of every entry with a resource, over all pages."""
-    found = []
-    for page in pages:
-        for entry in (page or {}).get("entry") or []:
-            resource = entry.get("resource")
-            if isinstance(resource, dict) and "id" in resource:
-                mode = (entry.get("search") or {}).get("mode", "match")
-                found.append((mode, resource))
-    return found
-
-
-# -- the checks -----------------------------------------------------------------------
 
 def _secrets(reference: str) -> list[str]:
     found = [secret(reference)]
@@ -241,24 +52,49 @@ def _secrets(reference: str) -> list[str]:
     return found
 
 
+def in_scope(situation: str, resource: dict[str, Any]) -> bool:
+    """Whether a resource belongs to a cell of ``situation``: the situation patient's
+    record, the other patient's, or no patient's (so that a leak of one patient's data
+    fails that patient's cells, not every cell of a population search)."""
+    patients = patients_of(resource)
+    return not patients or bool(patients & {situation, OTHER_PATIENT})
+
+
+@functools.cache
+def _named(reference: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(reference)}(?![\w-])")
+
+
 def assert_nothing_protected(actor: Actor, situation: str, texts: list[str],
                              bodies: list[Any], echoed: dict[str, str] | None = None,
-                             where: str = "") -> None:
-    """Check 1: no secret or resource the actor may not see in full."""
+                             where: str = "", asked: str = "") -> None:
+    """Check 1: no secret or resource the actor may not see in full, and no reference
+    to a hidden resource that the request itself did not name (``asked``). References
+    are not checked for a token limited by a query (its Observations may name the
+    patient and visit it cannot read)."""
     echoed = echoed or {}
     shown = [t for t in texts]
     for name in ("secret",):
         if name in echoed:
             shown = [t.replace(echoed[name], "{" + name + "}") for t in shown]
+    unquoted = [unquote(t) for t in shown]
     for reference, seen in protected(actor, situation).items():
+        if not in_scope(situation, STATIC[reference]):
+            continue
         for text in shown:
             for value in _secrets(reference):
                 assert value not in text, f"{where}: the content of {reference} ({seen}) " \
                                           f"is in the answer"
+        if seen != HIDDEN or actor.observation_category is not None or reference in asked:
+            continue
+        named = _named(reference)
+        for text in unquoted:
+            assert not named.search(text), f"{where}: the answer names {reference}, " \
+                                           f"hidden from {actor.name}"
     for body in bodies:
         for resource in resources_in(body):
             reference = key(resource)
-            if reference not in STATIC:
+            if reference not in STATIC or not in_scope(situation, STATIC[reference]):
                 continue
             seen = state(actor, situation, STATIC[reference])
             assert seen != HIDDEN, f"{where}: {reference} (hidden from {actor.name}) " \
@@ -267,14 +103,18 @@ def assert_nothing_protected(actor: Actor, situation: str, texts: list[str],
                 assert is_masked(resource), f"{where}: {reference} is shown unmasked"
 
 
-_VOLATILE = {"lastUpdated", "timestamp", "date", "recorded"}
+_NAMED = ("id", "ref", "secret", "decoy", "event")  # values that name the target
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_VOLATILE = {"lastUpdated", "lastModified", "timestamp", "date", "recorded"}
 _COMPARED_HEADERS = ("etag", "location", "content-location", "last-modified",
                      "www-authenticate", "content-type", "x-break-glass")
 
 
 def _placeheld(text: str, found: dict[str, str]) -> str:
+    """``text`` with each of ``found``'s values, as a whole word, replaced by its name."""
     for name in sorted(found, key=lambda n: -len(found[n])):
-        text = text.replace(found[name], "{" + name + "}")
+        text = re.sub(rf"(?<![\w-]){re.escape(found[name])}(?![\w-])", "{" + name + "}",
+                      text)
     return text
 
 
@@ -294,15 +134,15 @@ def _stable(node: Any, top: bool = True) -> Any:
 
 def comparable(response: httpx.Response, found: dict[str, str]) -> dict[str, Any]:
     """An answer with the target's id, reference, secret and timestamps left out."""
-    replaced = {k: v for k, v in found.items() if k in ("id", "ref", "secret") or (
+    replaced = {k: v for k, v in found.items() if k in _NAMED or (
         k == "patient" and found.get("type") == "Patient")}
-    text = _placeheld(response.text, replaced)
+    text = _UUID.sub("{uuid}", _placeheld(unquote(response.text), replaced))
     try:
         body: Any = _stable(json.loads(text))
     except ValueError:
         body = text
-    headers = {h: _placeheld(response.headers[h], replaced) for h in _COMPARED_HEADERS
-               if h in response.headers}
+    headers = {h: _UUID.sub("{uuid}", _placeheld(response.headers[h], replaced))
+               for h in _COMPARED_HEADERS if h in response.headers}
     if "last-modified" in headers:
         headers["last-modified"] = "present"
     return {"status": response.status_code, "headers": headers, "body": body}
@@ -326,17 +166,18 @@ def assert_exact(actor: Actor, situation: str, path: Path, pages: list[Any],
     for reference in matches:
         assert reference in expected or reference not in STATIC, \
             f"{where}: {reference} matched, but not for the oracle"
-    for reference, resource in expected.items():
-        if reference not in STATIC:
+    for reference in expected:
+        if reference not in STATIC or not in_scope(situation, STATIC[reference]):
             continue
         seen = state(actor, situation, STATIC[reference])
         joined = [state(actor, situation, STATIC[j]) for j in (
-            path.joins(reference) if path.joins else []) if j in STATIC]
+            path.joins(reference, situation) if path.joins else []) if j in STATIC]
         if HIDDEN in joined or (path.content and MASKED in joined):
             assert reference not in matches, \
                 f"{where}: {reference} matched through a resource hidden from {actor.name}"
             continue
-        if seen == VISIBLE and OPTIONAL not in joined and MASKED not in joined:
+        shared = len(patients_of(STATIC[reference])) > 1 and path.narrowing
+        if seen == VISIBLE and not shared and OPTIONAL not in joined and MASKED not in joined:
             assert reference in matches, f"{where}: {reference} is missing (visible to " \
                                          f"{actor.name})"
         if seen == MASKED and path.content:
@@ -346,6 +187,8 @@ def assert_exact(actor: Actor, situation: str, path: Path, pages: list[Any],
         if mode != "include":
             continue
         reference = key(resource)
+        if reference in STATIC and not in_scope(situation, STATIC[reference]):
+            continue
         linked = any(reference in references_of(other) or key(other) in references_of(
             resource) for other in returned.values() if key(other) != reference)
         assert linked, f"{where}: included {reference} hangs on nothing shown"
@@ -356,51 +199,35 @@ def assert_exact(actor: Actor, situation: str, path: Path, pages: list[Any],
     return matches
 
 
-# -- running a cell -------------------------------------------------------------------
+def assert_shown(answer: Answer, reference: str, embedded: bool, where: str) -> None:
+    """A target the actor may see: the request succeeds (every entry of a batch too),
+    and the target is in the answer where it should be."""
+    response = answer.response
+    if response.status_code == 403 and "insufficient_scope" in response.headers.get(
+            "www-authenticate", ""):
+        return  # the interaction itself is outside the token's scopes, whatever the data
+    assert response.status_code < 400, f"{where}: {response.status_code} for a resource " \
+                                       f"the actor may see: {response.text[:300]}"
+    body = answer.bodies[0]
+    if isinstance(body, dict) and body.get("type") in ("batch-response",
+                                                       "transaction-response"):
+        statuses = [e.get("response", {}).get("status", "") for e in body.get("entry", [])]
+        assert all(s[:1] in "23" for s in statuses), f"{where}: entries {statuses}"
+    if embedded:
+        shown = {key(r) for b in answer.bodies for r in resources_in(b)}
+        assert reference in shown, f"{where}: {reference} is not in the answer"
 
-@dataclass
-class Answer:
-    """A response and, for a paged Bundle, every page (``texts``/``bodies``)."""
 
-    response: httpx.Response
-    texts: list[str]
-    bodies: list[Any]
-
-
-MAX_PAGES = 40
-
-
-async def fetch(server: Any, actor: Actor | None, situation: str, sent: Rendered,
-                cache: bool = True) -> Answer:
-    """Ask (as ``actor``; None: the oracle), following ``next`` links; answers of
-    read-only requests are kept per actor and token."""
-    token_key = "" if actor is None else actor.name + (
-        f":{situation}" if "self" in (actor.patient, actor.fhir_user) else "")
-    cache_key = f"{token_key} {sent.cache_key()}"
-    if cache and cache_key in server.answers:
-        return server.answers[cache_key]
-
-    async def ask(method: str, url: str, headers: dict[str, str],
-                  content: bytes | None) -> httpx.Response:
-        if actor is None:
-            return await server.oracle(method, url, headers=headers, content=content)
-        return await server.ask(actor, situation, method, url, headers=headers,
-                                content=content)
-
-    response = await ask(sent.method, sent.url, sent.headers, sent.content)
-    texts, bodies = [response.text], [json_of(response)]
-    following = next_link(bodies[0]) if response.status_code == 200 else None
-    while following:
-        assert len(bodies) < MAX_PAGES, f"more than {MAX_PAGES} pages: {sent.url}"
-        page = await ask("GET", relative(following), {}, None)
-        assert page.status_code == 200, page.text[:300]
-        texts.append(page.text)
-        bodies.append(json_of(page))
-        following = next_link(bodies[-1])
-    answer = Answer(response, texts, bodies)
-    if cache:
-        server.answers[cache_key] = answer
-    return answer
+def hidden_target(actor: Actor, situation: str, reference: str | None) -> bool:
+    """Whether the target is hidden from the actor; for a Patient, her whole record (a
+    request naming her may show her other resources the actor can see)."""
+    if reference is None or reference not in STATIC:
+        return False
+    if reference.startswith("Patient/"):
+        patient = reference.split("/")[1]
+        return all(state(actor, situation, r) == HIDDEN for r in STATIC.values()
+                   if patient in patients_of(r))
+    return state(actor, situation, STATIC[reference]) == HIDDEN
 
 
 def _listing(body: Any) -> bool:
@@ -409,19 +236,24 @@ def _listing(body: Any) -> bool:
 
 
 async def check_cell(server: Any, actor_name: str, path: Path, situation: str, *,
-                     cache: bool = True) -> Answer:
-    """Checks 1 to 3 for one cell; returns the actor's answer."""
+                     cache: bool = True, extra: dict[str, str] | None = None,
+                     extra_absent: dict[str, str] | None = None) -> Answer:
+    """Checks 1 to 3 for one cell; returns the actor's answer. ``extra`` /
+    ``extra_absent``: more placeholder values for the request and its absent twin."""
     actor = ACTORS[actor_name]
     where = f"[{actor_name} {path.name} {situation}]"
-    sent = render(path, situation)
+    sent = render(path, situation, extra=extra)
     answer = await fetch(server, actor, situation, sent, cache)
     response = answer.response
     assert response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
-    assert_nothing_protected(actor, situation, answer.texts, answer.bodies, sent.values, where)
+    assert_nothing_protected(actor, situation, answer.texts, answer.bodies, sent.values, where,
+                             sent.asked)
     reference = target_of(path, situation)
     if reference is not None and reference in STATIC and state(
-            actor, situation, STATIC[reference]) == HIDDEN:
-        missing = render(path, situation, absent=True)
+            actor, situation, STATIC[reference]) in (VISIBLE, MASKED) and path.positive:
+        assert_shown(answer, reference, path.shows_target, where)
+    if hidden_target(actor, situation, reference) and path.absent_alike:
+        missing = render(path, situation, absent=True, extra=extra_absent)
         absent = await fetch(server, actor, situation, missing, cache)
         assert_like_absent(response, absent.response, sent.values, missing.values, where)
         if _listing(answer.bodies[0]):
@@ -432,7 +264,7 @@ async def check_cell(server: Any, actor_name: str, path: Path, situation: str, *
         assert_exact(actor, situation, path, answer.bodies, oracle.bodies, where)
         if path.count_of is not None:
             listed = Path(path.name + " listed", "GET", path.count_of, path.target,
-                          content=path.content, joins=path.joins)
+                          content=path.content, joins=path.joins, narrowing=path.narrowing)
             companion = await fetch(server, actor, situation, render(listed, situation),
                                     cache)
             shown = {key(r) for mode, r in entries(companion.bodies) if mode == "match"}

@@ -66,8 +66,11 @@ def secret(key: str) -> str:
 
 def observation(oid: str, patient: str, category: str, code: str,
                 **extra: Any) -> dict[str, Any]:
-    return {"resourceType": "Observation", "id": oid, "status": "final",
-            "category": _category(category), "code": _concept(LOINC, code),
+    words = secret(f"Observation/{oid}")
+    return {"resourceType": "Observation", "id": oid,
+            "text": {"status": "generated",
+                     "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{words}</div>'},
+            "status": "final", "category": _category(category), "code": _concept(LOINC, code),
             "subject": {"reference": f"Patient/{patient}"},
             "effectiveDateTime": "2023-03-01", "valueString": secret(f"Observation/{oid}"),
             **extra}
@@ -186,12 +189,20 @@ class Actor:
     break_glass: bool = False
     headers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def per_situation(self) -> bool:
+        """Whether the token depends on the situation (the patient herself, her
+        delegate)."""
+        return self.patient == "self" or self.fhir_user in ("self", "delegate")
+
     def patient_of(self, situation: str) -> str | None:
         return situation if self.patient == "self" else self.patient
 
     def fhir_user_of(self, situation: str) -> str | None:
         if self.fhir_user == "self":
             return f"Patient/{situation}"
+        if self.fhir_user == "delegate":
+            return f"RelatedPerson/{situation}-rp"
         return self.fhir_user
 
 
@@ -216,4 +227,7 @@ ACTORS = {a.name: a for a in [
     # the doctor breaking the glass: Consents lifted (the positive control)
     Actor("doc-btg", "Practitioner/doc", "user/*.cruds", organization="org-clinic",
           break_glass=True, headers=BREAK_GLASS),
+    # for $consent-explain: the patient's delegate, a privacy officer
+    Actor("delegate", "delegate", "user/*.rs"),
+    Actor("officer", "Practitioner/officer", "user/*.rs"),
 ]}

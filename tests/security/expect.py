@@ -55,16 +55,28 @@ def _walk(node: Any) -> Any:
             yield from _walk(item)
 
 
-def patients_of(resource: dict[str, Any]) -> set[str]:
+_PATIENTS: dict[str, frozenset[str]] = {}
+
+
+def patients_of(resource: dict[str, Any]) -> frozenset[str]:
     """The patients a resource is about: itself if a Patient, and every Patient it refers
     to (in this record every such reference is a compartment link: subject, patient,
     Group.member, Binary.securityContext, Consent.patient)."""
+    reference = key(resource)
+    if STATIC.get(reference) is resource:
+        if reference not in _PATIENTS:
+            _PATIENTS[reference] = _patients_of(resource)
+        return _PATIENTS[reference]
+    return _patients_of(resource)
+
+
+def _patients_of(resource: dict[str, Any]) -> frozenset[str]:
     found = {resource["id"]} if resource.get("resourceType") == "Patient" else set()
     for node in _walk(resource):
         reference = node.get("reference")
         if isinstance(reference, str) and reference.startswith("Patient/"):
             found.add(reference.split("/")[1])
-    return found
+    return frozenset(found)
 
 
 def _codes(resource: dict[str, Any]) -> set[str]:
@@ -84,8 +96,21 @@ def _labelled_psy(resource: dict[str, Any]) -> bool:
                for label in (resource.get("meta") or {}).get("security") or [])
 
 
+_STATES: dict[tuple[str, str, str], str] = {}
+
+
 def state(actor: Actor, situation: str, resource: dict[str, Any]) -> str:
     """How ``actor`` (in ``situation``: whose patient token) may see ``resource``."""
+    reference = key(resource)
+    if STATIC.get(reference) is not resource:
+        return _state(actor, situation, resource)
+    cached = (actor.name, situation, reference)
+    if cached not in _STATES:
+        _STATES[cached] = _state(actor, situation, resource)
+    return _STATES[cached]
+
+
+def _state(actor: Actor, situation: str, resource: dict[str, Any]) -> str:
     resource_type = resource.get("resourceType")
     if resource_type == "AuditEvent":
         return OPTIONAL  # the access log has its own checks (test_audit.py)
@@ -121,9 +146,14 @@ def static_state(actor: Actor, situation: str, reference: str) -> str:
     return state(actor, situation, STATIC[reference])
 
 
+_PROTECTED: dict[tuple[str, str], dict[str, str]] = {}
+
+
 def protected(actor: Actor, situation: str) -> dict[str, str]:
     """Every resource of the record this actor may not see in full: reference -> state."""
-    found = {}
+    if (actor.name, situation) in _PROTECTED:
+        return _PROTECTED[actor.name, situation]
+    found = _PROTECTED[actor.name, situation] = {}
     for reference, resource in STATIC.items():
         seen = state(actor, situation, resource)
         if seen in (HIDDEN, MASKED):

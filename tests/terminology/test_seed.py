@@ -1,6 +1,6 @@
-"""Storing the shipped content (terminology/seed.py): a client's resource is never
-replaced, an unchanged shipped one follows the shipped content, a crash or a second
-process leaves every resource stored once, and the validator uses a client's version."""
+"""Storing the shipped content (fhir_server/storage/conformance_seed.py): a client's
+resource is never replaced, an unchanged shipped one follows the shipped content, a crash
+or a second process leaves every resource stored once, and the validator uses a client's version."""
 
 from __future__ import annotations
 

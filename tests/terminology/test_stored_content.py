@@ -1,5 +1,6 @@
 """Conformance content in MongoDB: stored definitions shared by every server process
-through the refresh of profiles/stored.py (the shipped content: test_seed.py)."""
+through the refresh of fhir_server/storage/conformance_store.py (the shipped content:
+test_seed.py)."""
 
 from __future__ import annotations
 

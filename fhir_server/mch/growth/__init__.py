@@ -8,6 +8,7 @@ birth and measurements and returns one ``IndicatorResult`` per indicator. See
 
 from .assessment import IndicatorResult, assess
 from .classification import CLASSIFICATIONS, Classification
+from .coverage import age_range_gap
 from .errors import GrowthInputError, UnitMismatchError
 from .indicators import INDICATORS, STANDARDS
 from .measurements import KINDS, POSITIONS, Measurement
@@ -15,6 +16,7 @@ from .units import to_body_mass_index, to_centimetres, to_kilograms
 
 __all__ = [
     "assess",
+    "age_range_gap",
     "Measurement",
     "IndicatorResult",
     "Classification",

@@ -9,7 +9,7 @@ the pregnancy of that date; ``summary_parameters`` turns it into the ``Parameter
 ("Pregnancy summary").
 """
 
-from .codes import observation_code_tokens
+from .codes import observation_code_tokens, pregnancy_history_codes
 from .contacts import CONTACT_WEEKS, AntenatalContact
 from .dating import Dating, DatingEstimate, DatingMethod, choose_dating, redating_threshold
 from .episodes import Pregnancy
@@ -22,6 +22,7 @@ __all__ = [
     "pregnancy_summary",
     "summary_parameters",
     "observation_code_tokens",
+    "pregnancy_history_codes",
     "RESOURCE_TYPES",
     "PregnancySummary",
     "Pregnancy",

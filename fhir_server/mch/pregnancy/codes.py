@@ -22,6 +22,7 @@ __all__ = [
     "INITIAL_PRENATAL_VISITS", "BLOOD_PRESSURE_PANELS", "SYSTOLIC", "DIASTOLIC",
     "HAEMOGLOBIN", "HYPERTENSION_CONDITIONS", "ANAEMIA_CONDITIONS", "PREGNANCY_OUTCOME",
     "DELIVERY_DATE", "OUTCOME_CONDITIONS", "OUTCOME_PROCEDURES", "observation_code_tokens",
+    "pregnancy_history_codes",
 ]
 
 LOINC = "http://loinc.org"
@@ -154,3 +155,15 @@ def observation_code_tokens() -> list[str]:
              | PREGNANCY_STATUS | BLOOD_PRESSURE_PANELS | SYSTOLIC | DIASTOLIC | HAEMOGLOBIN
              | PREGNANCY_OUTCOME | DELIVERY_DATE)
     return sorted(f"{system}|{code}" for system, code in codes)
+
+
+def pregnancy_history_codes() -> frozenset[str]:
+    """The LOINC codes of the Observations that record the pregnancy itself (status, LMP,
+    due date and gestational age by any method, outcome, delivery date), as opposed to the
+    vital signs and laboratory results the summary also reads: the entries of an IPS
+    History of Pregnancy section. They include the codes the project's MCH pregnancy
+    profiles fix or bind (mch-pregnancy-status, mch-estimated-due-date,
+    mch-gestational-age, mch-pregnancy-outcome)."""
+    history = (LAST_MENSTRUAL_PERIOD | set(DELIVERY_DATE_METHODS) | set(GESTATIONAL_AGE_METHODS)
+               | PREGNANCY_STATUS | PREGNANCY_OUTCOME | DELIVERY_DATE)
+    return frozenset(code for system, code in history if system == LOINC)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from . import codes
@@ -145,7 +146,7 @@ def _quantity(value: Any) -> tuple[float, str] | None:
     if not isinstance(value, dict) or isinstance(value.get("value"), bool):
         return None
     number, unit = value.get("value"), value.get("code") or value.get("unit")
-    if not isinstance(number, int | float) or not isinstance(unit, str):
+    if not isinstance(number, int | float | Decimal) or not isinstance(unit, str):
         return None
     return float(number), unit
 
