@@ -2,6 +2,7 @@
 subscriptions cost write throughput.
 
     .venv/bin/python -m bench.subscriptions [--writes 300] [--rate 100] [--concurrency 8]
+                                            [--max-count 1]
 
 Starts a real ``fhir-server serve`` on loopback (embedded database in a temporary data
 dir, or ``MONGODB_URI`` when set; ``--auth off``) and a loopback HTTP receiver for the
@@ -9,7 +10,8 @@ rest-hook channel.
 
 * **throughput off / on**: ``--writes`` Observation creates, ``--concurrency`` at once,
   first with no Subscription, then with one ``observation-changed`` rest-hook
-  Subscription (``id-only``, one event per notification) being delivered meanwhile; the
+  Subscription (``id-only``, ``--max-count`` events per notification at most) being
+  delivered meanwhile; the
   ratio is on/off, and how long until the last of those writes was delivered;
 * **latency**: ``--writes`` creates sent open-loop at ``--rate`` per second (each in its
   own task, whatever the previous ones do); for each, the time from the version's
@@ -126,7 +128,8 @@ async def latency(base: str, receiver: Receiver, writes: int, rate: float
     return achieved, [receiver.arrived[rid] - stamped for rid, stamped in written]
 
 
-async def run(writes: int, rate: float, concurrency: int, data_dir: Path) -> None:
+async def run(writes: int, rate: float, concurrency: int, max_count: int,
+              data_dir: Path) -> None:
     server = Server(data_dir, os.environ.get("MONGODB_URI"))
     try:
         print(f"server idle after {server.wait_idle():.0f} s")
@@ -138,6 +141,7 @@ async def run(writes: int, rate: float, concurrency: int, data_dir: Path) -> Non
             "criteria": TOPIC, "channel": {
                 "type": "rest-hook", "endpoint": f"http://127.0.0.1:{receiver.port}/hook",
                 "payload": "application/fhir+json",
+                "extension": [{"url": IG + "backport-max-count", "valuePositiveInt": max_count}],
                 "_payload": {"extension": [{"url": IG + "backport-payload-content",
                                             "valueCode": "id-only"}]}}}
         async with httpx.AsyncClient(timeout=60) as http:
@@ -165,9 +169,11 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=300)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-count", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-subscriptions-") as data_dir:
-        asyncio.run(run(args.writes, args.rate, args.concurrency, Path(data_dir)))
+        asyncio.run(run(args.writes, args.rate, args.concurrency, args.max_count,
+                        Path(data_dir)))
 
 
 if __name__ == "__main__":
