@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench browser clean
+.PHONY: install run test lint bench browser screenshots clean
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ browser:
 	 ([ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) || \
 	 echo "chromium not installed: the browser test will be skipped"
+
+# The web app's screenshots in docs/images, taken by its browser tests.
+screenshots: $(STAMP) browser
+	WEBAPP_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/pytest -q tests/webapp
 
 lint: $(STAMP)
 	$(BIN)/ruff check fhir_server profiles terminology consent importers tests bench

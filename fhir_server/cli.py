@@ -63,9 +63,12 @@ def serve(host: str, port: int, data_dir: Path, mongodb_uri: str | None, auth: s
         raise click.UsageError(
             f"--auth off is only allowed on a loopback address, not on '{host}'"
         )
-    settings = Settings(host=host, port=port, data_dir=data_dir, mongodb_uri=mongodb_uri,
-                        auth=auth, base_url=base_url, mllp_port=mllp_port,
-                        database=os.environ.get("FHIR_DATABASE", "fhir"))
+    try:
+        settings = Settings(host=host, port=port, data_dir=data_dir, mongodb_uri=mongodb_uri,
+                            auth=auth, base_url=base_url, mllp_port=mllp_port,
+                            database=os.environ.get("FHIR_DATABASE", "fhir"))
+    except ValueError as error:  # an environment setting that is not a number
+        raise click.UsageError(str(error)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     sys.exit(run(settings))

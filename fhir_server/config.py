@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .identity.health_id import HealthIdConfig
+
 __all__ = ["Settings", "is_loopback"]
 
 
@@ -21,7 +23,12 @@ def is_loopback(host: str) -> bool:
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
 
 @dataclass
@@ -46,6 +53,9 @@ class Settings:
         default_factory=lambda: os.environ.get("FHIR_SEARCH_HANDLING", "strict") == "lenient"
     )
     mllp_port: int | None = field(default_factory=lambda: _env_int("FHIR_MLLP_PORT", 0) or None)
+    # the largest HL7 v2 message the MLLP listener of ``serve --mllp-port`` takes (4 MiB)
+    hl7_max_bytes: int = field(default_factory=lambda: _env_int("FHIR_HL7_MAX_BYTES", 4 << 20))
+    health_id: HealthIdConfig = field(default_factory=HealthIdConfig.from_environment)
 
     @property
     def fhir_base(self) -> str:

@@ -37,6 +37,8 @@ class Services:
 
 
 async def build_services(settings: Settings, client: AsyncMongoClient) -> Services:
+    from .interactions import Caller
+    from .interactions.patient_resolution import FeedPatients
     from .operations import definitions, registry
     from .search.custom import RegistryStore
     from .search.engine import SearchEngine
@@ -48,7 +50,8 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
     db = client[settings.database]
     context = IndexContext(settings.fhir_base)
     storage = Storage.open(db, settings.fhir_base,
-                           lambda resource: index_resource(store.registry, resource, context))
+                           lambda resource: index_resource(store.registry, resource, context),
+                           settings.health_id)
     store = RegistryStore(storage.search_registry)
     search = SearchEngine(storage.queries, store, settings)
     validator = await build_validator(storage, [*definitions(), *shipped_resources()])
@@ -60,6 +63,7 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
         compile_query=lambda resource_type, params: search.query_filter(
             SYSTEM, resource_type, params))
     services = Services(settings, client, storage, validator, search, registry(), access)
+    storage.hl7_feed.patients = FeedPatients(Caller(services, SYSTEM))
     await storage.ensure_indexes()
     await search.refresh(force=True)
     await resume_interrupted(search, storage)

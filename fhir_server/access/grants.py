@@ -45,8 +45,13 @@ class Grant:
 
 
 def _own_patient(context: AccessContext) -> str | None:
+    """The record ``user/`` grants are limited to: a Patient user's own; a RelatedPerson
+    user's, the patient they act for (the token's patient context, set at sign-in from
+    ``RelatedPerson.patient``; none set: no record, "" matches no compartment)."""
     if context.fhir_user and context.fhir_user.startswith("Patient/"):
         return context.fhir_user.split("/", 1)[1]
+    if context.fhir_user and context.fhir_user.startswith("RelatedPerson/"):
+        return context.patient or ""
     return None
 
 

@@ -16,6 +16,11 @@ storage read takes a policy, so a new operation or read path cannot forget it:
   cannot undo it), labelled under break-glass;
 * :meth:`AccessPolicy.check_write`: what may be created, replaced or deleted.
 
+The access log (AuditEvent) is read by whom it concerns: the patient (her compartment),
+a privacy officer (a role in ``FHIR_CONSENT_EXPLAIN_ROLES``) and the server's operators.
+To anyone else it is empty, whatever their scopes: an event names what was asked for and
+what a Consent decided, which would tell hidden resources from absent ones.
+
 :class:`AccessPolicy` itself is the unrestricted policy of the server's own work
 (``--auth off``, the command line, the HL7 v2 importer, terminology seeding), always
 named explicitly as :data:`SYSTEM`. :class:`RequestPolicy` is a token's, with Consents.
@@ -151,9 +156,22 @@ class RequestPolicy(AccessPolicy):
         limit = self.token.patient_limit(resource_type)
         return None if limit is None else frozenset({limit})
 
+    async def _reads_access_log(self) -> bool:
+        """Whether the caller may read AuditEvents (within its other grants)."""
+        context = self.token.context
+        if context.kind == "operator" or self.token.patient_limit("AuditEvent"):
+            return True
+        if self.consent is None or not self.consent.policy.explain_roles:
+            return False
+        actor = await self.consent.actor(memberships=True)
+        return bool({code for _, code in actor.roles} & self.consent.policy.explain_roles)
+
     async def filter(self, resource_type: str) -> dict[str, Any] | None:
         if resource_type in self._filters:
             return self._filters[resource_type]
+        if resource_type == "AuditEvent" and not await self._reads_access_log():
+            self._filters[resource_type] = MATCH_NOTHING
+            return MATCH_NOTHING
         parts = [await self.token.filter(resource_type)]
         if resource_type == "Binary":
             parts.append(BINARY_OF_PATIENTS_ONLY)
@@ -177,6 +195,8 @@ class RequestPolicy(AccessPolicy):
         """Grants in memory (a v2 query grant is checked by the storage layer in the
         query it reads with), then the patients' Consents."""
         if self.token.visible(resource, "r") is False:
+            return None
+        if resource.get("resourceType") == "AuditEvent" and not await self._reads_access_log():
             return None
         if self.consent is not None:
             decision = await self.consent.decide(resource)

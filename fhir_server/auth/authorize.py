@@ -89,7 +89,10 @@ async def authorize(request: Request) -> Response:
         reply = {"error": error.error, "error_description": error.description}
         return _redirect(redirect_uri, {**reply, **({"state": state} if state else {})})
     handle = await auth.store.put_pending(pending, auth.options.pending_seconds)
-    session = await auth.store.session(request.cookies.get(COOKIE))
+    # OpenID Connect Core 3.1.2.1: prompt=login asks the person to sign in again even
+    # with a session (a shared phone after someone signed out).
+    fresh_login = "login" in params.get("prompt", "").split()
+    session = None if fresh_login else await auth.store.session(request.cookies.get(COOKIE))
     if session is not None:
         await auth.store.bind_pending(handle, request.cookies[COOKIE])
         return await _consent(request, auth, handle, session)

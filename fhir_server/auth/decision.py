@@ -2,8 +2,9 @@
 
 SMART App Launch 2.x: "When granting a patient-level scope, the server SHALL provide a
 patient launch context"; the patient comes from the EHR launch, from the user being that
-patient, or from the patient picker (a practitioner choosing among the patients the access
-policy lets them see: :mod:`.picker`).
+patient (or, for a RelatedPerson user, the patient the RelatedPerson is for: a parent
+acts for their child, and only for them), or from the patient picker (a practitioner
+choosing among the patients the access policy lets them see: :mod:`.picker`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,18 @@ def _needs_patient(offered: str) -> bool:
     return "patient" in scopes.contexts() or "launch/patient" in scopes
 
 
-def _fixed_patient(pending: dict[str, Any], session: dict[str, Any]) -> str | None:
+async def _fixed_patient(picker: PatientPicker, pending: dict[str, Any],
+                         session: dict[str, Any]) -> str | None:
     """The patient the context already determines, if any."""
     launch = pending.get("launch") or {}
     own = session["fhirUser"].split("/", 1)
-    own_patient = own[1] if own[0] == "Patient" else None
+    if own[0] == "RelatedPerson":
+        represented = await picker.represented(session["fhirUser"])
+        if represented is None:
+            raise RedirectError("access_denied", "this RelatedPerson acts for no patient")
+        own_patient: str | None = represented
+    else:
+        own_patient = own[1] if own[0] == "Patient" else None
     if launch.get("patient"):
         if own_patient is not None and launch["patient"] != own_patient:
             raise RedirectError("access_denied", "the launch is for another patient")
@@ -54,7 +62,7 @@ async def consent_values(auth: AuthService, picker: PatientPicker, doc: dict[str
     client = await auth.registry.client(pending["client_id"])
     offered = pending["offered"]
     try:
-        patient = _fixed_patient(pending, session)
+        patient = await _fixed_patient(picker, pending, session)
     except RedirectError:
         patient = None
     choose = _needs_patient(offered) and patient is None
@@ -90,7 +98,7 @@ async def decide(auth: AuthService, picker: PatientPicker, handle: str,
         raise RedirectError("access_denied", "the user did not allow access")
     chosen = {value for name, value in pairs if name == "scope"}
     granted = parse_scopes(" ".join(t for t in pending["offered"].split() if t in chosen))
-    patient = _fixed_patient(pending, session)
+    patient = await _fixed_patient(picker, pending, session)
     if patient is None and _needs_patient(str(granted)):
         patient = await _chosen_patient(picker, pending["client_id"], session, form)
     doc = await auth.store.finish_pending(handle)

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..access import AccessPolicy, Hints
+from ..access import SYSTEM, AccessPolicy, Hints
 from ..access.identity import AccessContext
 from ..access.scopes import parse_scopes
 
@@ -62,6 +62,19 @@ class PatientPicker:
         found = await self.queries.find(self._policy(client_id, session), "Patient", {},
                                         sort=[("_id", 1)], limit=PICKER_SIZE)
         return [{"id": str(f.doc["_id"]), "label": _label(f.resource)} for f in found]
+
+    async def represented(self, fhir_user: str) -> str | None:
+        """The patient a RelatedPerson user acts for (``RelatedPerson.patient``, while the
+        RelatedPerson is active): a parent signing in opens their child's record."""
+        kind, _, rid = fhir_user.partition("/")
+        if kind != "RelatedPerson" or not rid:
+            return None
+        found = await self.queries.find(SYSTEM, "RelatedPerson", {"_id": rid}, limit=1)
+        person = found[0].resource if found else {}
+        if person.get("active", True) is False:
+            return None
+        kind, _, patient = str((person.get("patient") or {}).get("reference", "")).partition("/")
+        return patient if kind == "Patient" and patient and "/" not in patient else None
 
     async def may_choose(self, client_id: str, session: dict[str, Any],
                          patient_id: str) -> bool:

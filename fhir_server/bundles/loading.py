@@ -30,6 +30,7 @@ from . import process_bundle
 
 if TYPE_CHECKING:
     from ..services import Services
+    from .load_patients import LoadPatients
 
 __all__ = ["Loader", "FileReport", "discover", "count_resources"]
 SUFFIXES = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
@@ -42,6 +43,7 @@ class FileReport:
     resources: int = 0
     skipped: bool = False
     problems: list[str] = field(default_factory=list)
+    held: int = 0  # patients held for review (load_patients): load the file again later
 
 
 def discover(paths: list[Path]) -> list[Path]:
@@ -126,8 +128,10 @@ class Loader:
     """Loads files into the store of ``services``, reporting progress per resource."""
 
     def __init__(self, services: Services, *, chunk_size: int = 500, force: bool = False,
-                 progress: Callable[[int], None] = lambda n: None) -> None:
+                 progress: Callable[[int], None] = lambda n: None,
+                 patients: LoadPatients | None = None) -> None:
         self.services = services
+        self.patients = patients
         self.caller = Caller(services, SYSTEM)
         self.chunk_size = chunk_size
         self.force = force
@@ -156,7 +160,7 @@ class Loader:
             await self._load_ndjson(data, digest, report)
         else:
             await self._load_json(data, digest, report)
-        if not any(p.startswith("Bundle failed") for p in report.problems):
+        if not report.held and not any(p.startswith("Bundle failed") for p in report.problems):
             await self._record(digest, path, report.resources)
         return report
 
@@ -177,7 +181,11 @@ class Loader:
                                    "loadable (transaction, batch, collection or searchset)")
             return
         size = len(value.get("entry") or [])
-        await self._process(idempotent_bundle(value, digest), report, size, "entry")
+        bundle, _ = await self._resolved(idempotent_bundle(value, digest), report, partial=False)
+        if bundle is None:
+            self.progress(size)
+            return
+        await self._process(bundle, report, size, "entry")
 
     async def _process(self, bundle: dict[str, Any], report: FileReport, size: int,
                        unit: str = "entry", positions: list[int] | None = None) -> None:
@@ -206,9 +214,11 @@ class Loader:
                 self.progress(len(chunk))
                 continue
             entries, positions = self._ndjson_entries(chunk, digest, report)
+            held = report.held
             if entries:
                 await self._load_chunk(entries, positions, report)
-            await self._record(key, Path(report.path), len(entries))
+            if report.held == held:
+                await self._record(key, Path(report.path), len(entries))
 
     def _ndjson_entries(self, chunk: list[tuple[int, bytes]], digest: str, report: FileReport
                         ) -> tuple[list[dict[str, Any]], list[int]]:
@@ -232,15 +242,29 @@ class Loader:
     async def _load_chunk(self, entries: list[dict[str, Any]], positions: list[int],
                           report: FileReport) -> None:
         """One transaction for the chunk; if an entry fails, a batch finds which."""
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        size = len(entries)
+        bundle, kept = await self._resolved({"resourceType": "Bundle", "type": "transaction",
+                                             "entry": entries}, report, partial=True)
+        assert bundle is not None
+        entries, positions = bundle["entry"], [positions[i] for i in kept]
         try:
             await process_bundle(self.caller, bundle)
         except FhirError:
-            await self._process({**bundle, "type": "batch"}, report, len(entries), "line",
-                                positions)
+            await self._process({**bundle, "type": "batch"}, report, size, "line", positions)
             return
         report.resources += len(entries)
-        self.progress(len(entries))
+        self.progress(size)
+
+    async def _resolved(self, bundle: dict[str, Any], report: FileReport, *, partial: bool
+                        ) -> tuple[dict[str, Any] | None, list[int]]:
+        """The Bundle with its Patients resolved (:mod:`.load_patients`; None when it is
+        held for review as a whole) and the indexes of the entries it kept."""
+        if self.patients is None:
+            return bundle, list(range(len(bundle.get("entry") or [])))
+        resolved = await self.patients.resolve(bundle, str(report.path), partial=partial)
+        report.held += len(resolved.held)
+        report.problems.extend(resolved.held)
+        return resolved.bundle, resolved.kept
 
 
 def _chunks(lines: list[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:

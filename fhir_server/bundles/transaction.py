@@ -17,7 +17,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import OperationFailure
 
 from ..errors import FhirError, PayloadTooLarge
-from ..interactions import Caller
+from ..interactions import Caller, still_absent
 from ..write_rules import after_write
 from .entries import Entry, EntryError
 from .execute import EntryResult, execute, prepare
@@ -121,6 +121,8 @@ async def _write_all(caller: Caller, writes: list[Entry], plan: Plan,
     fresh = [e for e in posts if e.existing is None and e.index not in plan.aliases]
     updates = [e for e in writes if e.method in ("PUT", "PATCH")]
     await _each([e for e in writes if e.method == "DELETE"], one)
+    await _each([e for e in fresh if e.if_none_exist is not None], lambda e: still_absent(
+        caller, e.resource_type or "", e.if_none_exist or [], session))
     await _create_all(caller, fresh, "POST", session, results)
     await _each([e for e in posts if e.index not in results], one)
     new = await _never_stored(caller, updates, session)

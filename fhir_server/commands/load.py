@@ -24,6 +24,7 @@ __all__ = ["commands"]
 
 async def _load(settings: Settings, files: list[Path], chunk_size: int, force: bool,
                 quiet: bool) -> list:
+    from ..bundles.load_patients import LoadPatients
     from ..bundles.loading import Loader, count_resources
     from ..database import connect
     from ..services import build_services
@@ -35,7 +36,8 @@ async def _load(settings: Settings, files: list[Path], chunk_size: int, force: b
         services = await build_services(settings, client)
         with tqdm(total=total, unit=" resources", disable=quiet, file=sys.stderr,
                   dynamic_ncols=True) as bar:
-            loader = Loader(services, chunk_size=chunk_size, force=force, progress=bar.update)
+            loader = Loader(services, chunk_size=chunk_size, force=force, progress=bar.update,
+                            patients=LoadPatients(services))
             reports = []
             for path in files:
                 bar.set_postfix_str(path.name[-40:], refresh=False)
@@ -59,7 +61,9 @@ def _summary(reports: list, elapsed: float) -> tuple[str, int]:
     lines.append(
         f"{len(reports)} files: {len(reports) - skipped - len(failed)} loaded, {skipped} "
         f"already loaded, {len(failed)} with problems; {loaded} resources written in "
-        f"{elapsed:.1f} s ({rate:.0f} resources/s)")
+        f"{elapsed:.1f} s ({rate:.0f} resources/s)"
+        + (f"; {sum(r.held for r in reports)} patients held for review (fhir-server review "
+           "list)" if any(r.held for r in reports) else ""))
     return "\n".join(lines), (1 if failed else 0)
 
 
@@ -82,7 +86,8 @@ def load(paths: tuple[Path, ...], data_dir: Path, mongodb_uri: str | None, chunk
     from ..bundles.loading import discover
     from ..server import database_for
 
-    files = discover(list(paths))
+    # Patients first: the resources of later files refer to them as they were resolved
+    files = sorted(discover(list(paths)), key=lambda path: not path.name.startswith("Patient"))
     if not files:
         raise click.UsageError("no .json or .ndjson files found in the given paths")
     settings = command_settings(data_dir, mongodb_uri)

@@ -98,10 +98,13 @@ def _name_searches(patient: Mapping[str, Any], phonetic: bool) -> list[Candidate
     window = ((("birthdate", f"ge{parsed[0] - 1:04d}"), ("birthdate", f"le{parsed[0] + 1:04d}"))
               if parsed else ())
     if phonetic:
-        keys = {phonetic_key(t) for n in patient_names(patient) for t in n.given + n.family
-                if len(t) > 1}
-        return [CandidateSearch((("phonetic", k), *window), "phonetic name key")
-                for k in sorted(keys)]
+        words: dict[str, str] = {}
+        for name in patient_names(patient):
+            for word in name.given + name.family:
+                if len(word) > 1:
+                    words.setdefault(phonetic_key(word), word)
+        return [CandidateSearch((("phonetic", words[k]), *window), "phonetic name key")
+                for k in sorted(words)]
     if not window:
         return []
     return [CandidateSearch((("given", given), ("family", family), *window),
@@ -121,8 +124,9 @@ def candidate_searches(patient: Mapping[str, Any], *, phonetic: bool = False,
                        mothers: list[Mapping[str, Any]] | None = None
                        ) -> list[CandidateSearch]:
     """The Patient searches whose union holds the candidates for ``patient``, without
-    duplicates. ``phonetic=True`` searches the ``phonetic`` parameter by
-    :func:`~.names.phonetic_key` (for a server that indexes it so) instead of initials.
+    duplicates. ``phonetic=True`` searches the ``phonetic`` parameter (one name word per
+    :func:`~.names.phonetic_key`, for a server that indexes it by that key, as this one
+    does) instead of initials.
     ``mothers`` are RelatedPersons of ``patient`` beyond the contained ones."""
     found: dict[tuple[tuple[str, str], ...], CandidateSearch] = {}
     for search in (_identifier_searches(patient) + _phone_searches(patient)

@@ -8,7 +8,7 @@ renders it.
 """
 
 from .caller import Caller
-from .conditional import match_one
+from .conditional import match_one, still_absent
 from .create import Created, create
 from .delete import conditional_delete, delete
 from .history import history
@@ -20,4 +20,4 @@ from .validate import validate
 
 __all__ = ["Caller", "Created", "create", "read", "vread", "update", "conditional_update",
            "patch", "conditional_patch", "Patcher", "delete", "conditional_delete",
-           "search", "history", "match_one", "validate"]
+           "search", "history", "match_one", "still_absent", "validate"]

@@ -1,4 +1,5 @@
-"""create, plain and conditional (R4 http.html#create, #ccreate)."""
+"""create, plain and conditional (R4 http.html#create, #ccreate); conditional creates
+with the same criteria never both create (:func:`.conditional.match_or_create`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from ..storage import StoredResource
 from ..write_rules import after_write
 from .caller import Caller
-from .conditional import match_one
+from .conditional import match_or_create
 
 __all__ = ["create", "Created"]
 
@@ -29,17 +30,21 @@ async def create(caller: Caller, resource: dict[str, Any], *,
                  session: AsyncClientSession | None = None) -> Created:
     """Store a new resource (server-assigned id unless ``rid``); with ``if_none_exist``,
     the one visible match instead when there is one."""
-    if if_none_exist is not None:
-        found = await match_one(caller, resource["resourceType"], if_none_exist,
-                                "If-None-Exist condition")
-        if found is not None:
-            existing = await caller.resources.read(caller.policy, resource["resourceType"],
-                                                   found, session)
-            return Created(existing, False)
+    resources = caller.resources
 
-    async def write(s: AsyncClientSession) -> StoredResource:
-        stored = await caller.resources.create(caller.policy, resource, rid=rid, session=s)
-        await after_write(caller, stored, s)
-        return stored
+    async def new(s: AsyncClientSession) -> Created:
+        stored = await resources.create(caller.policy, resource, rid=rid, session=s)
+        await after_write(caller, stored, s)  # in the create's transaction
+        return Created(stored, True)
 
-    return Created(await caller.resources.in_transaction(write, session), True)
+    if if_none_exist is None:
+        return await resources.in_transaction(new, session)
+    resource_type = resource["resourceType"]
+
+    async def existing(found: str, s: AsyncClientSession) -> Created:
+        # as the search found it: committed, perhaps after this transaction's snapshot
+        return Created(await resources.read(caller.policy, resource_type, found), False)
+
+    return await match_or_create(caller, resource_type, if_none_exist,
+                                 "If-None-Exist condition", found=existing, absent=new,
+                                 session=session)

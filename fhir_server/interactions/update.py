@@ -11,7 +11,7 @@ from ..ids import check_id
 from ..storage import StoredResource
 from ..write_rules import after_write
 from .caller import Caller
-from .conditional import match_one
+from .conditional import match_or_create
 from .create import create
 
 __all__ = ["update", "conditional_update"]
@@ -35,14 +35,21 @@ async def update(caller: Caller, resource: dict[str, Any], rid: str, *,
 async def conditional_update(caller: Caller, resource: dict[str, Any],
                              params: list[tuple[str, str]], *, if_match: int | None = None,
                              session: AsyncClientSession | None = None) -> StoredResource:
-    """No visible match: create (with the body's id, if any); one: update it; more: 412."""
-    found = await match_one(caller, resource["resourceType"], params, "conditional update")
+    """No visible match: create (with the body's id, if any); one: update it; more: 412.
+    Concurrent creates on the same criteria are serialised (:mod:`.conditional`)."""
     body_id = resource.get("id")
-    if found is not None:
-        if body_id is not None and body_id != found:
+
+    async def found(match: str, s: AsyncClientSession) -> StoredResource:
+        if body_id is not None and body_id != match:
             raise InvalidResource(f"The id in the body ('{str(body_id)[:80]}') is not the id "
-                                  f"of the matching resource ('{found}')")
-        return await update(caller, resource, found, if_match=if_match, session=session)
-    if body_id is not None:
-        return await update(caller, resource, str(body_id), session=session)
-    return (await create(caller, resource, session=session)).stored
+                                  f"of the matching resource ('{match}')")
+        return await update(caller, resource, match, if_match=if_match, session=s)
+
+    async def absent(s: AsyncClientSession) -> StoredResource:
+        if body_id is not None:
+            return await update(caller, resource, str(body_id), session=s)
+        return (await create(caller, resource, session=s)).stored  # with the write rules
+
+    return await match_or_create(caller, resource["resourceType"], params,
+                                 "conditional update", found=found, absent=absent,
+                                 session=session)

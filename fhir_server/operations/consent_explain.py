@@ -8,8 +8,9 @@ Groups, role codes). Nothing of the resource's content is returned.
 
 Only for whom it concerns: the patient (``fhirUser`` Patient/[id]), their delegate (a
 RelatedPerson of the patient), a privacy officer (a PractitionerRole code listed in
-``FHIR_CONSENT_EXPLAIN_ROLES``) or the server's operators and backend services with
-unrestricted grants; anyone else gets 403 before anything is looked up. The resource is
+``FHIR_CONSENT_EXPLAIN_ROLES``) or the server's operators (``fhir-server token``) with
+unrestricted grants; anyone else, a backend service too (broad scopes are no privacy
+role), gets 403 before anything is looked up. The resource is
 read with the caller's own access policy, so one the caller may not see is 404, exactly
 as one that does not exist.
 """
@@ -79,7 +80,7 @@ async def _reader(call: OperationCall, resource_type: str) -> AccessPolicy:
                 person.get("patient"), call.services.base) == f"Patient/{call.id}":
             return policy
     unrestricted = all(policy.token.unrestricted(t) for t in ("Consent", resource_type))
-    if unrestricted and context.kind in ("operator", "backend"):
+    if unrestricted and context.kind == "operator":
         return SYSTEM
     view = policy.consent
     if view is not None and view.policy.explain_roles:

@@ -25,6 +25,8 @@ from .parameters import ParameterType
 from .parameters.composite import Component, CompositeParameter
 from .parameters.date import DateParameter
 from .parameters.number import NumberParameter
+from .parameters.phone import PHONE_URL, PhoneParameter
+from .parameters.phonetic import PHONETIC_URL, PhoneticParameter
 from .parameters.quantity import QuantityParameter
 from .parameters.reference import ReferenceParameter
 from .parameters.string import StringParameter
@@ -54,6 +56,9 @@ _FULL_TEXT: dict[str, ParameterType] = {
     "http://hl7.org/fhir/SearchParameter/Resource-content": ContentParameter(),
 }
 _UNINDEXED = frozenset({"_id"})  # answered from the document's own _id
+# Official parameters with a handler of their own (docs/identity.md: patient matching).
+_OWN_HANDLERS: dict[str, ParameterType] = {PHONETIC_URL: PhoneticParameter(),
+                                           PHONE_URL: PhoneParameter()}
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,8 @@ class Registry:
     def handler(self, resource_type: str, parameter: SearchParameter) -> ParameterType:
         if parameter.url in _FULL_TEXT:
             return _FULL_TEXT[parameter.url]
+        if parameter.url in _OWN_HANDLERS:
+            return _OWN_HANDLERS[parameter.url]
         if parameter.type != "composite":
             return _TYPES[parameter.type]
         key = (resource_type, parameter.code)

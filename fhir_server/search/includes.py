@@ -3,7 +3,8 @@
 Includes are resolved from the index: the references a page's resources hold are in their
 ``search.<code>`` entries, and the resources referring to them are found by an (indexed)
 ``$in`` on the referring type's ``search.<code>.r``. The caller's restriction filter
-applies to every included type. https://hl7.org/fhir/R4/search.html#include
+applies to every included type; a reverse include tests what the referring resources say,
+so a resource the caller gets masked never comes in through a (masked) reference. https://hl7.org/fhir/R4/search.html#include
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from profiles.definitions import resource_types
 
-from ..access import AccessPolicy
+from ..access import AccessPolicy, Hints
 from ..storage import Found, Queries
 from .definitions import Registry, SearchParameter
 from .results import Include
@@ -62,8 +63,12 @@ class IncludeResolver:
                 break
         return included
 
-    async def _fetch(self, resource_type: str, query: dict[str, Any]) -> list[Found]:
-        return await self.queries.find(self.policy, resource_type, query,
+    async def _fetch(self, resource_type: str, query: dict[str, Any], *,
+                     by_content: bool = False) -> list[Found]:
+        policy = self.policy
+        if by_content:
+            policy = policy.narrowed(Hints(policy.hints.patients, content=True))
+        return await self.queries.find(policy, resource_type, query,
                                        projection=self._projection, limit=MAX_INCLUDED)
 
     async def _forward(self, sources: list[Found], include: Include) -> list[Found]:
@@ -96,7 +101,7 @@ class IncludeResolver:
         found: list[Found] = []
         for source_type, parameter in pairs:
             query = {f"search.{parameter.code}.r": {"$in": keys}}
-            found.extend(await self._fetch(source_type, query))
+            found.extend(await self._fetch(source_type, query, by_content=True))
         return found
 
     async def _referring_parameters(self, types: set[str]) -> list[tuple[str, SearchParameter]]:

@@ -16,18 +16,24 @@ from pymongo.asynchronous.database import AsyncDatabase
 from profiles.registry import DefinitionRegistry
 from terminology import LocalTerminology
 
+from ..identity import HealthIdConfig
 from .audit_chain import AuditTrail
 from .auth_storage import AuthStorage
 from .binary import BinaryStore
+from .compartment_members import CompartmentMembers
+from .condition_locks import ConditionLocks
 from .conformance_seed import SeedOutcome, seed_shipped
 from .conformance_store import ConformanceStore
 from .consent_data import ConsentData
 from .documents import ensure_base_indexes
 from .export_files import OutputStore
 from .export_jobs import ExportTimings, JobStore
+from .health_ids import HealthIdGuard
 from .hl7_feed import Hl7Feed
+from .identifier_claims import IdentifierClaims
 from .load_progress import LoadProgress
 from .packages import InstalledPackages
+from .patient_review import PatientReview
 from .queries import Found, Queries
 from .reindex_jobs import ReindexJobs
 from .resources import HistoryPage, Indexer, Resources, StoredResource
@@ -60,18 +66,26 @@ class Storage:
     outbox: Outbox
     subscriptions: SubscriptionStates
     subscription_events: SubscriptionEvents
+    condition_locks: ConditionLocks
+    compartment_members: CompartmentMembers
+    patient_review: PatientReview
     _db: AsyncDatabase
 
     @classmethod
-    def open(cls, db: AsyncDatabase, base: str, indexer: Indexer) -> Storage:
+    def open(cls, db: AsyncDatabase, base: str, indexer: Indexer,
+             health_id: HealthIdConfig | None = None) -> Storage:
         """The stores of one database; ``indexer`` gives the search index fields of a
-        resource (written with it)."""
+        resource (written with it); ``health_id`` the deployment's health ID, which every
+        Patient write checks and claims (:mod:`.health_ids`)."""
         resources = Resources(db, indexer)
+        if health_id is not None and health_id.system:
+            resources.guards.append(HealthIdGuard(health_id, IdentifierClaims(db)))
         return cls(resources, Queries(db), BinaryStore(db), AuditTrail(db, indexer),
                    ConsentData(db, base), ReindexJobs(db), Hl7Feed(db, resources),
                    AuthStorage.open(db), SearchRegistryDocument(db), LoadProgress(db),
                    OutputStore(db), InstalledPackages(db, resources), Outbox(db),
-                   SubscriptionStates(db), SubscriptionEvents(db), db)
+                   SubscriptionStates(db), SubscriptionEvents(db), ConditionLocks(db),
+                   CompartmentMembers(db), PatientReview(db), db)
 
     async def seed_shipped(self, resources: list[dict[str, Any]]) -> SeedOutcome:
         """Store the shipped conformance content (:mod:`.conformance_seed`)."""
@@ -94,3 +108,6 @@ class Storage:
         await self.consents.ensure_indexes()
         await self.outbox.ensure_indexes()
         await self.subscriptions.ensure_indexes()
+        await self.subscription_events.ensure_collection()
+        await self.condition_locks.ensure_collections()
+        await self.patient_review.ensure_indexes()

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from importers.hl7v2.patients import PatientDirectory, PatientResolution
 from importers.hl7v2.store import DeadLetter
 
 from ..access import SYSTEM
@@ -35,6 +36,13 @@ class Hl7Feed:
     def __init__(self, db: AsyncDatabase, resources: Resources) -> None:
         self._db = db
         self.resources = resources
+        self.patients: PatientDirectory | None = None  # the server's, set when it starts
+
+    async def resolve_patient(self, patient: dict[str, Any], *,
+                              message_key: str) -> PatientResolution:
+        if self.patients is None:
+            return PatientResolution()
+        return await self.patients.resolve_patient(patient, message_key=message_key)
 
     async def ensure_indexes(self) -> None:
         await self._db[MESSAGES].create_index([("receivedAt", DESCENDING)], name="received")
@@ -72,7 +80,7 @@ class Hl7Feed:
                                 "location": letter.location},
                       "sender": letter.sender, "controlId": letter.control_id,
                       "event": letter.event, "source": letter.source,
-                      "truncated": letter.truncated, "status": "open",
+                      "truncated": letter.truncated, "status": letter.status,
                       "lastAttemptAt": moment},
              "$setOnInsert": {"receivedAt": moment},
              "$inc": {"attempts": 1}},
@@ -82,7 +90,7 @@ class Hl7Feed:
     async def resolve_dead_letter(self, key: str, moment: datetime,
                                   session: Any = None) -> None:
         await self._db[DEAD_LETTERS].update_one(
-            {"_id": key, "status": "open"},
+            {"_id": key, "status": {"$in": ["open", "held"]}},
             {"$set": {"status": "resolved", "resolvedAt": moment}}, session=session)
 
     async def dead_letters(self, status: str | None = "open", limit: int = 0,

@@ -36,6 +36,7 @@ from ..json_io import from_bson, to_bson
 from .documents import HISTORY, for_history, write_options
 from .filters import MATCH_NOTHING, and_filters
 from .subscription_outbox import OUTBOX
+from .write_guards import WriteGuard
 
 __all__ = ["Resources", "StoredResource", "HistoryPage", "Indexer"]
 
@@ -96,6 +97,17 @@ class Resources:
     def __init__(self, db: AsyncDatabase, indexer: Indexer) -> None:
         self._db = db
         self.indexer = indexer
+        self.guards: list[WriteGuard] = []  # see .write_guards: run by every write below
+
+    async def _guarded(self, resource_type: str, rid: str, old: dict[str, Any] | None,
+                       new: dict[str, Any] | None, session: AsyncClientSession
+                       ) -> dict[str, Any] | None:
+        """``new`` as the write guards of its type leave it (``old`` a stored document)."""
+        for guard in self.guards:
+            if resource_type in guard.resource_types:
+                previous = None if old is None else from_bson(old["resource"])
+                new = await guard.before_write(resource_type, rid, previous, new, session)
+        return new
 
     # -- transactions ---------------------------------------------------------------
     async def in_transaction(
@@ -225,8 +237,10 @@ class Resources:
         rid = rid or str(uuid.uuid4())
 
         async def work(s: AsyncClientSession) -> StoredResource:
+            content = await self._guarded(resource_type, rid, None, resource, s)
+            assert content is not None
             moment = clock.now()
-            stored = _with_meta(resource, rid, 1, moment)
+            stored = _with_meta(content, rid, 1, moment)
             await policy.check_write(resource_type, None, stored)
             index = self.indexer(stored)
             await self._db[resource_type].insert_one(
@@ -254,13 +268,15 @@ class Resources:
         async def work(s: AsyncClientSession) -> StoredResource:
             collection = self._db[resource_type]
             current = await collection.find_one({"_id": rid}, {"search": 0}, session=s)
+            content = await self._guarded(resource_type, rid, current, resource, s)
+            assert content is not None
             moment = clock.now()
             if current is None:
                 if if_match is not None:
                     raise not_known(resource_type, rid)
                 latest = await self._latest_history(resource_type, rid, s)
                 vid = 1 if latest is None else latest.vid + 1
-                stored = _with_meta(resource, rid, vid, moment)
+                stored = _with_meta(content, rid, vid, moment)
                 await policy.check_write(resource_type, None, stored)
                 index = self.indexer(stored)
                 await collection.insert_one(self._current_doc(rid, vid, moment, stored, index),
@@ -272,15 +288,15 @@ class Resources:
             old = self._from_current(resource_type, current)
             assert old.resource is not None
             vid = old.vid + 1
-            stored = _with_meta(resource, rid, vid, moment)
+            stored = _with_meta(content, rid, vid, moment)
             await policy.check_write(resource_type, old.resource, stored)
             if if_match is not None and if_match != old.vid:
                 raise PreconditionFailed(
                     f"Version conflict: If-Match W/\"{if_match}\" but the current version of "
                     f"{resource_type}/{rid} is W/\"{old.vid}\""
                 )
-            if _content(to_bson(old.resource)) == _content(to_bson(resource)) and (
-                resource.get("meta", {}).get("versionId") in (None, str(old.vid))
+            if _content(to_bson(old.resource)) == _content(to_bson(content)) and (
+                content.get("meta", {}).get("versionId") in (None, str(old.vid))
             ):
                 return old  # no change, no new version (as HAPI does)
             index = self.indexer(stored)
@@ -317,6 +333,7 @@ class Resources:
         for resource, rid in resources:
             resource_type = resource["resourceType"]
             _append_only(resource_type)
+            resource = await self._guarded(resource_type, rid, None, resource, session) or {}
             stored = _with_meta(resource, rid, 1, moment)
             await policy.check_write(resource_type, None, stored)
             index = self.indexer(stored)
@@ -369,6 +386,7 @@ class Resources:
                 if if_match is not None:
                     raise
                 return None
+            await self._guarded(resource_type, rid, current, None, s)
             if if_match is not None and if_match != current["vid"]:
                 raise PreconditionFailed(
                     f"Version conflict: If-Match W/\"{if_match}\" but the current version of "

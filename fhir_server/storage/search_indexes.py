@@ -37,7 +37,7 @@ _CLINICAL = {
 SEARCH_INDEXES: dict[str, dict[str, list[str]]] = {
     "Patient": {"name": ["n"], "family": ["n"], "given": ["n"], "identifier": ["c", "sc"],
                 "birthdate": ["s", "e"], "_lastUpdated": ["s"], "organization": ["r"],
-                "general-practitioner": ["r"]},
+                "general-practitioner": ["r"], "phonetic": ["n"], "phone": ["c"]},
     "Observation": {**_CLINICAL, "category": ["sc"], "value-quantity": ["clo"],
                     "encounter": ["r"], "combo-code": ["sc"]},
     "Encounter": {**_CLINICAL, "participant": ["r"], "location": ["r"],
@@ -54,6 +54,7 @@ SEARCH_INDEXES: dict[str, dict[str, list[str]]] = {
     "Organization": {"name": ["n"], "identifier": ["sc"], "_lastUpdated": ["s"]},
     "Practitioner": {"name": ["n"], "identifier": ["sc"], "_lastUpdated": ["s"]},
     "Location": {"name": ["n"], "_lastUpdated": ["s"]},
+    "RelatedPerson": {"patient": ["r"], "identifier": ["sc"]},
 }
 _SORTED = {"Observation": ["date"], "Patient": ["birthdate", "family"],
            "Encounter": ["date"], "Condition": ["onset-date"]}

@@ -16,6 +16,7 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid
 
 from .. import clock
 from .documents import HISTORY, write_options
@@ -49,6 +50,14 @@ class SubscriptionEvents:
     def __init__(self, db: AsyncDatabase) -> None:
         self._db = db
         self.events = db[EVENTS]
+
+    async def ensure_collection(self) -> None:
+        """Create the collection beforehand: it is written inside transactions only."""
+        if EVENTS not in await self._db.list_collection_names():
+            try:
+                await self._db.create_collection(EVENTS)
+            except CollectionInvalid:  # created meanwhile by another process
+                pass
 
     async def commit(self, worker: str, numbered: list[Numbered], keys: list[str]) -> None:
         """Store a batch's events, advance the counters and take the batch's versions out

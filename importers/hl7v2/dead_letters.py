@@ -9,13 +9,14 @@ from .ingest import Ingestor, Outcome
 __all__ = ["replay_dead_letters"]
 
 
-async def replay_dead_letters(ingestor: Ingestor, keys: list[str] | None = None
-                              ) -> list[tuple[str, Outcome]]:
-    """Replay the open dead letters (or those with ``keys``); (key, outcome) per letter."""
+async def replay_dead_letters(ingestor: Ingestor, keys: list[str] | None = None,
+                              status: str = "open") -> list[tuple[str, Outcome]]:
+    """Replay the dead letters with ``status`` (``held``: those a patient review decided)
+    (or those with ``keys``); (key, outcome) per letter."""
     results = []
-    for letter in await ingestor.store.dead_letters("open", keys=keys):
+    for letter in await ingestor.store.dead_letters(status, keys=keys):
         outcome = await ingestor.ingest(letter["text"], source=f"replay:{letter['_id']}")
-        if outcome.code == "AA":
+        if outcome.code == "AA" and outcome.held is None:
             await ingestor.store.resolve_dead_letter(letter["_id"], instants.now())
         results.append((letter["_id"], outcome))
     return results

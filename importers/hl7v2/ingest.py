@@ -23,6 +23,7 @@ from .ack import AckError, Header, best_effort_header, build_ack, header_of
 from .datatypes import DataTypeError, date_time
 from .mapping import MappingError, UnsupportedMessage, Write, map_message
 from .message import Encoding, V2Message, V2ParseError, decode, parse
+from .patients import resolve_message_patient
 from .provenance import message_provenance, raw_binary
 from .store import DeadLetter, FeedStore, message_key, raw_key
 from .tables import load_tables
@@ -44,6 +45,7 @@ class Outcome:
     duplicate: bool = False
     error: AckError | None = None
     targets: list[str] = field(default_factory=list)
+    held: str | None = None  # why the message waits for a patient identity review
 
 
 class Failure(Exception):
@@ -89,7 +91,10 @@ class Ingestor:
             if done is not None:
                 return self._repeat(done, header)
             writes = await asyncio.to_thread(self._map, message, key)
-            return await self._commit(parsed, writes, text, source)
+            resolved = await resolve_message_patient(self.store, message, key, writes)
+            if resolved.held is not None:
+                return await self._hold(parsed, resolved.held, text, source)
+            return await self._commit(parsed, resolved.writes, text, source)
         except Failure as failure:
             return await self._fail(failure, header, key, message, text, source)
         except (PyMongoError, *self.store.retryable) as error:
@@ -195,6 +200,18 @@ class Ingestor:
             self._validate(resource, write.source)
         vid = await self.store.write(resource, session)
         return f"{resource_type}/{rid}/_history/{vid}"
+
+    async def _hold(self, parsed: _Parsed, reason: str, text: str, source: str) -> Outcome:
+        """AA: the message is kept (a ``held`` dead letter) until a reviewer decides who
+        its patient is; then it is ingested again (``fhir-server review``)."""
+        message = parsed.message
+        await self.store.record_dead_letter(DeadLetter(
+            key=parsed.key, text=text, ack_code="AA", error_code="0",
+            error=f"held for patient review: {reason}", sender=message.sender,
+            control_id=message.control_id, event=message.event_type, source=source,
+            status="held"), instants.now())
+        return Outcome("AA", build_ack(parsed.header, "AA"), message.control_id, parsed.key,
+                       held=reason)
 
     @staticmethod
     def _repeat(done: dict[str, Any], header: Header) -> Outcome:

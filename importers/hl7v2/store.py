@@ -16,7 +16,10 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from .patients import PatientResolution
 
 __all__ = ["DeadLetter", "FeedStore", "message_key", "raw_key"]
 
@@ -46,6 +49,7 @@ class DeadLetter:
     event: str = ""
     source: str = ""
     truncated: bool = False
+    status: str = "open"  # "held": waiting for a patient identity review (patients.py)
 
 
 
@@ -78,3 +82,7 @@ class FeedStore(Protocol):
 
     async def dead_letters(self, status: str | None = "open", limit: int = 0,
                            keys: list[str] | None = None) -> list[dict[str, Any]]: ...
+
+    async def resolve_patient(self, patient: dict[str, Any], *,
+                              message_key: str) -> PatientResolution:
+        """Which stored Patient the message's mapped ``patient`` is (see patients.py)."""

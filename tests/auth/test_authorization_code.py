@@ -217,6 +217,9 @@ async def test_authorize_post_and_existing_session(http, people, app_client):
     page = await http.post("/auth/authorize", data=params)
     assert page.status_code == 200
     assert 'name="password"' not in page.text and "Growth chart" in page.text
+    # OpenID Connect prompt=login: sign in afresh although the session is still there
+    again = await http.get(authorize_url("app", challenge, prompt="login"))
+    assert again.status_code == 200 and 'name="password"' in again.text
 
 
 async def test_password_guessing_is_slowed_down(http, people, app_client):

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fhir_server.server_record import SERVER_RECORD, record_server
 from fhir_server.config import Settings
+from fhir_server.server_record import SERVER_RECORD, record_server
 
 from ..conftest import free_port
 

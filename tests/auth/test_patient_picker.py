@@ -75,3 +75,32 @@ async def test_a_visible_patient_is_granted(http, clinic):
                                        "midwife-password", patient="mum")
     assert redirect.status_code == 303
     assert "code" in query_of(redirect.headers["location"])
+
+
+async def test_a_parent_acts_for_their_child_and_only_for_them(http, clinic, repository,
+                                                               auth):
+    """A RelatedPerson user (a parent) is given the patient the RelatedPerson is for,
+    without a picker; their ``user/`` scopes reach that record and nothing else."""
+    await put(repository, {"resourceType": "RelatedPerson", "id": "mum-of-kid",
+                           "active": True, "patient": {"reference": "Patient/kid"}})
+    await auth.registry.add_user("mum", "mum-password", "RelatedPerson/mum-of-kid")
+    code, verifier = await code_for(http, "mum", "mum-password",
+                                    scope="openid fhirUser user/Patient.rs")
+    body = (await exchange(http, code, verifier)).json()
+    assert body["patient"] == "kid"
+    token = bearer(body["access_token"])
+    assert (await http.get("/fhir/Patient/kid", headers=token)).status_code == 200
+    assert (await http.get("/fhir/Patient/other", headers=token)).status_code == 404
+    found = (await http.get("/fhir/Patient", headers=token)).json()
+    assert [e["resource"]["id"] for e in found.get("entry", [])] == ["kid"]
+
+
+async def test_an_inactive_relatedperson_acts_for_nobody(http, clinic, repository, auth):
+    await put(repository, {"resourceType": "RelatedPerson", "id": "former",
+                           "active": False, "patient": {"reference": "Patient/kid"}})
+    await auth.registry.add_user("former", "former-password", "RelatedPerson/former")
+    redirect = await sign_in_and_allow(http, authorize_url("app", pkce_pair()[1],
+                                                           "openid fhirUser user/Patient.rs"),
+                                       "former", "former-password")
+    assert redirect.status_code == 303
+    assert query_of(redirect.headers["location"])["error"] == "access_denied"

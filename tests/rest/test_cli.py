@@ -21,6 +21,15 @@ def test_auth_off_is_refused_on_a_non_loopback_host(host, tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("name", ["FHIR_HL7_MAX_BYTES", "FHIR_MAX_BODY_BYTES"])
+def test_a_setting_that_is_not_a_number_is_a_usage_error(name, tmp_path):
+    result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "data")],
+                                env={name: "4MB"})
+    assert result.exit_code == 2
+    assert f"{name} must be a whole number, not '4MB'" in result.output
+    assert not (tmp_path / "data").exists()
+
+
 def test_auth_off_is_refused_through_the_environment_twins(tmp_path):
     result = CliRunner().invoke(main, ["serve"], env={
         "FHIR_HOST": "0.0.0.0", "FHIR_AUTH": "off", "FHIR_DATA_DIR": str(tmp_path / "d")})

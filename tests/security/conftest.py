@@ -20,7 +20,7 @@ from pymongo import AsyncMongoClient
 
 from consent import ConsentPolicy
 from fhir_server.access import SYSTEM
-from fhir_server.auth.scopes import parse_scopes
+from fhir_server.access.scopes import parse_scopes
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
 
@@ -29,7 +29,6 @@ from .data import ACTORS, BINARIES, CONSENTS, EXPLAIN_ROLE, RECORD, REFERENCE_DA
 ROOT = "http://testserver"
 BASE = f"{ROOT}/fhir"
 CLIENT_ID = "leak-suite"
-PURGE_EVERY = 25
 
 
 @pytest.fixture(scope="package")
@@ -67,21 +66,10 @@ class Server:
     def __init__(self, app: Any, http: httpx.AsyncClient) -> None:
         self.app = app
         self.http = http
+        services = app.state.services
+        self.db = services.client[services.settings.database]  # the suite's own database
         self._tokens: dict[tuple[str, str, str], str] = {}
         self.answers: dict[str, Any] = {}
-        self.keep_access_log = False
-        self._audited = 0
-
-    async def _trim_access_log(self) -> None:
-        """Empty the access log every few requests (unless a test reads it). The
-        embedded database answers the audit chain's "last link" query
-        (``AuditTrail.append_all``: ``chain.seq`` sorted descending) with a collection
-        scan, so without this each audited request would cost time in proportion to all
-        the events the suite wrote before it (reported to the lead)."""
-        self._audited += 1
-        if self._audited >= PURGE_EVERY and not self.keep_access_log:
-            self._audited = 0
-            await self.app.state.services.db["AuditEvent"].delete_many({})
 
     async def token(self, actor: Actor, situation: str, *, client_id: str = CLIENT_ID,
                     subject: str | None = None) -> str:
@@ -103,7 +91,6 @@ class Server:
                   headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         who = ACTORS[actor] if isinstance(actor, str) else actor
         sent = {**await self.headers(who, situation), **(headers or {})}
-        await self._trim_access_log()
         return await self.http.request(method, url, headers=sent, **kwargs)
 
     async def oracle(self, method: str, url: str, *, headers: dict[str, str] | None = None,

@@ -228,6 +228,6 @@ ACTORS = {a.name: a for a in [
     Actor("doc-btg", "Practitioner/doc", "user/*.cruds", organization="org-clinic",
           break_glass=True, headers=BREAK_GLASS),
     # for $consent-explain: the patient's delegate, a privacy officer
-    Actor("delegate", "delegate", "user/*.rs"),
+    Actor("delegate", "delegate", "user/*.rs", patient="self"),
     Actor("officer", "Practitioner/officer", "user/*.rs"),
 ]}

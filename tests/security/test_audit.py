@@ -92,15 +92,11 @@ async def test_the_log_tells_nothing_hidden(server, actor, path, situation):
               "psy": "Observation/psy-psy", "free": "Observation/free-hiv"}[situation]
     kind, rid = target.split("/")
     absent = f"{kind}/{ABSENT}{rid}"
-    server.keep_access_log = True
-    try:
-        await server.app.state.services.db["AuditEvent"].delete_many({})
-        for url in (f"/fhir/{target}", f"/fhir/{absent}"):
-            await server.ask(who, situation, "GET", url)
-        await _work_on_the_record(server, situation)
-        events = await _events(server, actor, situation, path.url)
-    finally:
-        server.keep_access_log = False
+    await server.db["AuditEvent"].delete_many({})
+    for url in (f"/fhir/{target}", f"/fhir/{absent}"):
+        await server.ask(who, situation, "GET", url)
+    await _work_on_the_record(server, situation)
+    events = await _events(server, actor, situation, path.url)
     where = f"[{actor} audit {situation}]"
     own = who.patient_of(situation)
     for event in events:
@@ -149,21 +145,17 @@ SEARCHING_ACTORS = ("self", "other", "doc", "outsider", "backend")
 async def test_searching_the_log(server, actor, path, situation):
     """Searching the log about a record hidden from the actor answers as about a record
     that does not exist, even when the log has events about it."""
-    server.keep_access_log = True
-    try:
-        await server.app.state.services.db["AuditEvent"].delete_many({})
-        for reference in ("Observation/{s}-vital", "Observation/{s}-hiv"):
-            await server.ask("doc", situation, "GET", "/fhir/" + reference.format(s=situation))
-        extra = extra_absent = None
-        if "{event}" in path.url:
-            event = await server.app.state.services.db["AuditEvent"].find_one(
-                {"resource.entity.what.reference": f"Patient/{situation}",
-                 "resource.outcomeDesc": {"$regex": f"{situation}-vital"}})
-            extra, extra_absent = {"event": event["_id"]}, {"event": f"{ABSENT}-event"}
-        answer = await check_cell(server, actor, path, situation, cache=False, extra=extra,
-                                  extra_absent=extra_absent)
-    finally:
-        server.keep_access_log = False
+    await server.db["AuditEvent"].delete_many({})
+    for reference in ("Observation/{s}-vital", "Observation/{s}-hiv"):
+        await server.ask("doc", situation, "GET", "/fhir/" + reference.format(s=situation))
+    extra = extra_absent = None
+    if "{event}" in path.url:
+        event = await server.db["AuditEvent"].find_one(
+            {"resource.entity.what.reference": f"Patient/{situation}",
+             "resource.outcomeDesc": {"$regex": f"{situation}-vital"}})
+        extra, extra_absent = {"event": event["_id"]}, {"event": f"{ABSENT}-event"}
+    answer = await check_cell(server, actor, path, situation, cache=False, extra=extra,
+                              extra_absent=extra_absent)
     own = ACTORS[actor].patient_of(situation)
     if own is not None and answer.response.status_code == 200:
         for body in answer.bodies:

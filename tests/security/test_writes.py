@@ -126,7 +126,7 @@ def _applicable() -> list[Any]:
 
 async def _snapshot(server: Any, reference: str) -> tuple[Any, int]:
     kind, rid = reference.split("/")
-    db = server.app.state.services.db
+    db = server.db
     current = await db[kind].find_one({"_id": rid}, {"search": 0})
     versions = await db["history"].count_documents({"type": kind, "id": rid})
     return current, versions
@@ -172,7 +172,7 @@ async def test_write(server, actor, path, situation):
         assert status >= 400, f"{where}: {status} {answer.response.text[:300]}"
     if extra:
         kind = "Observation"
-        still = await server.app.state.services.db[kind].find_one({"_id": extra["decoy"]})
+        still = await server.db[kind].find_one({"_id": extra["decoy"]})
         if seen == HIDDEN and status in (200, 204):
             assert still is None, f"{where}: the one visible match was not deleted"
 
@@ -181,7 +181,7 @@ async def test_the_record_the_other_modules_read_is_unchanged(server):
     """Every resource of the record is as stored (the writes above changed nothing)."""
     for reference, resource in STATIC.items():
         kind, rid = reference.split("/")
-        stored = await server.app.state.services.db[kind].find_one({"_id": rid})
+        stored = await server.db[kind].find_one({"_id": rid})
         assert stored is not None and stored["vid"] == 1, reference
         assert {k: v for k, v in stored["resource"].items() if k != "meta"} == {
             k: v for k, v in resource.items() if k not in ("meta", "data")} or \

@@ -2,14 +2,21 @@
 
 The Patient's id comes from its primary identifier (the first PID-3 medical record number,
 else the first PID-3, PID-2 or PID-4), so every message about that person reaches one record.
-ADT messages replace the demographics (keeping ``Patient.link`` from merges); other messages
-only create the Patient when it is not known yet.
+A patient identifier (PID-2/3/4, MRG) sent without an assigning authority (CX.4) gets the
+sending facility's (MSH-4) fallback system (``identifier_systems.by_facility``, else the
+``facility_default`` template): a medical record number is unique only within the facility
+that assigned it, so two facilities' MRN 1001 are two people. The server then resolves the
+mapped Patient to a stored one (``importers/hl7v2/patients.py``). ADT messages replace the
+demographics (keeping ``Patient.link`` from merges, and identifiers of systems the message
+does not carry, such as the health ID); other messages only create the Patient when it is
+not known yet.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from .. import composites
 from ..composites import compact
@@ -36,16 +43,41 @@ def _primary(pid: Segment) -> tuple[int, Value] | None:
     return None
 
 
+def _facility_system(ctx: MappingContext, cx: Value) -> str | None:
+    """The sending facility's system for its own patient identifiers (None: not set)."""
+    facility_hd = ctx.message.msh.field(4)
+    facility = facility_hd[1] or facility_hd[2]
+    config = ctx.tables.identifier_systems
+    if not facility:
+        return None
+    template = (config.get("by_facility") or {}).get(facility) or config.get("facility_default")
+    if not template:
+        return None
+    return template.format(facility=quote(facility, safe=""),
+                           type=quote(cx[5], safe="")).rstrip(":")
+
+
+def patient_identifier(cx: Value, tables: Any, ctx: MappingContext) -> dict[str, Any] | None:
+    """A patient identifier (CX); without an assigning authority (CX.4), with the sending
+    facility's fallback system."""
+    ident = composites.identifier(cx, tables)
+    if ident is not None and "system" not in ident and not cx.part(4).raw:
+        system = _facility_system(ctx, cx)
+        if system:
+            ident["system"] = system
+    return ident
+
+
 def patient_identity(ctx: MappingContext, cx: Value) -> tuple[str, dict[str, Any]]:
     """The Patient id and Identifier for a patient identifier (CX)."""
-    ident = composites.identifier(cx, ctx.tables)
+    ident = patient_identifier(cx, ctx.tables, ctx)
     assert ident is not None
     return resource_id("Patient", ident.get("system") or cx.part(4).raw, ident["value"]), ident
 
 
 def _identifiers(ctx: MappingContext, pid: Segment) -> list[dict[str, Any]]:
-    found = [*ctx.each(pid, 3, composites.identifier), *ctx.each(pid, 2, composites.identifier),
-             *ctx.each(pid, 4, composites.identifier)]
+    found = [*ctx.each(pid, 3, patient_identifier, ctx), *ctx.each(pid, 2, patient_identifier, ctx),
+             *ctx.each(pid, 4, patient_identifier, ctx)]
     if pid[19]:
         found.append(composites.identifier(pid.field(19), ctx.tables, "SS"))
     if pid[20]:
@@ -141,9 +173,22 @@ def _general_practitioners(ctx: MappingContext, pd1: Segment | None) -> list[dic
     return [f for f in found if f]
 
 
+def _other_identifiers(stored: dict[str, Any], mapped: dict[str, Any]) -> dict[str, Any]:
+    """``mapped`` with the stored identifiers of systems the message does not carry."""
+    systems = {i.get("system") for i in mapped.get("identifier") or []}
+    kept = [i for i in stored.get("identifier") or [] if isinstance(i, dict)
+            and i.get("system") and i.get("system") not in systems]
+    return {**mapped, "identifier": [*(mapped.get("identifier") or []), *kept]} if kept \
+        else mapped
+
+
 def keep_links(stored: dict[str, Any] | None, mapped: dict[str, Any]) -> dict[str, Any]:
-    """New demographics, but the merge links (and inactive state) of the stored record."""
-    if not stored or not stored.get("link"):
+    """New demographics, but the merge links (and inactive state) of the stored record and
+    its identifiers of other systems."""
+    if not stored:
+        return mapped
+    mapped = _other_identifiers(stored, mapped)
+    if not stored.get("link"):
         return mapped
     links = list(stored["link"])
     links += [link for link in mapped.get("link", []) if link not in links]

@@ -8,6 +8,7 @@ import {sha256} from "./sha256.js";
 
 const SESSION = "mch-web-app.session";
 const PENDING = "mch-web-app.pending";
+const SIGNED_OUT = "mch-web-app.signed-out";
 
 function randomText(bytes) {
   return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
@@ -42,11 +43,15 @@ export async function signIn(config) {
     state, verifier, tokenEndpoint: smart.token_endpoint,
     revocationEndpoint: smart.revocation_endpoint, returnTo: location.hash}));
   const url = new URL(smart.authorization_endpoint);
-  url.search = new URLSearchParams({
+  const query = new URLSearchParams({
     response_type: "code", client_id: config.clientId, redirect_uri: config.appUrl,
     scope: config.scope, state, aud: config.fhirBase,
     code_challenge: await challengeOf(verifier), code_challenge_method: "S256",
-  }).toString();
+  });
+  // after a sign-out on this device the next person signs in afresh (OIDC prompt=login),
+  // even while the authorization server still remembers the previous one
+  if (localStorage.getItem(SIGNED_OUT)) query.set("prompt", "login");
+  url.search = query.toString();
   location.assign(url.toString());
 }
 
@@ -99,6 +104,7 @@ export async function completeSignIn(config) {
     grant_type: "authorization_code", code: params.get("code"),
     redirect_uri: config.appUrl, client_id: config.clientId, code_verifier: pending.verifier,
   });
+  localStorage.removeItem(SIGNED_OUT);
   return store(token, {tokenEndpoint: pending.tokenEndpoint,
                        revocationEndpoint: pending.revocationEndpoint});
 }
@@ -129,6 +135,7 @@ export async function accessToken(config) {
 export async function signOut(config) {
   const session = currentSession();
   sessionStorage.removeItem(SESSION);
+  localStorage.setItem(SIGNED_OUT, "1");
   const token = session?.refreshToken || session?.accessToken;
   if (!token || !session.revocationEndpoint) return;
   await fetch(session.revocationEndpoint, {
