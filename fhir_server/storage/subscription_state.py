@@ -49,6 +49,9 @@ class SubscriptionStates:
         await self.states.create_index([("channel.type", ASCENDING), ("due", ASCENDING)],
                                        name="delivery_due")
         await self.tokens.create_index("expires", expireAfterSeconds=0, name="token_expiry")
+        # the dispatcher lease exists from start-up on (free), so taking it never inserts
+        await self.leases.update_one({"_id": "dispatcher"}, {"$setOnInsert": {
+            "worker": None, "until": datetime(1970, 1, 1, tzinfo=UTC)}}, upsert=True)
 
     # -- registration (inside the Subscription write's transaction) ----------------------
     async def register(self, state: dict[str, Any], session: AsyncClientSession | None,

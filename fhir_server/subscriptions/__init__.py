@@ -37,6 +37,7 @@ __all__ = ["install", "websocket_url", "BACKPORT_CAPABILITY"]
 
 BACKPORT_CAPABILITY = ("http://hl7.org/fhir/uv/subscriptions-backport/CapabilityStatement/"
                        "backport-subscription-server-r4")
+STOP_SECONDS = 10.0
 _WEBSOCKET = "http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket"
 _TOPIC_CANONICAL = ("http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
                     "capabilitystatement-subscriptiontopic-canonical")
@@ -77,13 +78,12 @@ def install(app: Starlette, settings: Settings) -> None:
                      asyncio.create_task(delivery.loop(), name="rest-hook-delivery")]
             try:
                 yield state
-            finally:
+            finally:  # bounded: a stop never waits for the database forever
                 await delivery.stop()
                 for task in tasks:
                     task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                await dispatcher.stop()
+                await asyncio.wait(tasks, timeout=STOP_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(dispatcher.stop(), STOP_SECONDS)
 
     app.router.lifespan_context = lifespan
