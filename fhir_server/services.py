@@ -45,6 +45,7 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
     from .search.index import index_resource
     from .search.parameters import IndexContext
     from .search.reindex import resume_interrupted
+    from .subscriptions.topics import shipped_resources
 
     db = client[settings.database]
     context = IndexContext(settings.fhir_base)
@@ -53,7 +54,7 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
                            settings.health_id)
     store = RegistryStore(storage.search_registry)
     search = SearchEngine(storage.queries, store, settings)
-    validator = await build_validator(storage, definitions())
+    validator = await build_validator(storage, [*definitions(), *shipped_resources()])
     base = settings.fhir_base
     access = AccessService(
         base=base, auth_on=settings.auth == "smart", source=storage.consents,

@@ -23,6 +23,7 @@ from ..errors import FhirError, PayloadTooLarge
 from ..ids import check_id
 from ..interactions import Caller, still_absent
 from ..storage import Put, Version
+from ..write_rules import after_write
 from .entries import Entry, EntryError
 from .execute import EntryResult, execute, prepare
 from .plan import Plan, link_full_urls, plan_target, resolve_conditional_references
@@ -146,6 +147,7 @@ async def _update_all(caller: Caller, entries: list[Entry], session: AsyncClient
         [(e.resource_type or "", e.target_id or "") for e in entries], session)
     moment = clock.now()
     versions: list[Version] = []
+    written: list[Entry] = []
 
     async def planned(entry: Entry) -> None:
         assert entry.resource_type and entry.target_id and entry.resource is not None
@@ -155,11 +157,19 @@ async def _update_all(caller: Caller, entries: list[Entry], session: AsyncClient
             current[(entry.resource_type, entry.target_id)], moment, session=session)
         if isinstance(version, Version):
             versions.append(version)
+            written.append(entry)
             version = version.result()
         results[entry.index] = EntryResult(201 if version.created else 200, version)
 
     await _each(entries, planned)
     await resources.write_versions(versions, session)
+
+    async def rules(entry: Entry) -> None:  # the write rules, as for a single update
+        stored = results[entry.index].stored
+        assert stored is not None
+        await after_write(caller, stored, session)
+
+    await _each(written, rules)
 
 
 async def _create_all(caller: Caller, entries: list[Entry], method: str,
@@ -174,6 +184,13 @@ async def _create_all(caller: Caller, entries: list[Entry], method: str,
         method=method, session=session)
     for entry, stored in zip(entries, created, strict=True):
         results[entry.index] = EntryResult(201, stored)
+
+    stored_by_index = {e.index: stored for e, stored in zip(entries, created, strict=True)}
+
+    async def rules(entry: Entry) -> None:  # the write rules, as for a single create
+        await after_write(caller, stored_by_index[entry.index], session)
+
+    await _each(entries, rules)
 
 
 async def _read(reader: EntryReader, entry: Entry) -> EntryResult:

@@ -9,6 +9,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..storage import StoredResource
+from ..write_rules import after_write
 from .caller import Caller
 from .conditional import match_or_create
 
@@ -30,18 +31,19 @@ async def create(caller: Caller, resource: dict[str, Any], *,
     """Store a new resource (server-assigned id unless ``rid``); with ``if_none_exist``,
     the one visible match instead when there is one."""
     resources = caller.resources
+
+    async def new(s: AsyncClientSession) -> Created:
+        stored = await resources.create(caller.policy, resource, rid=rid, session=s)
+        await after_write(caller, stored, s)  # in the create's transaction
+        return Created(stored, True)
+
     if if_none_exist is None:
-        return Created(await resources.create(caller.policy, resource, rid=rid,
-                                              session=session), True)
+        return await resources.in_transaction(new, session)
     resource_type = resource["resourceType"]
 
     async def existing(found: str, s: AsyncClientSession) -> Created:
         # as the search found it: committed, perhaps after this transaction's snapshot
         return Created(await resources.read(caller.policy, resource_type, found), False)
-
-    async def new(s: AsyncClientSession) -> Created:
-        return Created(await resources.create(caller.policy, resource, rid=rid, session=s),
-                       True)
 
     return await match_or_create(caller, resource_type, if_none_exist,
                                  "If-None-Exist condition", found=existing, absent=new,

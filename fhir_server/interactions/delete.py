@@ -6,6 +6,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from ..ids import check_id
 from ..storage import StoredResource
+from ..write_rules import after_write
 from .caller import Caller
 from .conditional import match_one
 
@@ -17,8 +18,15 @@ async def delete(caller: Caller, resource_type: str, rid: str, *,
                  session: AsyncClientSession | None = None) -> StoredResource | None:
     """The tombstone, or None when there was nothing (visible) to delete."""
     check_id(rid)
-    return await caller.resources.delete(caller.policy, resource_type, rid,
-                                         if_match=if_match, session=session)
+
+    async def write(s: AsyncClientSession) -> StoredResource | None:
+        tombstone = await caller.resources.delete(caller.policy, resource_type, rid,
+                                                  if_match=if_match, session=s)
+        if tombstone is not None:
+            await after_write(caller, tombstone, s)
+        return tombstone
+
+    return await caller.resources.in_transaction(write, session)
 
 
 async def conditional_delete(caller: Caller, resource_type: str,

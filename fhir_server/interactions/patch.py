@@ -16,6 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from ..errors import InvalidRequest, NotFound, PreconditionFailed
 from ..ids import check_id
 from ..storage import StoredResource
+from ..write_rules import after_write
 from .caller import Caller
 from .conditional import match_one
 from .validate import check_resource, validate
@@ -43,8 +44,10 @@ async def patch(caller: Caller, resource_type: str, rid: str, apply: Patcher, *,
             raise InvalidRequest("The patch does not leave a resource (a JSON object)")
         check_resource(patched, resource_type, rid, require_id=True)
         validate(caller, patched)
-        return await resources.update(caller.policy, patched, rid, if_match=current.vid,
-                                      method="PATCH", session=s)
+        stored = await resources.update(caller.policy, patched, rid, if_match=current.vid,
+                                        method="PATCH", session=s)
+        await after_write(caller, stored, s)
+        return stored
 
     return await resources.in_transaction(work, session)
 

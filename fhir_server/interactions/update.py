@@ -9,8 +9,10 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from ..errors import InvalidResource
 from ..ids import check_id
 from ..storage import StoredResource
+from ..write_rules import after_write
 from .caller import Caller
 from .conditional import match_or_create
+from .create import create
 
 __all__ = ["update", "conditional_update"]
 
@@ -20,8 +22,14 @@ async def update(caller: Caller, resource: dict[str, Any], rid: str, *,
                  session: AsyncClientSession | None = None) -> StoredResource:
     """A new version, or update-as-create with the client's id (``stored.created``)."""
     check_id(rid)
-    return await caller.resources.update(caller.policy, resource, rid, if_match=if_match,
-                                         method=method, session=session)
+
+    async def write(s: AsyncClientSession) -> StoredResource:
+        stored = await caller.resources.update(caller.policy, resource, rid,
+                                               if_match=if_match, method=method, session=s)
+        await after_write(caller, stored, s)
+        return stored
+
+    return await caller.resources.in_transaction(write, session)
 
 
 async def conditional_update(caller: Caller, resource: dict[str, Any],
@@ -40,7 +48,7 @@ async def conditional_update(caller: Caller, resource: dict[str, Any],
     async def absent(s: AsyncClientSession) -> StoredResource:
         if body_id is not None:
             return await update(caller, resource, str(body_id), session=s)
-        return await caller.resources.create(caller.policy, resource, session=s)
+        return (await create(caller, resource, session=s)).stored  # with the write rules
 
     return await match_or_create(caller, resource["resourceType"], params,
                                  "conditional update", found=found, absent=absent,

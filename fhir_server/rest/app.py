@@ -24,6 +24,7 @@ from ..database import connect
 from ..errors import FhirError, InternalError, NotFound, PayloadTooLarge, ServiceUnavailable
 from ..export import install as install_export
 from ..services import build_services
+from ..subscriptions import install as install_subscriptions
 from ..webapp import install as install_webapp
 from .responses import error_response
 from .router import dispatch
@@ -100,5 +101,6 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
     app.state.capability_hooks = []
     install_auth(app, settings)
     install_export(app, settings)
+    install_subscriptions(app, settings)
     install_webapp(app, settings)
     return app

@@ -39,6 +39,9 @@ from .reindex_jobs import ReindexJobs
 from .resources import HistoryPage, Indexer, Put, Resources, StoredResource, Version
 from .search_indexes import ensure_search_indexes
 from .search_registry import SearchRegistryDocument
+from .subscription_events import SubscriptionEvents
+from .subscription_outbox import Outbox
+from .subscription_state import SubscriptionStates
 from .system_writer import SystemWriter
 
 __all__ = ["Storage", "Resources", "Queries", "Found", "StoredResource", "HistoryPage",
@@ -61,6 +64,9 @@ class Storage:
     load_progress: LoadProgress
     export_files: OutputStore
     packages: InstalledPackages
+    outbox: Outbox
+    subscriptions: SubscriptionStates
+    subscription_events: SubscriptionEvents
     condition_locks: ConditionLocks
     compartment_members: CompartmentMembers
     patient_review: PatientReview
@@ -78,7 +84,8 @@ class Storage:
         return cls(resources, Queries(db), BinaryStore(db), AuditTrail(db, indexer),
                    ConsentData(db, base), ReindexJobs(db), Hl7Feed(db, resources),
                    AuthStorage.open(db), SearchRegistryDocument(db), LoadProgress(db),
-                   OutputStore(db), InstalledPackages(db, resources), ConditionLocks(db),
+                   OutputStore(db), InstalledPackages(db, resources), Outbox(db),
+                   SubscriptionStates(db), SubscriptionEvents(db), ConditionLocks(db),
                    CompartmentMembers(db), PatientReview(db), db)
 
     async def seed_shipped(self, resources: list[dict[str, Any]]) -> SeedOutcome:
@@ -100,5 +107,8 @@ class Storage:
         await ensure_search_indexes(self._db)
         await self.audit.ensure_indexes()
         await self.consents.ensure_indexes()
+        await self.outbox.ensure_indexes()
+        await self.subscriptions.ensure_indexes()
+        await self.subscription_events.ensure_collection()
         await self.condition_locks.ensure_collections()
         await self.patient_review.ensure_indexes()

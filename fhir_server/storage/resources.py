@@ -35,6 +35,7 @@ from ..errors import Gone, MethodNotAllowed, NotFound, PreconditionFailed
 from ..json_io import from_bson, to_bson
 from .documents import HISTORY, for_history, write_options
 from .filters import MATCH_NOTHING, and_filters
+from .subscription_outbox import OUTBOX
 from .write_guards import WriteGuard
 
 __all__ = ["Resources", "StoredResource", "HistoryPage", "Indexer", "Put", "Version"]
@@ -660,6 +661,7 @@ class Resources:
             "created": created,
             "resource": None if resource is None else to_bson(resource),
             "search": index,
+            OUTBOX: moment,  # pending for the subscription dispatcher (subscription_outbox)
         }
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Scheduling: Appointments booking Slots (see ``docs/scheduling.md``)."""
