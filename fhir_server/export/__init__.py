@@ -68,7 +68,7 @@ def capability_operations(request: Request, rest: dict[str, Any]) -> None:
 
 def install(app: Starlette, settings: Settings) -> None:
     app.state.capability_hooks.append(capability_operations)
-    app.state.instantiates = [BULK_CAPABILITY]
+    app.state.instantiates = [*getattr(app.state, "instantiates", []), BULK_CAPABILITY]
     original = app.router.lifespan_context
 
     @asynccontextmanager
