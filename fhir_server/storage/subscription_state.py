@@ -151,8 +151,13 @@ class SubscriptionStates:
 
     async def renew_websocket(self, sids: list[str], connection: str,
                               lease: timedelta) -> None:
-        await self.states.update_many({"_id": {"$in": sids}, "ws.worker": connection},
-                                      {"$set": {"ws.until": clock.now() + lease}})
+        # One update per subscription, never a multi-document update: SecantusDB 0.7 holds
+        # the collection lock while a multi-update retries a write conflict, and the
+        # dispatcher's transaction on the same state then waits for that lock (deadlock).
+        until = clock.now() + lease
+        for sid in sids:
+            await self.states.update_one({"_id": sid, "ws.worker": connection},
+                                         {"$set": {"ws.until": until}})
 
     async def websocket_sent(self, sid: str, connection: str, delivered: int,
                              last: int) -> bool:
