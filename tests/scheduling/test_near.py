@@ -6,8 +6,18 @@ by distance through the chain ``PractitionerRole?location.near=...``."""
 from __future__ import annotations
 
 import math
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from fhir_server.config import Settings
+from fhir_server.rest.app import create_app
 from fhir_server.search.parameters.near import DEFAULT_DISTANCE_KM, EARTH_RADIUS_KM
+from tests.conftest import BASE, database_of
 
 CENTRE = (28.6139, 77.2090)  # New Delhi
 PLACES = {
@@ -49,6 +59,21 @@ async def _store_places(client) -> None:
         assert answer.status_code == 201, answer.text
 
 
+@pytest.fixture(scope="module")
+async def places(mongodb_uri: str, mongo_client: AsyncMongoClient
+                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """One app and database for the module: the places are written once, then read."""
+    settings = Settings(database=f"test_near_{uuid.uuid4().hex[:10]}",
+                        mongodb_uri=mongodb_uri, base_url=BASE)
+    app = create_app(settings, mongo_client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE + "/") as client:
+            await _store_places(client)
+            yield client, database_of(app)
+    await mongo_client.drop_database(settings.database)
+
+
 async def _found(client, path: str, **params: str) -> set[str]:
     answer = await client.get(path, params={**params, "_count": "100"})
     assert answer.status_code == 200, answer.text
@@ -65,8 +90,8 @@ def test_the_hand_computed_distances_straddle_the_radius():
     assert 20 < distances["gurugram"] < DEFAULT_DISTANCE_KM < distances["agra"]
 
 
-async def test_near_finds_exactly_the_places_within_the_distance(client, db):
-    await _store_places(client)
+async def test_near_finds_exactly_the_places_within_the_distance(places):
+    client, db = places
     lat, lon = CENTRE
     assert within(10) == {"north-in", "east-in"}
     assert await _found(client, "Location", near=f"{lat}|{lon}|10|km") == within(10)
@@ -96,8 +121,8 @@ async def test_near_finds_exactly_the_places_within_the_distance(client, db):
     assert "near.geo" in str(plan["queryPlanner"]["winningPlan"])
 
 
-async def test_practitioners_by_distance_through_their_locations(client):
-    await _store_places(client)
+async def test_practitioners_by_distance_through_their_locations(places):
+    client, _ = places
     for name in ("north-in", "north-out", "agra"):
         answer = await client.put(f"PractitionerRole/at-{name}", json={
             "resourceType": "PractitionerRole", "id": f"at-{name}",
@@ -113,7 +138,8 @@ BAD = ["abc", "28.6", "91|77", "28.6|181", "28.6|77|ten", "28.6|77|5|kg", "28.6|
        "28.6|77|5|km|x", "28.6|77|5|furlong", "nan|77|5", "28.6|inf", "|77|5"]
 
 
-async def test_a_bad_near_value_is_400(client):
+async def test_a_bad_near_value_is_400(places):
+    client, _ = places
     for value in BAD:
         answer = await client.get("Location", params={"near": value})
         assert answer.status_code == 400, (value, answer.text)
