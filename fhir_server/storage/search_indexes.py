@@ -75,7 +75,10 @@ def _models(resource_type: str) -> list[IndexModel]:
         models.append(IndexModel([(f"search.{PAIR_FIELD}.{pair.name}", 1),
                                   (f"search.{SORT_FIELD}.{pair.sort}.d", -1), ("_id", 1)],
                                  name=f"pair.{pair.name}"))
-    models.extend(IndexModel([(f"search.{GEO_FIELD}.{code}", "2dsphere")], name=f"{code}.geo")
+    # the version MongoDB would default to, given: a server that stores the default
+    # (SecantusDB) would otherwise refuse the same index from the next process that starts
+    models.extend(IndexModel([(f"search.{GEO_FIELD}.{code}", "2dsphere")], name=f"{code}.geo",
+                             **{"2dsphereIndexVersion": 3})
                   for code in _GEOSPATIAL.get(resource_type, []))
     for code in _SORTED.get(resource_type, []):
         for suffix, direction in (("a", 1), ("d", -1)):

@@ -17,6 +17,7 @@ from pymongo import AsyncMongoClient
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
 from fhir_server.search.parameters.near import DEFAULT_DISTANCE_KM, EARTH_RADIUS_KM
+from fhir_server.storage.search_indexes import ensure_search_indexes
 from tests.conftest import BASE, database_of
 
 CENTRE = (28.6139, 77.2090)  # New Delhi
@@ -115,6 +116,7 @@ async def test_near_finds_exactly_the_places_within_the_distance(places):
     assert await _found(client, "Location", near=f"{lat}|{lon}|10", name="east") == {"east-in"}
     assert await _found(client, "Location", **{"near:missing": "true"}) == {
         "nowhere", "off-the-map"}
+    await ensure_search_indexes(db)  # the next process to start asks for it again
     plan = await db.command("explain", {"find": "Location", "filter": {
         "search._geo.near": {"$geoWithin": {"$centerSphere": [[lon, lat], 0.001]}}}},
         verbosity="queryPlanner")
