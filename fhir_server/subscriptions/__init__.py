@@ -86,6 +86,7 @@ def install(app: Starlette, settings: Settings) -> None:
                     task.cancel()
                 await asyncio.wait(tasks, timeout=STOP_SECONDS)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(dispatcher.stop(), STOP_SECONDS)
+                    async with asyncio.timeout(STOP_SECONDS):
+                        await dispatcher.stop()
 
     app.router.lifespan_context = lifespan
