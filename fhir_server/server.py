@@ -41,6 +41,7 @@ __all__ = ["run", "database_for", "worker_app", "WORKER_SETTINGS"]
 
 log = logging.getLogger("fhir_server")
 WORKER_SETTINGS = "FHIR_WORKER_SETTINGS"
+STOP_LIMIT_SECONDS = 30.0  # the subscription workers' own stop takes at most 10 s each
 _PR_SET_PDEATHSIG = 1
 
 
@@ -130,6 +131,45 @@ def _serve_workers(settings: Settings, config: uvicorn.Config) -> int:
     return 0
 
 
+def _bounded_server(config: uvicorn.Config, give_up: typing.Callable[[], None]
+                    ) -> uvicorn.Server:
+    """uvicorn's server, whose stop on SIGTERM/SIGINT cannot hang: uvicorn looks at the
+    signal only once the application's startup is over (which may wait minutes for another
+    process's seeding, or forever for a database that stopped answering) and then waits
+    for the application's shutdown without a limit. A signal during startup ends the
+    process at once, one during shutdown after :data:`STOP_LIMIT_SECONDS`: ``give_up``
+    runs (it stops the embedded database) and the process exits with code 1. Nothing is
+    lost by that: every write is a transaction, and an interrupted seeding is resumed by
+    the next process (its lease names this process, which is then gone)."""
+    import threading
+
+    import uvicorn
+
+    class BoundedServer(uvicorn.Server):
+        _timer: threading.Timer | None = None
+
+        def handle_exit(self, sig: int, frame: typing.Any) -> None:
+            super().handle_exit(sig, frame)
+            if self._timer is None:
+                limit = STOP_LIMIT_SECONDS if self.started else 0.0
+                self._timer = threading.Timer(limit, self._give_up)
+                self._timer.daemon = True
+                self._timer.start()
+
+        def _give_up(self) -> None:
+            if self.started:
+                log.error("the server did not stop within %.0f s of the signal; exiting",
+                          STOP_LIMIT_SECONDS)
+            else:
+                log.warning("stopped during startup")
+            try:
+                give_up()
+            finally:
+                os._exit(1)
+
+    return BoundedServer(config)
+
+
 def run(settings: Settings, workers: int = 1) -> int:
     """Serve until SIGINT/SIGTERM, in ``workers`` processes; the embedded database (no
     MONGODB_URI) lives exactly as long as this call, also when startup fails. Returns the
@@ -172,7 +212,7 @@ def run(settings: Settings, workers: int = 1) -> int:
         config = uvicorn.Config(app, host=settings.host, port=settings.port,
                                 log_level="info", access_log=False, lifespan="on",
                                 http=HeadTimeoutProtocol)
-        server = uvicorn.Server(config)
+        server = _bounded_server(config, database.stop if database else lambda: None)
         server.run()
         return 0 if server.started else 1
     except (ServerError, EmbeddedDatabaseError) as error:
