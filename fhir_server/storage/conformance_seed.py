@@ -14,11 +14,16 @@ each batch records, in ``shipped_content``, the ids it stored with their content
 and version. A resource a client wrote or deleted under a shipped id is left alone and
 logged, now and on every later start.
 
-Bulk: per resource type, batches of :data:`BATCH_SIZE` ids, each one transaction
-(``absent_ids``, one bulk create, the rare updates, the batch record); the versions of the
-next batch (their search index fields, the CPU part) are prepared in a thread while the
-database stores the current one. One batch at a time: concurrent ones conflict on
-SecantusDB and are retried whole (2 to 4 of 11 to 16 batches when two ran at once).
+Bulk: per resource type, batches of at most :data:`BATCH_SIZE` ids and about
+:data:`BATCH_BYTES` of content, each one transaction (``absent_ids``, one bulk create, the
+rare updates, the batch record); the versions of the next batch (their search index
+fields, the CPU part) are prepared in a thread while the database stores the current one.
+One batch at a time: concurrent ones conflict on SecantusDB and are retried whole (2 to 4
+of 11 to 16 batches when two ran at once). What is stored is kept small, since the
+database's work per byte is what a first start waits for: the index fields come from the
+indexer the caller gives (the server's leaves out the ``_text``/``_content`` words, three
+quarters of the index of code lists), and the versions are no subscription events (not in
+the outbox, which the dispatcher would otherwise read through after every first start).
 
 Several processes on one database: the lease ``conformance_state/shipped-content`` (its
 owner, a heartbeat after every batch) lets exactly one seed; the others wait for it, at
