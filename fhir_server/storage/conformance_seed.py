@@ -16,8 +16,9 @@ logged, now and on every later start.
 
 Bulk: per resource type, batches of at most :data:`BATCH_SIZE` ids and about
 :data:`BATCH_BYTES` of content, each one transaction (``absent_ids``, one bulk create, the
-rare updates, the batch record); the versions of the next batch (their search index
-fields, the CPU part) are prepared in a thread while the database stores the current one.
+rare updates, the batch record); the versions of the next :data:`LOOKAHEAD` batches
+(their search index fields, the CPU part) are prepared in threads while the database
+stores the current one.
 One batch at a time: concurrent ones conflict on SecantusDB and are retried whole (2 to 4
 of 11 to 16 batches when two ran at once). What is stored is kept small, since the
 database's work per byte is what a first start waits for: the index fields come from the
@@ -42,6 +43,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,6 +71,7 @@ RECORDS = "shipped_content"
 MARKER = "shipped-content"
 BATCH_SIZE = 500
 BATCH_BYTES = 4 * 1024 * 1024  # of JSON: a batch's transaction stays well within the cache
+LOOKAHEAD = 3  # batches prepared ahead of the one stored
 LEASE = timedelta(seconds=60)
 _POLL_SECONDS = 0.1
 
@@ -251,19 +254,23 @@ class _Seeder:
         pending = [b for b in self.content.batches if b.key not in done]
         outcome.unchanged += sum(len(b.members) for b in self.content.batches
                                  if b.key in done)
-        # the next batch's versions (index fields) are computed in a thread while the
-        # database stores the current one
-        prepared = self._prepare(pending[0]) if pending else None
-        for number, batch in enumerate(pending):
-            assert prepared is not None
-            versions = await prepared
-            prepared = self._prepare(pending[number + 1]) if number + 1 < len(pending) \
-                else None
-            outcome.add(await self.repository.in_transaction(
-                lambda session, batch=batch, versions=versions:
-                self._store(batch, session, versions)))
-            if not await self._heartbeat():
-                return None
+        # the next batches' versions (index fields) are computed in threads while the
+        # database stores the current one: a slow one (the first quantity starts the UCUM
+        # registry, seconds) then does not leave the database idle
+        ahead = deque(self._prepare(b) for b in pending[:LOOKAHEAD])
+        try:
+            for number, batch in enumerate(pending):
+                versions = await ahead.popleft()
+                if number + LOOKAHEAD < len(pending):
+                    ahead.append(self._prepare(pending[number + LOOKAHEAD]))
+                outcome.add(await self.repository.in_transaction(
+                    lambda session, batch=batch, versions=versions:
+                    self._store(batch, session, versions)))
+                if not await self._heartbeat():
+                    return None
+        finally:
+            for future in ahead:
+                future.cancel()
         await self._forget_older_records()
         finished = await self.db[STATE].update_one(
             {"_id": MARKER, "owner.token": self.owner["token"]},
