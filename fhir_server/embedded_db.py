@@ -132,8 +132,10 @@ class EmbeddedDatabase:
         return self.data_dir / "embedded-db.json"
 
     @classmethod
-    def start(cls, data_dir: Path, lock_fd: int) -> EmbeddedDatabase:
-        """Start the database; the caller holds the owner lock (``lock_fd``)."""
+    def start(cls, data_dir: Path, lock_fd: int, *, wait: bool = True) -> EmbeddedDatabase:
+        """Start the database; the caller holds the owner lock (``lock_fd``). With
+        ``wait=False`` it returns while the database still starts (a few seconds: the
+        caller may do its own startup meanwhile), and :meth:`wait_until_ready` follows."""
         storage = data_dir / "db"
         storage.mkdir(parents=True, exist_ok=True)
         _stop_leftovers(data_dir)
@@ -158,15 +160,22 @@ class EmbeddedDatabase:
         )
         log.close()
         database = cls(data_dir, uri, owned=True, process=process, lock_fd=lock_fd)
-        try:
-            database._wait_until_ready()
-        except BaseException:
-            database.stop()
-            raise
-        database.state_file.write_text(
-            json.dumps({"owner_pid": os.getpid(), "pid": process.pid, "uri": uri})
-        )
+        if wait:
+            database.wait_until_ready()
         return database
+
+    def wait_until_ready(self) -> None:
+        """Until the database this process started answers (then its address is recorded
+        for the other commands on the data dir); stopped when it does not."""
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        assert self.process is not None
+        self.state_file.write_text(
+            json.dumps({"owner_pid": os.getpid(), "pid": self.process.pid, "uri": self.uri})
+        )
 
     def _wait_until_ready(self) -> None:
         assert self.process is not None
@@ -276,8 +285,10 @@ def lock_holder(path: Path) -> str:
         return "?"
 
 
-def attach_or_start(data_dir: Path, *, must_own: bool = False) -> EmbeddedDatabase:
-    """Connect to the data dir's running embedded database, or start it.
+def attach_or_start(data_dir: Path, *, must_own: bool = False,
+                    wait: bool = True) -> EmbeddedDatabase:
+    """Connect to the data dir's running embedded database, or start it (with
+    ``wait=False``: see :meth:`EmbeddedDatabase.start`).
 
     ``must_own`` (the server) refuses to share a database another command started.
     """
@@ -285,7 +296,7 @@ def attach_or_start(data_dir: Path, *, must_own: bool = False) -> EmbeddedDataba
     lock_path = data_dir / "embedded-db.lock"
     lock_fd = try_lock(lock_path)
     if lock_fd is not None:
-        return EmbeddedDatabase.start(data_dir, lock_fd)
+        return EmbeddedDatabase.start(data_dir, lock_fd, wait=wait)
     if must_own:
         raise EmbeddedDatabaseError(
             f"the embedded database in {data_dir} is in use by another fhir-server "

@@ -20,10 +20,7 @@ import subprocess
 import sys
 import typing
 from pathlib import Path
-
-import uvicorn
-from starlette.applications import Starlette
-from uvicorn.supervisors import Multiprocess
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .embedded_db import (
@@ -34,15 +31,17 @@ from .embedded_db import (
     lock_holder,
     try_lock,
 )
-from .rest.app import create_app
-from .rest.timeouts import HeadTimeoutProtocol
 from .server_record import record_server
-from .webapp import app_url
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
 
 __all__ = ["run", "database_for", "worker_app", "WORKER_SETTINGS"]
 
 log = logging.getLogger("fhir_server")
 WORKER_SETTINGS = "FHIR_WORKER_SETTINGS"
+STOP_LIMIT_SECONDS = 30.0  # the subscription workers' own stop takes at most 10 s each
 _PR_SET_PDEATHSIG = 1
 
 
@@ -61,11 +60,13 @@ def _server_lock(data_dir: Path) -> int:
     return fd
 
 
-def database_for(settings: Settings, *, must_own: bool = False) -> EmbeddedDatabase | None:
-    """The embedded database for ``settings``, or None when MONGODB_URI is set."""
+def database_for(settings: Settings, *, must_own: bool = False,
+                 wait: bool = True) -> EmbeddedDatabase | None:
+    """The embedded database for ``settings``, or None when MONGODB_URI is set; with
+    ``wait=False`` possibly still starting (:meth:`EmbeddedDatabase.wait_until_ready`)."""
     if settings.mongodb_uri:
         return None
-    database = attach_or_start(settings.data_dir, must_own=must_own)
+    database = attach_or_start(settings.data_dir, must_own=must_own, wait=wait)
     settings.mongodb_uri = database.uri
     return database
 
@@ -98,6 +99,8 @@ def worker_app() -> Starlette:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:  # not Linux
         pass
+    from .rest.app import create_app
+
     return create_app(_settings_from(os.environ[WORKER_SETTINGS]))
 
 
@@ -112,6 +115,8 @@ def _mllp_listener(settings: Settings) -> subprocess.Popen:
 
 
 def _serve_workers(settings: Settings, config: uvicorn.Config) -> int:
+    from uvicorn.supervisors import Multiprocess
+
     os.environ[WORKER_SETTINGS] = _worker_settings(settings)
     listener = _mllp_listener(settings) if settings.mllp_port else None
     try:
@@ -126,10 +131,68 @@ def _serve_workers(settings: Settings, config: uvicorn.Config) -> int:
     return 0
 
 
+def _release_free_memory() -> None:
+    """Give back to the system the heap that startup used and freed (storing the shipped
+    content: about 100 MB), which glibc would otherwise keep for the life of the process."""
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _bounded_server(config: uvicorn.Config, give_up: typing.Callable[[], None]
+                    ) -> uvicorn.Server:
+    """uvicorn's server, whose stop on SIGTERM/SIGINT cannot hang: uvicorn looks at the
+    signal only once the application's startup is over (which may wait minutes for another
+    process's seeding, or forever for a database that stopped answering) and then waits
+    for the application's shutdown without a limit. A signal during startup ends the
+    process at once, one during shutdown after :data:`STOP_LIMIT_SECONDS`: ``give_up``
+    runs (it stops the embedded database) and the process exits with code 1. Nothing is
+    lost by that: every write is a transaction, and an interrupted seeding is resumed by
+    the next process (its lease names this process, which is then gone)."""
+    import threading
+
+    import uvicorn
+
+    class BoundedServer(uvicorn.Server):
+        _timer: threading.Timer | None = None
+
+        async def startup(self, sockets: typing.Any = None) -> None:
+            await super().startup(sockets=sockets)
+            _release_free_memory()
+
+        def handle_exit(self, sig: int, frame: typing.Any) -> None:
+            super().handle_exit(sig, frame)
+            if self._timer is None:
+                limit = STOP_LIMIT_SECONDS if self.started else 0.0
+                self._timer = threading.Timer(limit, self._give_up)
+                self._timer.daemon = True
+                self._timer.start()
+
+        def _give_up(self) -> None:
+            if self.started:
+                log.error("the server did not stop within %.0f s of the signal; exiting",
+                          STOP_LIMIT_SECONDS)
+            else:
+                log.warning("stopped during startup")
+            try:
+                give_up()
+            finally:
+                os._exit(1)
+
+    return BoundedServer(config)
+
+
 def run(settings: Settings, workers: int = 1) -> int:
     """Serve until SIGINT/SIGTERM, in ``workers`` processes; the embedded database (no
     MONGODB_URI) lives exactly as long as this call, also when startup fails. Returns the
-    process exit code."""
+    process exit code.
+
+    The database process is started first and the server's modules are imported while it
+    starts (each takes one to two seconds, on two cores at once)."""
     lock_fd: int | None = None
     database = None
 
@@ -142,8 +205,16 @@ def run(settings: Settings, workers: int = 1) -> int:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             lock_fd = _server_lock(settings.data_dir)
             record_server(settings)
-            database = database_for(settings, must_own=True)
+            database = database_for(settings, must_own=True, wait=False)
             assert database is not None
+        import uvicorn
+
+        from .rest.app import create_app
+        from .rest.timeouts import HeadTimeoutProtocol
+        from .webapp import app_url
+
+        if database is not None:
+            database.wait_until_ready()
             log.info("embedded database at %s (files in %s)", database.uri,
                      settings.data_dir.resolve() / "db")
         log.info("FHIR base %s", settings.fhir_base)
@@ -157,7 +228,7 @@ def run(settings: Settings, workers: int = 1) -> int:
         config = uvicorn.Config(app, host=settings.host, port=settings.port,
                                 log_level="info", access_log=False, lifespan="on",
                                 http=HeadTimeoutProtocol)
-        server = uvicorn.Server(config)
+        server = _bounded_server(config, database.stop if database else lambda: None)
         server.run()
         return 0 if server.started else 1
     except (ServerError, EmbeddedDatabaseError) as error:

@@ -20,6 +20,8 @@ from .validation import build_validator
 
 __all__ = ["Services", "build_services"]
 
+_WORDS = frozenset({"_text", "_content"})
+
 
 @dataclass
 class Services:
@@ -54,7 +56,9 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
                            settings.health_id)
     store = RegistryStore(storage.search_registry)
     search = SearchEngine(storage.queries, store, settings)
-    validator = await build_validator(storage, [*definitions(), *shipped_resources()])
+    validator = await build_validator(  # the shipped content is not searched by its words
+        storage, [*definitions(), *shipped_resources()],
+        lambda resource: index_resource(store.registry, resource, context, _WORDS))
     base = settings.fhir_base
     access = AccessService(
         base=base, auth_on=settings.auth == "smart", source=storage.consents,

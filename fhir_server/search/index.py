@@ -28,7 +28,8 @@ SORT_FIELD = "_sort"
 
 
 def index_resource(
-    registry: Registry, resource: dict[str, Any], context: IndexContext
+    registry: Registry, resource: dict[str, Any], context: IndexContext,
+    skip: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
@@ -39,6 +40,8 @@ def index_resource(
     coarse: dict[str, Any] = {}
     geo: dict[str, Any] = {}
     for parameter in registry.indexed(resource_type):
+        if parameter.code in skip:  # e.g. the words of the shipped content
+            continue
         try:
             nodes = registry.extractor(resource_type, parameter)(resource)
             if not nodes:

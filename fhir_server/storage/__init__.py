@@ -88,9 +88,11 @@ class Storage:
                    SubscriptionStates(db), SubscriptionEvents(db), ConditionLocks(db),
                    CompartmentMembers(db), PatientReview(db), db)
 
-    async def seed_shipped(self, resources: list[dict[str, Any]]) -> SeedOutcome:
-        """Store the shipped conformance content (:mod:`.conformance_seed`)."""
-        return await seed_shipped(self._db, SystemWriter(self.resources), resources)
+    async def seed_shipped(self, resources: list[dict[str, Any]],
+                           indexer: Indexer | None = None) -> SeedOutcome:
+        """Store the shipped conformance content (:mod:`.conformance_seed`), its index
+        fields from ``indexer`` (by default the repository's)."""
+        return await seed_shipped(self._db, SystemWriter(self.resources, indexer), resources)
 
     def conformance(self, registry: DefinitionRegistry, terminology: LocalTerminology
                     ) -> ConformanceStore:

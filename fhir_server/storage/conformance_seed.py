@@ -14,11 +14,17 @@ each batch records, in ``shipped_content``, the ids it stored with their content
 and version. A resource a client wrote or deleted under a shipped id is left alone and
 logged, now and on every later start.
 
-Bulk: per resource type, batches of :data:`BATCH_SIZE` ids, each one transaction
-(``absent_ids``, one bulk create, the rare updates, the batch record); the versions of the
-next batch (their search index fields, the CPU part) are prepared in a thread while the
-database stores the current one. One batch at a time: concurrent ones conflict on
-SecantusDB and are retried whole (2 to 4 of 11 to 16 batches when two ran at once).
+Bulk: per resource type, batches of at most :data:`BATCH_SIZE` ids and about
+:data:`BATCH_BYTES` of content, each one transaction (``absent_ids``, one bulk create, the
+rare updates, the batch record); the versions of the next :data:`LOOKAHEAD` batches
+(their search index fields, the CPU part) are prepared in threads while the database
+stores the current one.
+One batch at a time: concurrent ones conflict on SecantusDB and are retried whole (2 to 4
+of 11 to 16 batches when two ran at once). What is stored is kept small, since the
+database's work per byte is what a first start waits for: the index fields come from the
+indexer the caller gives (the server's leaves out the ``_text``/``_content`` words, three
+quarters of the index of code lists), and the versions are no subscription events (not in
+the outbox, which the dispatcher would otherwise read through after every first start).
 
 Several processes on one database: the lease ``conformance_state/shipped-content`` (its
 owner, a heartbeat after every batch) lets exactly one seed; the others wait for it, at
@@ -37,6 +43,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,7 +60,7 @@ from .. import clock
 from ..errors import Gone, NotFound
 from .documents import ensure_base_indexes
 
-__all__ = ["SHIPPED_TAG", "STATE", "RECORDS", "MARKER", "BATCH_SIZE", "LEASE",
+__all__ = ["SHIPPED_TAG", "STATE", "RECORDS", "MARKER", "BATCH_SIZE", "BATCH_BYTES", "LEASE",
            "SeedOutcome", "SeedingError", "ShippedContent", "seed_shipped",
            "seeding_enabled", "content_digest", "shipped_versions"]
 
@@ -62,7 +69,9 @@ SHIPPED_TAG = {"system": "https://mch-fhir.org/fhir/CodeSystem/content-origin",
 STATE = "conformance_state"
 RECORDS = "shipped_content"
 MARKER = "shipped-content"
-BATCH_SIZE = 200
+BATCH_SIZE = 500
+BATCH_BYTES = 4 * 1024 * 1024  # of JSON: a batch's transaction stays well within the cache
+LOOKAHEAD = 3  # batches prepared ahead of the one stored
 LEASE = timedelta(seconds=60)
 _POLL_SECONDS = 0.1
 
@@ -90,11 +99,16 @@ def _decimal(value: Any) -> Any:
 def content_digest(resource: dict[str, Any]) -> str:
     """A digest of what makes two versions different: everything but ``meta.versionId``
     and ``meta.lastUpdated``, which the server sets on every write."""
+    return _digest_and_size(resource)[0]
+
+
+def _digest_and_size(resource: dict[str, Any]) -> tuple[str, int]:
+    """:func:`content_digest`, and the size of the JSON it digests."""
     meta = {k: v for k, v in resource.get("meta", {}).items()
             if k not in ("versionId", "lastUpdated")}
     body = orjson.dumps({**resource, "meta": meta}, default=_decimal,
                         option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(body).hexdigest()[:32]
+    return hashlib.sha256(body).hexdigest()[:32], len(body)
 
 
 def _tagged(resource: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +121,7 @@ def _tagged(resource: dict[str, Any]) -> dict[str, Any]:
 class ShippedResource:
     resource: dict[str, Any]  # as it is stored: tagged shipped
     digest: str
+    size: int  # bytes of JSON
 
     @property
     def kind(self) -> str:
@@ -124,22 +139,33 @@ class Batch:
 
 
 class ShippedContent:
-    """The content to store, tagged and digested, in batches by type and id, with its
-    version (a digest of all of it)."""
+    """The content to store, tagged and digested, in batches by type and id (at most
+    ``batch_size`` resources and about :data:`BATCH_BYTES` of JSON each), with its version
+    (a digest of all of it)."""
 
     def __init__(self, resources: Iterable[dict[str, Any]],
                  batch_size: int = BATCH_SIZE) -> None:
         tagged = (_tagged(r) for r in resources)
-        self.resources = sorted((ShippedResource(r, content_digest(r)) for r in tagged),
+        self.resources = sorted((ShippedResource(r, *_digest_and_size(r)) for r in tagged),
                                 key=lambda s: (s.kind, s.id))
         self.version = hashlib.sha256("".join(
             f"{s.kind}/{s.id}={s.digest};" for s in self.resources).encode()).hexdigest()[:16]
         self.batches: list[Batch] = []
         for kind, group in groupby(self.resources, key=lambda s: s.kind):
-            members = list(group)
-            for start in range(0, len(members), batch_size):
-                self.batches.append(Batch(f"{self.version}/{kind}/{start // batch_size:04d}",
-                                          members[start:start + batch_size]))
+            members: list[ShippedResource] = []
+            size = 0
+            for member in group:
+                if members and (len(members) == batch_size
+                                or size + member.size > BATCH_BYTES):
+                    self._add(kind, members)
+                    members, size = [], 0
+                members.append(member)
+                size += member.size
+            self._add(kind, members)
+
+    def _add(self, kind: str, members: list[ShippedResource]) -> None:
+        number = sum(1 for b in self.batches if b.members[0].kind == kind)
+        self.batches.append(Batch(f"{self.version}/{kind}/{number:04d}", members))
 
 
 @dataclass
@@ -228,20 +254,24 @@ class _Seeder:
         pending = [b for b in self.content.batches if b.key not in done]
         outcome.unchanged += sum(len(b.members) for b in self.content.batches
                                  if b.key in done)
-        # the next batch's versions (index fields) are computed in a thread while the
-        # database stores the current one
-        prepared = self._prepare(pending[0]) if pending else None
-        for number, batch in enumerate(pending):
-            assert prepared is not None
-            versions = await prepared
-            prepared = self._prepare(pending[number + 1]) if number + 1 < len(pending) \
-                else None
-            outcome.add(await self.repository.in_transaction(
-                lambda session, batch=batch, versions=versions:
-                self._store(batch, session, versions)))
-            if not await self._heartbeat():
-                return None
-        await self.db[RECORDS].delete_many({"version": {"$ne": self.content.version}})
+        # the next batches' versions (index fields) are computed in threads while the
+        # database stores the current one: a slow one (the first quantity starts the UCUM
+        # registry, seconds) then does not leave the database idle
+        ahead = deque(self._prepare(b) for b in pending[:LOOKAHEAD])
+        try:
+            for number, batch in enumerate(pending):
+                versions = await ahead.popleft()
+                if number + LOOKAHEAD < len(pending):
+                    ahead.append(self._prepare(pending[number + LOOKAHEAD]))
+                outcome.add(await self.repository.in_transaction(
+                    lambda session, batch=batch, versions=versions:
+                    self._store(batch, session, versions)))
+                if not await self._heartbeat():
+                    return None
+        finally:
+            for future in ahead:
+                future.cancel()
+        await self._forget_older_records()
         finished = await self.db[STATE].update_one(
             {"_id": MARKER, "owner.token": self.owner["token"]},
             {"$set": {"state": "done", "finished": datetime.now(UTC)}})
@@ -256,6 +286,16 @@ class _Seeder:
                 {"$set": {"heartbeat": None}})
         except PyMongoError:
             log.warning("Could not release the seeding lease; it expires in %s", LEASE)
+
+    async def _forget_older_records(self) -> None:
+        """The records of older content versions, one document at a time: a multi-document
+        delete outside a transaction holds SecantusDB 0.7's collection lock while it
+        retries a write conflict, and deadlocks with a transaction on the same documents
+        (another process's batch)."""
+        older = self.db[RECORDS].find({"version": {"$ne": self.content.version}}, {"_id": 1})
+        for key in [doc["_id"] async for doc in older]:
+            await self.db[RECORDS].delete_one(
+                {"_id": key, "version": {"$ne": self.content.version}})
 
     async def _heartbeat(self) -> bool:
         result = await self.db[STATE].update_one(

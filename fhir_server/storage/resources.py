@@ -90,6 +90,7 @@ class Version:
     method: str
     created: bool = False
     replaces: int | None = None
+    notify: bool = True  # False: not in the subscription outbox (the shipped content)
 
     def result(self) -> StoredResource:
         return StoredResource(self.resource_type, self.rid, self.vid, self.moment,
@@ -491,7 +492,7 @@ class Resources:
         try:
             await self._db[HISTORY].insert_many(
                 [self._history_doc(v.resource_type, v.rid, v.vid, v.moment, v.stored, v.index,
-                                   v.method, v.created) for v in versions],
+                                   v.method, v.created, v.notify) for v in versions],
                 ordered=False, session=session)
         except BulkWriteError as error:  # pragma: no cover - guarded by the compare-and-set
             raise _conflict(versions, error) from error
@@ -650,8 +651,9 @@ class Resources:
     def _history_doc(
         resource_type: str, rid: str, vid: int, moment: datetime,
         resource: dict[str, Any] | None, index: dict[str, Any], method: str, created: bool,
+        notify: bool = True,
     ) -> dict[str, Any]:
-        return {
+        doc = {
             "_id": history_id(resource_type, rid, vid),
             "type": resource_type,
             "id": rid,
@@ -661,8 +663,10 @@ class Resources:
             "created": created,
             "resource": None if resource is None else to_bson(resource),
             "search": index,
-            OUTBOX: moment,  # pending for the subscription dispatcher (subscription_outbox)
         }
+        if notify:
+            doc[OUTBOX] = moment  # pending for the subscription dispatcher (subscription_outbox)
+        return doc
 
     @staticmethod
     def _from_current(resource_type: str, doc: dict[str, Any]) -> StoredResource:

@@ -4,9 +4,11 @@ subscription dispatcher.
 Every version document is built by ``Resources._history_doc`` with ``outbox`` set to its
 ``lastUpdated``, so the outbox is written in the same transaction as the resource: a
 rolled-back write leaves nothing, a committed one cannot be missed, whatever the write
-path (REST, Bundles, loads, bulk paths). A sparse index holds only the pending ones; the
-dispatcher reads them in ``(outbox, _id)`` order and removes the field in the transaction
-that numbers their events (:meth:`SubscriptionEvents.commit`).
+path (REST, Bundles, loads, bulk paths). The one exception is the shipped content the
+server stores itself (``Version.notify`` False: :mod:`.conformance_seed`). A sparse index
+holds only the pending ones; the dispatcher reads them in ``(outbox, _id)`` order and
+removes the field in the transaction that numbers their events
+(:meth:`SubscriptionEvents.commit`).
 
 Reads of resource *content* for notifications go through :meth:`visible`, which takes the
 subscription owner's access policy, as every read of resources in this package does.

@@ -4,11 +4,13 @@ test fixtures), which write what the server ships, not what a caller asked for."
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from ..access import SYSTEM
-from .resources import Resources, StoredResource, Version
+from .resources import Indexer, Resources, StoredResource, Version
 
 __all__ = ["SystemWriter"]
 
@@ -18,10 +20,18 @@ T = TypeVar("T")
 class SystemWriter:
     """The repository as the server itself uses it (:data:`SYSTEM` policy): for the
     content loaders outside this package (shipped terminology and profiles, installed
-    packages), which write what the server ships, not what a caller asked for."""
+    packages), which write what the server ships, not what a caller asked for.
 
-    def __init__(self, resources: Resources) -> None:
+    ``shipped_indexer`` gives the index fields of the versions :meth:`new_versions`
+    prepares (the shipped content: without the words of ``_text``/``_content``, which
+    would be three quarters of its index); by default the repository's own."""
+
+    def __init__(self, resources: Resources, shipped_indexer: Indexer | None = None) -> None:
         self.resources = resources
+        self._shipped = resources
+        if shipped_indexer is not None:
+            self._shipped = copy.copy(resources)  # the same database and write guards
+            self._shipped.indexer = shipped_indexer
 
     async def in_transaction(self, work: Callable[[Any], Awaitable[T]]) -> T:
         return await self.resources.in_transaction(work)
@@ -48,8 +58,12 @@ class SystemWriter:
 
     def new_versions(self, resources: list[tuple[dict[str, Any], str]], moment: Any
                      ) -> list[Version]:
-        return self.resources.new_versions(resources, moment)
+        """First versions of shipped content: not in the subscription outbox (the server's
+        own content is no event a subscriber asked about, and thousands of them would keep
+        the dispatcher busy after every first start)."""
+        return [replace(v, notify=False)
+                for v in self._shipped.new_versions(resources, moment)]
 
     async def create_versions(self, versions: list[Version], *, session: Any
                               ) -> list[StoredResource]:
-        return await self.resources.create_versions(SYSTEM, versions, session=session)
+        return await self._shipped.create_versions(SYSTEM, versions, session=session)
