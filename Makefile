@@ -2,6 +2,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes: each runs whole test files with its own embedded database and server.
+TEST_WORKERS ?= 2
 
 .PHONY: install run test lint bench browser screenshots clean
 
@@ -17,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/fhir-server serve
 
 test: $(STAMP) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Debian's headless Chromium for the SMART JS-client test: best effort, the test skips without it.
 browser:

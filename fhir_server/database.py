@@ -9,7 +9,12 @@ from datetime import UTC
 
 from pymongo import AsyncMongoClient
 
+from . import wait_for
+
 __all__ = ["connect"]
+
+# Every process that talks to MongoDB imports this module first (server, commands, tests).
+wait_for.install()
 
 
 def connect(uri: str) -> AsyncMongoClient:

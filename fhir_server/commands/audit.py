@@ -7,27 +7,22 @@ starting it) or ``MONGODB_URI`` / ``FHIR_DATABASE``. Prints one JSON object
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ..config import Settings
 from ..server_record import command_settings
+from .on_database import database_options, run_on_database
 
 __all__ = ["commands"]
 
 
-async def _verify(settings: Settings) -> dict:
-    from ..database import connect
+async def _verify(database: Any) -> dict:
     from ..storage import AuditTrail
 
-    client = connect(settings.mongodb_uri or "")
-    try:
-        result = await AuditTrail(client[settings.database]).verify()
-    finally:
-        await client.close()
+    result = await AuditTrail(database).verify()
     return {"intact": result.intact, "events": result.events, "problems": result.problems}
 
 
@@ -37,23 +32,11 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True,
-              default="data", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="The server's data dir (its embedded database).")
-@click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
-              help="An external MongoDB instead of the embedded database.")
+@database_options
 def verify_command(data_dir: Path, mongodb_uri: str | None) -> None:
     """Detect edited, deleted, reordered or inserted AuditEvents."""
-    from ..server import database_for
-
     settings = command_settings(data_dir, mongodb_uri)
-    database = database_for(settings)
-    try:
-        report = asyncio.run(_verify(settings))
-    finally:
-        if database is not None:
-            database.stop()
+    report = run_on_database(settings, lambda client: _verify(client[settings.database]))
     click.echo(json.dumps(report, indent=2))
     if not report["intact"]:
         raise SystemExit(1)

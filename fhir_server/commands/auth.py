@@ -6,7 +6,6 @@ started or attached to, or ``MONGODB_URI``), so it works while the server runs.
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import os
@@ -21,6 +20,7 @@ import click
 
 from ..config import Settings
 from ..server_record import command_settings
+from .on_database import database_options, run_on_database
 
 __all__ = ["commands"]
 
@@ -40,39 +40,15 @@ def _no_writes(resource: dict[str, Any]) -> dict[str, Any]:
 def _run(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> T:
     """Run ``work(auth_service, storage)`` against the server's database."""
     from ..auth.service import build_auth
-    from ..database import connect
-    from ..server import database_for
     from ..storage import Storage
 
-    database = database_for(settings)
+    async def with_auth(client: Any) -> T:
+        storage = Storage.open(client[settings.database], _no_writes, settings.fhir_base)
+        auth = build_auth(settings, storage.auth)
+        await auth.ensure_indexes()
+        return await work(auth, storage)
 
-    async def main() -> T:
-        client = connect(settings.mongodb_uri or "")
-        try:
-            storage = Storage.open(client[settings.database], _no_writes,
-                                   settings.fhir_base)
-            auth = build_auth(settings, storage.auth)
-            await auth.ensure_indexes()
-            return await work(auth, storage)
-        finally:
-            await client.close()
-
-    try:
-        return asyncio.run(main())
-    finally:
-        if database is not None:
-            database.stop()
-
-
-def _common(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True,
-                            default=None,
-                            help="External MongoDB; the data dir's embedded DB when unset.")(
-        function)
-    return click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True, default="data",
-                        show_default=True, type=click.Path(file_okay=False, path_type=Path),
-                        help="The server's data dir (its embedded database and the base "
-                             "URL it answers at).")(function)
+    return run_on_database(settings, with_auth)
 
 
 def _fail(message: str) -> NoReturn:
@@ -126,7 +102,7 @@ def _read_jwks(path: Path | None) -> dict[str, Any] | None:
 
 
 @clients.command("add")
-@_common
+@database_options
 @click.option("--client-id", required=True)
 @click.option("--secret", default=None, help="Confidential client with this secret.")
 @click.option("--jwks-url", default=None, help="private_key_jwt: keys at this URL.")
@@ -171,7 +147,7 @@ def clients_add(data_dir: Path, mongodb_uri: str | None, client_id: str, secret:
 
 
 @clients.command("list")
-@_common
+@database_options
 def clients_list(data_dir: Path, mongodb_uri: str | None) -> None:
     """List registered clients (JSON lines; never secrets)."""
 
@@ -183,7 +159,7 @@ def clients_list(data_dir: Path, mongodb_uri: str | None) -> None:
 
 
 @clients.command("set")
-@_common
+@database_options
 @click.option("--client-id", required=True)
 @click.option("--resource-server/--no-resource-server", default=None,
               help="Whether the client may introspect every token (RFC 7662), or only "
@@ -208,7 +184,7 @@ def clients_set(data_dir: Path, mongodb_uri: str | None, client_id: str,
 
 
 @clients.command("remove")
-@_common
+@database_options
 @click.option("--client-id", required=True)
 def clients_remove(data_dir: Path, mongodb_uri: str | None, client_id: str) -> None:
     """Remove a client; its refresh tokens, and the access tokens they gave out, stop
@@ -230,7 +206,7 @@ def users() -> None:
 
 
 @users.command("add")
-@_common
+@database_options
 @click.option("--username", required=True)
 @click.option("--password", envvar="FHIR_USER_PASSWORD", show_envvar=True, default=None,
               help="Asked for when omitted.")
@@ -260,7 +236,7 @@ def users_add(data_dir: Path, mongodb_uri: str | None, username: str, password: 
 
 
 @click.command()
-@_common
+@database_options
 @click.option("--client-id", required=True, help="A registered client the token is for.")
 @click.option("--scope", required=True)
 @click.option("--fhir-user", default=None)
@@ -319,7 +295,7 @@ def keys() -> None:
 
 
 @keys.command("rotate")
-@_common
+@database_options
 @click.option("--retire-after", default=None, type=int,
               help="Seconds the old key stays published (default: the access token "
                    "lifetime plus a minute).")
@@ -336,7 +312,7 @@ def keys_rotate(data_dir: Path, mongodb_uri: str | None, retire_after: int | Non
 
 
 @keys.command("list")
-@_common
+@database_options
 def keys_list(data_dir: Path, mongodb_uri: str | None) -> None:
     """Published keys, newest (the signing key) first."""
 
@@ -349,7 +325,7 @@ def keys_list(data_dir: Path, mongodb_uri: str | None) -> None:
 
 
 @click.command()
-@_common
+@database_options
 @click.option("--patient", default=None)
 @click.option("--encounter", default=None)
 @click.option("--ttl", default=3600, show_default=True, type=click.IntRange(60, 86400))

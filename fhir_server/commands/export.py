@@ -8,7 +8,6 @@ against the data dir's embedded database (attaching to a running server's) or
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,53 +15,39 @@ import click
 
 from ..config import Settings
 from ..server_record import command_settings
+from .on_database import database_options, run_on_database
 
 __all__ = ["commands"]
 
 
-async def _summary(settings: Settings, patient_id: str) -> dict[str, Any]:
+async def _summary(settings: Settings, client: Any, patient_id: str) -> dict[str, Any]:
     from ..access import SYSTEM
-    from ..database import connect
     from ..export.summary import patient_summary
     from ..services import build_services
 
-    client = connect(settings.mongodb_uri or "")
-    try:
-        services = await build_services(settings, client)
-        stored = await services.storage.resources.read(SYSTEM, "Patient", patient_id)
-        assert stored.resource is not None
-        return await patient_summary(services.storage.queries, SYSTEM, services.base,
-                                     stored.resource)
-    finally:
-        await client.close()
+    services = await build_services(settings, client)
+    stored = await services.storage.resources.read(SYSTEM, "Patient", patient_id)
+    assert stored.resource is not None
+    return await patient_summary(services.storage.queries, SYSTEM, services.base,
+                                 stored.resource)
 
 
 @click.command("export")
 @click.option("--patient", "patient_id", required=True, help="The Patient's id.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The file to write the IPS document Bundle (JSON) to.")
-@click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True,
-              default="data", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="The server's data dir (its embedded database).")
-@click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
-              help="An external MongoDB instead of the embedded database.")
+@database_options
 def export(patient_id: str, out: Path, data_dir: Path, mongodb_uri: str | None) -> None:
     """Write a patient's International Patient Summary (IPS document Bundle)."""
     from ..errors import FhirError
     from ..ids import check_id
     from ..json_io import dump_json
-    from ..server import database_for
-
     settings = command_settings(data_dir, mongodb_uri)
-    database = database_for(settings)
     try:
-        bundle = asyncio.run(_summary(settings, check_id(patient_id)))
+        checked = check_id(patient_id)
+        bundle = run_on_database(settings, lambda client: _summary(settings, client, checked))
     except FhirError as error:
         raise click.ClickException(f"Patient {patient_id}: {error.message}") from None
-    finally:
-        if database is not None:
-            database.stop()
     partial = out.with_name(out.name + ".partial")
     partial.write_bytes(dump_json(bundle, pretty=True))
     partial.replace(out)

@@ -19,6 +19,7 @@ import click
 
 from ..config import Settings
 from ..server_record import command_settings
+from .on_database import database_options, run_on_database
 
 __all__ = ["commands"]
 
@@ -38,35 +39,20 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]], max_bytes: int
     if not long_running:
         os.environ.setdefault("FHIR_TERMINOLOGY_SEED", "off")
 
-    from ..database import connect
-    from ..server import database_for
     from ..services import build_services
 
-    database = database_for(settings)
+    async def with_ingestor(client: Any) -> T:
+        services = await build_services(settings, client)
+        ingestor = Ingestor(services.storage.hl7_feed, services.validator, max_bytes=max_bytes)
+        await ingestor.ensure_indexes()
+        return await work(ingestor)
 
-    async def main() -> T:
-        client = connect(settings.mongodb_uri or "")
-        try:
-            services = await build_services(settings, client)
-            ingestor = Ingestor(services.storage.hl7_feed, services.validator, max_bytes=max_bytes)
-            await ingestor.ensure_indexes()
-            return await work(ingestor)
-        finally:
-            await client.close()
-
-    try:
-        return asyncio.run(main())
-    finally:
-        if database is not None:
-            database.stop()
+    return run_on_database(settings, with_ingestor)
 
 
 def _common(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True, default="data",
-                            show_default=True, type=click.Path(file_okay=False, path_type=Path),
-                            help="The server's data dir (its embedded database).")(function)
-    function = click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
-                            help="An external MongoDB instead of the embedded one.")(function)
+    """The database options and ``--max-bytes``."""
+    function = database_options(function)
     return click.option("--max-bytes", envvar="FHIR_HL7_MAX_BYTES", show_envvar=True, type=int,
                         default=4 << 20, show_default=True,
                         help="Largest message accepted; larger ones are answered AR.")(function)

@@ -9,34 +9,30 @@ search parameters index existing data after ``$reindex``.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..config import Settings
 from ..server_record import command_settings
+from .on_database import database_options, run_on_database
 
 __all__ = ["commands"]
 
 
-async def _install(settings: Settings, path: Path) -> tuple[str, Counter[str]]:
+async def _install(settings: Settings, client: Any, path: Path) -> tuple[str, Counter[str]]:
     from profiles.install import install_package
     from profiles.packages import read_package
 
-    from ..database import connect
     from ..services import build_services
 
     package = read_package(path)
-    client = connect(settings.mongodb_uri or "")
-    try:
-        services = await build_services(settings, client)
-        registry = services.validator.registry
-        stored = await install_package(services.storage.packages, package, registry)
-        return package.label, stored
-    finally:
-        await client.close()
+    services = await build_services(settings, client)
+    registry = services.validator.registry
+    stored = await install_package(services.storage.packages, package, registry)
+    return package.label, stored
 
 
 @click.group("ig")
@@ -46,27 +42,17 @@ def ig() -> None:
 
 @ig.command("install")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True,
-              default="data", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="The server's data dir (its embedded database).")
-@click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
-              help="An external MongoDB instead of the embedded database.")
+@database_options
 def install(package: Path, data_dir: Path, mongodb_uri: str | None) -> None:
     """Install a FHIR package (.tgz) into the server's database."""
     from profiles.packages import PackageError
 
-    from ..server import database_for
-
     settings = command_settings(data_dir, mongodb_uri)
-    database = database_for(settings)
     try:
-        label, stored = asyncio.run(_install(settings, package))
+        label, stored = run_on_database(settings,
+                                        lambda client: _install(settings, client, package))
     except PackageError as error:
         raise click.ClickException(str(error)) from None
-    finally:
-        if database is not None:
-            database.stop()
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(stored.items())) or "nothing"
     click.echo(f"Installed {label}: {counts}")
     if stored.get("SearchParameter"):

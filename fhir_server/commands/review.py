@@ -9,7 +9,6 @@ decision when they are loaded again. Works on the server's database, also while 
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import os
@@ -20,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from ..server_record import command_settings
+from .on_database import database_options, run_on_database
 
 __all__ = ["commands"]
 
@@ -28,35 +28,15 @@ T = TypeVar("T")
 
 def _run(data_dir: Path, mongodb_uri: str | None, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``work(services)`` against the server's database."""
-    from ..database import connect
-    from ..server import database_for
     from ..services import build_services
 
     os.environ.setdefault("FHIR_TERMINOLOGY_SEED", "off")
     settings = command_settings(data_dir, mongodb_uri)
-    database = database_for(settings)
 
-    async def main() -> T:
-        client = connect(settings.mongodb_uri or "")
-        try:
-            return await work(await build_services(settings, client))
-        finally:
-            await client.close()
+    async def with_services(client: Any) -> T:
+        return await work(await build_services(settings, client))
 
-    try:
-        return asyncio.run(main())
-    finally:
-        if database is not None:
-            database.stop()
-
-
-def _common(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True,
-                            default=None, help="An external MongoDB instead of the embedded "
-                            "one.")(function)
-    return click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True, default="data",
-                        show_default=True, type=click.Path(file_okay=False, path_type=Path),
-                        help="The server's data dir (its embedded database).")(function)
+    return run_on_database(settings, with_services)
 
 
 def _fail(message: str) -> NoReturn:
@@ -81,7 +61,7 @@ def review() -> None:
 @review.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Also the decided ones.")
 @click.option("--limit", default=100, show_default=True, type=int)
-@_common
+@database_options
 def list_items(show_all: bool, limit: int, data_dir: Path, mongodb_uri: str | None) -> None:
     """Review items, oldest first, one JSON object per line."""
 
@@ -136,7 +116,7 @@ def _decide(key: str, status: str, target: str | None, data_dir: Path,
 @review.command("link")
 @click.argument("key")
 @click.option("--patient", "target", required=True, help="The stored Patient's id.")
-@_common
+@database_options
 def link(key: str, target: str, data_dir: Path, mongodb_uri: str | None) -> None:
     """The incoming patient KEY (Patient/...) is the stored Patient --patient."""
     _decide(key, "linked", target.removeprefix("Patient/"), data_dir, mongodb_uri)
@@ -144,7 +124,7 @@ def link(key: str, target: str, data_dir: Path, mongodb_uri: str | None) -> None
 
 @review.command("reject")
 @click.argument("key")
-@_common
+@database_options
 def reject(key: str, data_dir: Path, mongodb_uri: str | None) -> None:
     """The incoming patient KEY is none of the candidates: a person of their own."""
     _decide(key, "rejected", None, data_dir, mongodb_uri)

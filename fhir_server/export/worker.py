@@ -49,7 +49,8 @@ class ExportWorker:
             except Exception:
                 log.exception("export worker iteration failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), IDLE_SECONDS)
+                async with asyncio.timeout(IDLE_SECONDS):
+                    await self.wake.wait()
             self.wake.clear()
 
     async def clean(self, force: bool = False) -> None:

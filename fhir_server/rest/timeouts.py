@@ -72,7 +72,8 @@ class BodyTimeout:
 
         async def timed() -> Message:
             try:
-                return await asyncio.wait_for(receive(), limit)
+                async with asyncio.timeout(limit):
+                    return await receive()
             except TimeoutError:
                 raise RequestTimeout(f"The request body stopped arriving for {limit:.0f} s "
                                      "(shorter than its Content-Length?); nothing was "

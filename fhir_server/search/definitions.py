@@ -24,6 +24,7 @@ from .elements import root_context
 from .parameters import ParameterType
 from .parameters.composite import Component, CompositeParameter
 from .parameters.date import DateParameter
+from .parameters.near import NEAR_URL, NearParameter
 from .parameters.number import NumberParameter
 from .parameters.phone import PHONE_URL, PhoneParameter
 from .parameters.phonetic import PHONETIC_URL, PhoneticParameter
@@ -56,9 +57,11 @@ _FULL_TEXT: dict[str, ParameterType] = {
     "http://hl7.org/fhir/SearchParameter/Resource-content": ContentParameter(),
 }
 _UNINDEXED = frozenset({"_id"})  # answered from the document's own _id
-# Official parameters with a handler of their own (docs/identity.md: patient matching).
+# Official parameters with a handler of their own (docs/identity.md: patient matching;
+# docs/scheduling.md: Location near, of type "special").
 _OWN_HANDLERS: dict[str, ParameterType] = {PHONETIC_URL: PhoneticParameter(),
-                                           PHONE_URL: PhoneParameter()}
+                                           PHONE_URL: PhoneParameter(),
+                                           NEAR_URL: NearParameter()}
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class SearchParameter:
 
     @property
     def supported(self) -> bool:
-        return self.url in _FULL_TEXT or (self.type in SUPPORTED_TYPES and bool(self.expression))
+        return (self.url in _FULL_TEXT or self.url in _OWN_HANDLERS
+                or (self.type in SUPPORTED_TYPES and bool(self.expression)))
 
     def applies_to(self, resource_type: str) -> bool:
         if resource_type in self.base:

@@ -3,6 +3,7 @@
 ``search.<code>`` holds the entries of each parameter that has values (see the parameter
 type modules for their shape), ``search._sort.<code>`` the ascending/descending sort keys,
 ``search._coarse.<code>`` the months a date parameter's values touch (for range queries),
+``search._geo.<code>`` the GeoJSON point of a position (``near``, under a 2dsphere index),
 ``search._compartments`` the compartments the resource is in, and ``search._pair.<name>``
 the pair keys of its type (:mod:`.pairs`).
 """
@@ -18,6 +19,7 @@ from .definitions import Registry
 from .pairs import PAIR_FIELD, pair_keys
 from .parameters import IndexContext
 from .parameters.date import COARSE_FIELD
+from .parameters.near import GEO_FIELD
 
 __all__ = ["index_resource", "SORT_FIELD"]
 
@@ -35,6 +37,7 @@ def index_resource(
     index: dict[str, Any] = {}
     sort: dict[str, Any] = {}
     coarse: dict[str, Any] = {}
+    geo: dict[str, Any] = {}
     for parameter in registry.indexed(resource_type):
         try:
             nodes = registry.extractor(resource_type, parameter)(resource)
@@ -54,10 +57,15 @@ def index_resource(
         buckets = getattr(handler, "coarse_keys", None)
         if buckets is not None:
             coarse[parameter.code] = buckets(entries)
+        geo_value = getattr(handler, "geo_value", None)
+        if geo_value is not None:
+            geo[parameter.code] = geo_value(entries)
     if sort:
         index[SORT_FIELD] = sort
     if coarse:
         index[COARSE_FIELD] = coarse
+    if geo:
+        index[GEO_FIELD] = geo
     memberships = compartment_memberships(resource_type, resource.get("id"), index)
     if memberships:
         index["_compartments"] = memberships

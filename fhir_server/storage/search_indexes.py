@@ -26,6 +26,7 @@ from ..search.compartments import COMPARTMENTS_FIELD
 from ..search.index import SORT_FIELD
 from ..search.pairs import PAIR_FIELD, PAIRS, pair_keys
 from ..search.parameters.date import COARSE_FIELD
+from ..search.parameters.near import GEO_FIELD
 
 __all__ = ["ensure_search_indexes", "SEARCH_INDEXES", "start_word_index", "word_indexes_built"]
 
@@ -57,6 +58,7 @@ SEARCH_INDEXES: dict[str, dict[str, list[str]]] = {
     "Location": {"name": ["n"], "_lastUpdated": ["s"]},
     "RelatedPerson": {"patient": ["r"], "identifier": ["sc"]},
 }
+_GEOSPATIAL = {"Location": ["near"]}  # 2dsphere on search._geo.<code> (docs/scheduling.md)
 _SORTED = {"Observation": ["date"], "Patient": ["birthdate", "family"],
            "Encounter": ["date"], "Condition": ["onset-date"]}
 
@@ -73,6 +75,11 @@ def _models(resource_type: str) -> list[IndexModel]:
         models.append(IndexModel([(f"search.{PAIR_FIELD}.{pair.name}", 1),
                                   (f"search.{SORT_FIELD}.{pair.sort}.d", -1), ("_id", 1)],
                                  name=f"pair.{pair.name}"))
+    # the version MongoDB would default to, given: a server that stores the default
+    # (SecantusDB) would otherwise refuse the same index from the next process that starts
+    models.extend(IndexModel([(f"search.{GEO_FIELD}.{code}", "2dsphere")], name=f"{code}.geo",
+                             **{"2dsphereIndexVersion": 3})
+                  for code in _GEOSPATIAL.get(resource_type, []))
     for code in _SORTED.get(resource_type, []):
         for suffix, direction in (("a", 1), ("d", -1)):
             field = f"search.{SORT_FIELD}.{code}.{suffix}"

@@ -7,11 +7,15 @@ dispatcher that holds the lease, in one transaction with the counters they advan
 the outbox entries they consume (:meth:`SubscriptionEvents.commit`); the transaction also
 checks the lease, so a dispatcher that lost it (paused, then taken over) cannot number
 anything, and two dispatchers can never hand out the same number.
+
+Events expire: a TTL index on ``at`` (the triggering write's time) removes them after the
+deployment's retention (:meth:`SubscriptionEvents.keep_for`), delivered or not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -26,6 +30,7 @@ from .subscription_state import LEASES, STATES
 __all__ = ["SubscriptionEvents", "EVENTS", "LeaseLost", "Numbered", "event_key"]
 
 EVENTS = "subscription_events"
+EXPIRY = "event_expiry"
 
 
 class LeaseLost(RuntimeError):
@@ -58,6 +63,22 @@ class SubscriptionEvents:
                 await self._db.create_collection(EVENTS)
             except CollectionInvalid:  # created meanwhile by another process
                 pass
+
+    async def keep_for(self, retention: timedelta | None) -> None:
+        """Expire events ``retention`` after their write (None: keep them as long as their
+        Subscription): creates, changes (``collMod``) or drops the TTL index."""
+        indexes = {i["name"]: i async for i in await self.events.list_indexes()}
+        current = indexes.get(EXPIRY)
+        if retention is None:
+            if current is not None:
+                await self.events.drop_index(EXPIRY)
+            return
+        seconds = int(retention.total_seconds())
+        if current is None:
+            await self.events.create_index("at", expireAfterSeconds=seconds, name=EXPIRY)
+        elif current.get("expireAfterSeconds") != seconds:
+            await self._db.command("collMod", EVENTS, index={
+                "name": EXPIRY, "expireAfterSeconds": seconds})
 
     async def commit(self, worker: str, numbered: list[Numbered], keys: list[str]) -> None:
         """Store a batch's events, advance the counters and take the batch's versions out

@@ -30,6 +30,7 @@ from ..config import Settings
 from .delivery import RestHookDelivery
 from .dispatcher import Dispatcher
 from .endpoints import EndpointPolicy
+from .retention import event_retention
 from .topics import shipped_topics
 from .websocket import PATH, websocket_channel
 
@@ -71,6 +72,7 @@ def install(app: Starlette, settings: Settings) -> None:
     async def lifespan(application: Any) -> AsyncIterator[Any]:
         async with original(application) as state:
             services = application.state.services
+            await services.storage.subscription_events.keep_for(event_retention())
             worker = uuid.uuid4().hex
             dispatcher = Dispatcher(services, worker)
             delivery = RestHookDelivery(services, worker, EndpointPolicy.for_server(settings))
@@ -84,6 +86,7 @@ def install(app: Starlette, settings: Settings) -> None:
                     task.cancel()
                 await asyncio.wait(tasks, timeout=STOP_SECONDS)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(dispatcher.stop(), STOP_SECONDS)
+                    async with asyncio.timeout(STOP_SECONDS):
+                        await dispatcher.stop()
 
     app.router.lifespan_context = lifespan

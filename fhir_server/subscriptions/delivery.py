@@ -144,6 +144,8 @@ class RestHookDelivery:
         last = min(state["events"], state["delivered"] + WINDOW)
         events = await self.services.storage.subscription_events.between(state["_id"], first,
                                                                           last)
+        if not events:  # all of them expired undelivered (docs/subscriptions.md: retention)
+            return await self.states.renew(state["_id"], self.worker, LEASE, {"delivered": last})
         shown = await shown_events(self.services, owner_policy(self.services, state),
                                    events, state["channel"]["content"])
         size = state["channel"]["max_count"]

@@ -135,6 +135,11 @@ class _Connection:
             first = state["delivered"] + 1
             last = min(state["events"], state["delivered"] + WINDOW)
             events = await self.services.storage.subscription_events.between(sid, first, last)
+            if not events:  # all of them expired undelivered: go on after them
+                if not await self.states.websocket_sent(sid, self.name, state["delivered"],
+                                                        last):
+                    self.bound.pop(sid, None)
+                return True
             shown = await shown_events(self.services, owner_policy(self.services, state),
                                        events, state["channel"]["content"])
             size = state["channel"]["max_count"]

@@ -41,7 +41,8 @@ async def read_frames(reader: asyncio.StreamReader, max_bytes: int,
     body = bytearray()
     inside, size = False, 0
     while True:
-        chunk = await asyncio.wait_for(reader.read(_CHUNK), idle_seconds)
+        async with asyncio.timeout(idle_seconds):
+            chunk = await reader.read(_CHUNK)
         if not chunk:
             return
         while chunk:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from bench.explain import Recorder
 from fhir_server.config import Settings
 from fhir_server.rest.app import create_app
 from fhir_server.search.custom import RegistryStore
@@ -19,7 +20,6 @@ from fhir_server.search.engine import SearchEngine
 from fhir_server.storage import Queries
 from fhir_server.storage.search_registry import SearchRegistryDocument
 
-from .explain import Finds
 from .synthea import BUNDLES, bundle_resources, load_resources
 
 BASE = "http://testserver/fhir"
@@ -63,9 +63,9 @@ async def synthea(mongo_client: AsyncMongoClient, mongodb_uri: str) -> AsyncIter
 
 @pytest.fixture
 async def monitored(synthea: Loaded, mongodb_uri: str
-                    ) -> AsyncIterator[tuple[SearchEngine, Any, Finds]]:
+                    ) -> AsyncIterator[tuple[SearchEngine, Any, Recorder]]:
     """A search engine on the Synthea database whose finds are recorded."""
-    listener = Finds()
+    listener = Recorder()
     client = AsyncMongoClient(mongodb_uri, event_listeners=[listener], tz_aware=True)
     settings = synthea.app.state.services.settings
     db = client[settings.database]

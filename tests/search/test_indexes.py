@@ -1,16 +1,16 @@
 """Every query the engine sends for the benchmark searches uses an index (explain shows an
 IXSCAN, never a COLLSCAN), and the CapabilityStatement lists every supported parameter.
-How explain is read on the embedded database: see ``explain.py``.
+How explain is read on the embedded database: see ``bench/explain.py``.
 """
 
 from __future__ import annotations
 
+from bench.explain import examined
 from fhir_server.access import SYSTEM
 from fhir_server.search.definitions import official_parameters
 from fhir_server.storage.search_indexes import word_indexes_built
 
 from .conftest import Loaded
-from .explain import explain_stages, filter_of
 
 
 def _benchmark_queries(data: Loaded) -> dict[str, tuple[str, list[tuple[str, str]]]]:
@@ -52,9 +52,9 @@ async def test_benchmark_queries_use_indexes(synthea: Loaded, monitored) -> None
                                      compartment=compartment)
         assert bundle.get("entry"), f"{name}: the benchmark query should find something"
         assert listener.commands, name
-        for command in listener.commands:
-            stages = await explain_stages(db, command)
-            assert "IXSCAN" in stages and "COLLSCAN" not in stages, (name, command, stages)
+        for _, command in listener.commands:
+            plan = await examined(db.client, db.name, command)
+            assert plan.plan == "IXSCAN", (name, command, plan)
 
 
 async def test_capability_lists_every_supported_parameter(synthea: Loaded) -> None:
@@ -91,10 +91,10 @@ async def test_string_prefix_on_one_value_still_uses_the_index(synthea: Loaded, 
         listener.commands.clear()
         bundle = await engine.search(SYSTEM, resource_type, [("name", prefix)])
         assert bundle.get("entry"), resource_type
-        (command,) = [c for c in listener.commands if c.get("find") == resource_type]
-        assert "$elemMatch" in str(filter_of(command)), command
-        stages = await explain_stages(db, command)
-        assert "IXSCAN" in stages and "COLLSCAN" not in stages, (resource_type, stages)
+        (command,) = [c for _, c in listener.commands if c.get("find") == resource_type]
+        assert "$elemMatch" in str(command["filter"]), command
+        plan = await examined(db.client, db.name, command)
+        assert plan.plan == "IXSCAN", (resource_type, plan)
 
 
 async def test_full_text_words_are_indexed_once_searched(synthea: Loaded, monitored) -> None:
@@ -111,6 +111,6 @@ async def test_full_text_words_are_indexed_once_searched(synthea: Loaded, monito
             listener.commands.clear()
             bundle = await engine.search(SYSTEM, "Observation", [(code, value)])
             assert bool(bundle.get("entry")) == (code == "_content"), (code, value)
-            (command,) = [c for c in listener.commands if c.get("find") == "Observation"]
-            stages = await explain_stages(db, command)
-            assert "IXSCAN" in stages and "COLLSCAN" not in stages, (code, value, stages)
+            (command,) = [c for _, c in listener.commands if c.get("find") == "Observation"]
+            plan = await examined(db.client, db.name, command)
+            assert plan.plan == "IXSCAN", (code, value, plan)

@@ -66,6 +66,23 @@ def numbers(bundles: list[dict[str, Any]]) -> list[int]:
     return [int(e["event-number"]) for e in events(bundles)]
 
 
+def check_every_event_once(bundles: list[dict[str, Any]], written: list[str]) -> None:
+    """Every write notified exactly once, numbered 1..n in arrival order: no gap, no
+    duplicate, nothing out of order, and the focus of the events is exactly the written
+    resources (AssertionError naming what is wrong)."""
+    got = numbers(bundles)
+    expected = list(range(1, len(written) + 1))
+    if got != expected:
+        seen = set(got)
+        missing = [n for n in expected if n not in seen][:10]
+        repeated = sorted({n for n in got if got.count(n) > 1})[:10]
+        raise AssertionError(f"event numbers are not 1..{len(written)} in order: "
+                             f"{len(got)} received, missing {missing}, repeated {repeated}")
+    focus = [e["focus"]["reference"].rsplit("/", 1)[-1] for e in events(bundles)]
+    if sorted(focus) != sorted(written):
+        raise AssertionError("the events' focus is not exactly the written resources")
+
+
 def observation(patient: str, code: str = "8867-4", status: str = "final",
                 category: str = "vital-signs") -> dict[str, Any]:
     return {"resourceType": "Observation", "status": status,

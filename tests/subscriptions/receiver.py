@@ -15,6 +15,9 @@ class Receiver:
         self.bundles: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.fail_next = 0  # answer 500 to this many requests
+        self.gate = asyncio.Event()  # requests wait for it before they are answered
+        self.gate.set()
+        self.waiting = 0  # requests held at the gate
         self.changed = asyncio.Condition()
         self.server: asyncio.AbstractServer | None = None
         self.port = 0
@@ -41,6 +44,11 @@ class Receiver:
                 headers = {k.strip().lower(): v.strip() for k, _, v in
                            (line.partition(":") for line in lines[1:] if line)}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
+                if not self.gate.is_set():
+                    async with self.changed:
+                        self.waiting += 1
+                        self.changed.notify_all()
+                    await self.gate.wait()
                 if self.fail_next > 0:
                     self.fail_next -= 1
                     status = b"500 Internal Server Error"

@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,8 +45,8 @@ from ..conftest import LiveServer
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 # Screenshots go to docs/images only when asked (``make screenshots`` sets
-# WEBAPP_SCREENSHOTS); otherwise to a temporary folder, so a test run leaves the tree clean.
-IMAGES = Path(os.environ.get("WEBAPP_SCREENSHOTS") or tempfile.mkdtemp(prefix="webapp-shots-"))
+# WEBAPP_SCREENSHOTS); otherwise to the test's temporary folder, so a run leaves the tree clean.
+SCREENSHOTS = os.environ.get("WEBAPP_SCREENSHOTS")
 WAIT_SECONDS = 60
 PASSWORD = "correct-horse-battery"
 LOINC = "http://loinc.org"
@@ -293,6 +292,7 @@ class Browser:
         self.server = server
         self.downloads = profile / "downloads"
         self.downloads.mkdir()
+        self.images = Path(SCREENSHOTS) if SCREENSHOTS else profile / "screenshots"
         self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         self.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {
             "behavior": "allow", "downloadPath": str(self.downloads)})
@@ -354,7 +354,7 @@ class Browser:
         self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
 
     def screenshot(self, name: str, width: int = 1200) -> Path:
-        """The whole page, ``width`` pixels wide, as <IMAGES>/<name>.png."""
+        """The whole page, ``width`` pixels wide, as ``<images>/<name>.png``."""
         driver = self.driver
         driver.set_window_size(width, 900)
         driver.execute_async_script("document.fonts.ready.then(arguments[0])")
@@ -362,8 +362,8 @@ class Browser:
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
             "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
-        IMAGES.mkdir(parents=True, exist_ok=True)
-        path = IMAGES / f"{name}.png"
+        self.images.mkdir(parents=True, exist_ok=True)
+        path = self.images / f"{name}.png"
         path.write_bytes(base64.b64decode(shot["data"]))
         driver.set_window_size(1200, 900)
         return path
