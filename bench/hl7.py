@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -237,6 +238,7 @@ def main() -> None:
     finally:
         if embedded is not None:
             embedded.stop()  # type: ignore[attr-defined]
+            shutil.rmtree(embedded.data_dir, ignore_errors=True)  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

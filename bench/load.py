@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -175,6 +176,7 @@ def main() -> None:
     finally:
         if embedded is not None:
             embedded.stop()  # type: ignore[attr-defined]
+            shutil.rmtree(embedded.data_dir, ignore_errors=True)  # type: ignore[attr-defined]
     rate = {k: resources / statistics.median(v) for k, v in timings.items()}
     print(f"{resources} resources in {len(FILES)} Synthea Bundles, {rounds} rounds (medians)")
     print(f"raw insert_many:             {rate['raw']:8.0f} resources/s")
