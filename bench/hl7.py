@@ -12,7 +12,10 @@ The listener runs with ``FHIR_TERMINOLOGY_SEED=off`` so that storing the shipped
 on a fresh database does not compete with the messages.
 The floor: the resources those messages produced, read back and inserted into a fresh
 database with one ``insert_many`` per resource type (no transaction, validation, history or
-search index). Prints messages/s, resources/s and the ratio (medians over the rounds).
+search index). Prints messages/s, resources/s and the ratio (medians over the rounds), and
+for the timed messages the CPU time the listener and the embedded database process used
+and the database commands counted (``serverStatus`` opcounters) per message: figures that
+stay meaningful on a busy machine, where the rates move with the load.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -112,14 +116,37 @@ def _listen(uri: str, database: str) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("the listener did not start")
 
 
-async def _mllp(port: int, payloads: list[bytes], connections: int) -> float:
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux ``/proc``); 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _opcounters(uri: str) -> dict[str, int]:
+    client = connect(uri)
+    try:
+        return dict((await client.admin.command("serverStatus"))["opcounters"])
+    finally:
+        await client.close()
+
+
+async def _mllp(port: int, payloads: list[bytes], connections: int, uri: str,
+                pids: dict[str, int | None]) -> tuple[float, dict[str, float], dict[str, int]]:
+    """(seconds, CPU seconds per process, database commands) for the timed messages."""
     await _send_all(port, [payloads[0]])  # warm up (tables, definitions, indexes)
     rest = payloads[1:]
     size = -(-len(rest) // connections)
+    commands = await _opcounters(uri)
+    cpu = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.perf_counter()
     await asyncio.gather(*(_send_all(port, rest[i * size:(i + 1) * size])
                            for i in range(connections)))
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    cpu = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()}
+    after = await _opcounters(uri)
+    return elapsed, cpu, {k: after[k] - commands.get(k, 0) for k in after}
 
 
 async def _raw(uri: str, source: str, target: str) -> tuple[int, int, float]:
@@ -145,17 +172,18 @@ async def _raw(uri: str, source: str, target: str) -> tuple[int, int, float]:
         await client.close()
 
 
-def _round(uri: str, payloads: list[bytes], connections: int
-           ) -> tuple[float, int, int, float]:
+def _round(uri: str, payloads: list[bytes], connections: int, database_pid: int | None
+           ) -> tuple[float, int, int, float, dict[str, float], dict[str, int]]:
     name = f"bench_hl7_{uuid.uuid4().hex[:8]}"
     process, port = _listen(uri, name)
     try:
-        elapsed = asyncio.run(_mllp(port, payloads, connections))
+        elapsed, cpu, commands = asyncio.run(_mllp(
+            port, payloads, connections, uri, {"listener": process.pid, "db": database_pid}))
     finally:
         process.terminate()
         process.wait()
     resources, versions, raw = asyncio.run(_raw(uri, name, name + "_raw"))
-    return elapsed, resources, versions, raw
+    return elapsed, resources, versions, raw, cpu, commands
 
 
 def _database_uri() -> tuple[str, object | None]:
@@ -181,7 +209,8 @@ def main() -> None:
     uri, embedded = _database_uri()
     try:
         for connections in args.connections:
-            runs = [_round(uri, payloads, connections) for _ in range(args.rounds)]
+            pid = embedded.process.pid if embedded is not None else None  # type: ignore[attr-defined]
+            runs = [_round(uri, payloads, connections, pid) for _ in range(args.rounds)]
             elapsed = statistics.median(r[0] for r in runs)
             resources = statistics.median(r[1] for r in runs)
             versions = statistics.median(r[2] for r in runs)
@@ -198,9 +227,18 @@ def main() -> None:
             print(f"  raw insert_many:        {raw_rate / per_message:8.1f} messages/s "
                   f"({raw_rate:8.0f} resources/s); raw is "
                   f"{raw_rate / (mllp_rate * per_message):.1f}x faster")
+            listener = statistics.median(r[4]["listener"] for r in runs) / timed * 1000
+            database = statistics.median(r[4]["db"] for r in runs) / timed * 1000
+            commands = {k: statistics.median(r[5].get(k, 0) for r in runs) / timed
+                        for k in runs[0][5]}
+            print(f"  per timed message: listener CPU {listener:.1f} ms, database CPU "
+                  f"{database:.1f} ms" + ("" if embedded is not None else " (not measured)")
+                  + "; database commands " + ", ".join(
+                      f"{k} {v:.1f}" for k, v in commands.items() if v >= 0.05))
     finally:
         if embedded is not None:
             embedded.stop()  # type: ignore[attr-defined]
+            shutil.rmtree(embedded.data_dir, ignore_errors=True)  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ fresh database on the same MongoDB (an embedded SecantusDB started for the run, 
 * raw: the same resources as ``{_id, resource}`` documents, one ``insert_many`` per type and
   Bundle, no transaction, no validation, no history: the floor.
 
-Prints resources/s for each and the ratios to raw (medians over the rounds).
+Prints resources/s for each and the ratios to raw (medians over the rounds), and the CPU
+time per resource of the server (or of the CLI, start-up included) and of the embedded
+database process, read from ``/proc``: steadier than rates on a busy machine.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +42,19 @@ from fhir_server.json_io import parse_json, to_bson
 ROOT = Path(__file__).parents[1]
 BUNDLES = ROOT / "tests" / "data" / "synthea" / "bundles"
 FILES = sorted(BUNDLES.glob("*/*.json"))
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux ``/proc``); 0 without one."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _free_port() -> int:
@@ -92,33 +109,39 @@ async def _drop(uri: str, database: str) -> None:
     await client.close()
 
 
-def _endpoint(uri: str, database: str) -> float:
+def _endpoint(uri: str, database: str, db_pid: int | None) -> tuple[float, float, float]:
+    """(seconds, server CPU seconds, database CPU seconds) for the 13 transactions."""
     process, base = _serve(uri, database)
     try:
         bodies = [path.read_bytes() for path in FILES]
         with httpx.Client(timeout=600) as http:
             http.post(base, content=b'{"resourceType":"Bundle","type":"transaction"}',
                       headers={"Content-Type": "application/fhir+json"})  # warm up
+            cpu = cpu_seconds(process.pid), cpu_seconds(db_pid)
             started = time.perf_counter()
             for body in bodies:
                 response = http.post(base, content=body,
                                      headers={"Content-Type": "application/fhir+json"})
                 response.raise_for_status()
-            return time.perf_counter() - started
+            return (time.perf_counter() - started, cpu_seconds(process.pid) - cpu[0],
+                    cpu_seconds(db_pid) - cpu[1])
     finally:
         process.terminate()
         process.wait()
         asyncio.run(_drop(uri, database))
 
 
-def _loader(uri: str, database: str) -> float:
+def _loader(uri: str, database: str, db_pid: int | None) -> tuple[float, float, float]:
+    """(seconds, loader CPU seconds, database CPU seconds), start-up included."""
     env = {**os.environ, "MONGODB_URI": uri, "FHIR_DATABASE": database}
+    cpu = _children_cpu(), cpu_seconds(db_pid)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "fhir_server.cli", "load", "--quiet", str(BUNDLES)],
                    env=env, check=True, stdout=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
+    used = _children_cpu() - cpu[0], cpu_seconds(db_pid) - cpu[1]
     asyncio.run(_drop(uri, database))
-    return elapsed
+    return elapsed, *used
 
 
 def _database_uri() -> tuple[str, object | None]:
@@ -141,14 +164,19 @@ def main() -> None:
     uri, embedded = _database_uri()
     try:
         timings: dict[str, list[float]] = {"raw": [], "endpoint": [], "loader": []}
+        cpu: dict[str, list[tuple[float, float]]] = {"endpoint": [], "loader": []}
+        db_pid = embedded.process.pid if embedded is not None else None  # type: ignore[attr-defined]
         for _ in range(rounds):
             name = f"bench_{uuid.uuid4().hex[:8]}"
             timings["raw"].append(asyncio.run(_raw(uri, name + "_raw")))
-            timings["endpoint"].append(_endpoint(uri, name + "_tx"))
-            timings["loader"].append(_loader(uri, name + "_load"))
+            for path, run in (("endpoint", _endpoint), ("loader", _loader)):
+                elapsed, app, database = run(uri, f"{name}_{path}", db_pid)
+                timings[path].append(elapsed)
+                cpu[path].append((app, database))
     finally:
         if embedded is not None:
             embedded.stop()  # type: ignore[attr-defined]
+            shutil.rmtree(embedded.data_dir, ignore_errors=True)  # type: ignore[attr-defined]
     rate = {k: resources / statistics.median(v) for k, v in timings.items()}
     print(f"{resources} resources in {len(FILES)} Synthea Bundles, {rounds} rounds (medians)")
     print(f"raw insert_many:             {rate['raw']:8.0f} resources/s")
@@ -158,6 +186,11 @@ def main() -> None:
     print(f"fhir-server load (whole CLI): {rate['loader']:7.0f} resources/s  "
           f"({rate['loader'] / rate['raw']:.3f} of raw, raw is "
           f"{rate['raw'] / rate['loader']:.1f}x faster)")
+    for path, label in (("endpoint", "POST /fhir: server"), ("loader", "load: CLI")):
+        app = statistics.median(c[0] for c in cpu[path]) / resources * 1000
+        database = statistics.median(c[1] for c in cpu[path]) / resources * 1000
+        print(f"  CPU per resource, {label} {app:.2f} ms, database "
+              + (f"{database:.2f} ms" if embedded is not None else "not measured"))
 
 
 if __name__ == "__main__":

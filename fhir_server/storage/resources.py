@@ -419,9 +419,14 @@ class Resources:
                             ) -> dict[tuple[str, str], StoredResource | int]:
         """For each (type, id): its current version, or the number of its last version
         (a deletion; 0 when never stored). One query per collection, and one on
-        ``history`` for those without a current version."""
+        ``history`` for those without a current version. Keys of several types are first
+        looked up together by the ``_id`` of their first version in ``history`` (every
+        stored resource has one): the collections are then read only for the types with
+        a resource that was stored, so new resources of T types cost one query, not 2T."""
         found: dict[tuple[str, str], StoredResource | int] = {}
         by_type: dict[str, list[str]] = {}
+        if len({resource_type for resource_type, _ in keys}) > 1:
+            keys = await self._ever_stored(keys, found, session)
         for resource_type, rid in keys:
             by_type.setdefault(resource_type, []).append(rid)
         for resource_type, rids in by_type.items():
@@ -441,6 +446,22 @@ class Resources:
                     key = (resource_type, doc["id"])
                     found[key] = max(found[key], doc["vid"])  # type: ignore[call-overload]
         return found
+
+    async def _ever_stored(self, keys: list[tuple[str, str]],
+                           found: dict[tuple[str, str], StoredResource | int],
+                           session: AsyncClientSession | None) -> list[tuple[str, str]]:
+        """Those of ``keys`` with a first version in ``history`` (one query on its
+        ``_id``); the others are entered in ``found`` as never stored (0)."""
+        first = {history_id(resource_type, rid, 1): (resource_type, rid)
+                 for resource_type, rid in keys}
+        ids = list(first)
+        cursor = self._db[HISTORY].find(
+            {"_id": ids[0] if len(ids) == 1 else {"$in": ids}}, {"_id": 1}, session=session)
+        stored = {doc["_id"] async for doc in cursor}
+        for key, value in first.items():
+            if key not in stored:
+                found[value] = 0
+        return [value for key, value in first.items() if key in stored]
 
     async def latest(self, resource_type: str, rid: str,
                      session: AsyncClientSession | None) -> StoredResource | int:

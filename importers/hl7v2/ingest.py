@@ -22,6 +22,7 @@ from . import instants
 from .ack import AckError, Header, best_effort_header, build_ack, header_of
 from .datatypes import DataTypeError, date_time
 from .mapping import MappingError, UnsupportedMessage, Write, map_message
+from .mapping.context import resource_id
 from .message import Encoding, V2Message, V2ParseError, decode, parse
 from .patients import resolve_message_patient
 from .provenance import message_provenance, raw_binary
@@ -159,10 +160,12 @@ class Ingestor:
             if done is not None:
                 return self._repeat(done, parsed.header)
             moment = instants.now()
-            await self.store.prefetch([(w.resource["resourceType"], w.resource["id"])
-                                       for w in writes], session)
-            targets = [await self._apply(write, session) for write in writes]
             binary = raw_binary(key, text)
+            await self.store.prefetch(
+                [(w.resource["resourceType"], w.resource["id"]) for w in writes]
+                + [("Binary", binary["id"]), ("Provenance", resource_id("Provenance", key))],
+                session)
+            targets = [await self._apply(write, session) for write in writes]
             await self.store.write(binary, session)
             provenance = message_provenance(
                 message, key, targets, binary["id"], instants.to_instant(moment),

@@ -111,6 +111,27 @@ async def test_put_creates_with_client_id_and_updates_with_if_match(client):
     assert (await client.get("Patient/p1")).json()["name"][0]["family"] == "Two"
 
 
+async def test_puts_of_several_types_continue_each_resource_s_versions(client):
+    """The versions a transaction's PUTs replace are read for all types together: a new
+    id starts at 1, a stored one goes on, a deleted one goes on after its deletion."""
+    await client.put("Patient/kept", json=patient("Kept", id="kept"), headers=FHIR)
+    await client.put("Observation/gone", json=observation("Patient/kept", id="gone"),
+                     headers=FHIR)
+    assert (await client.delete("Observation/gone")).status_code in (200, 204)
+    response = await post_bundle(client, bundle(
+        "transaction",
+        entry("PUT", "Patient/kept", patient("Changed", id="kept")),
+        entry("PUT", "Observation/gone", observation("Patient/kept", id="gone")),
+        entry("PUT", "Patient/fresh", patient("Fresh", id="fresh")),
+        entry("PUT", "Observation/fresh", observation("Patient/fresh", id="fresh")),
+    ))
+    assert response.status_code == 200, response.text
+    assert [(e["response"]["status"][:3], e["response"]["etag"])
+            for e in response.json()["entry"]] == [
+        ("200", 'W/"2"'), ("201", 'W/"3"'), ("201", 'W/"1"'), ("201", 'W/"1"')]
+    assert (await client.get("Observation/gone")).json()["meta"]["versionId"] == "3"
+
+
 async def test_put_if_none_match_star_only_creates(client):
     await client.put("Patient/p2", json=patient(id="p2"), headers=FHIR)
     response = await post_bundle(client, bundle(
