@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from ..access.identity import AccessContext, access_context
 from ..config import Settings
+from ..rest.plugins import add_to_capability, run_in_lifespan
 
 __all__ = ["install", "access_context", "AccessContext"]
 
@@ -54,17 +54,14 @@ def install(app: Starlette, settings: Settings) -> None:
 
     app.router.routes[0:0] = _routes()
     app.add_middleware(BearerAuthentication)
-    app.state.capability_hooks.append(capability_security)
-    original = app.router.lifespan_context
+    add_to_capability(app, capability_security)
 
     @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with original(application) as state:
-            services = application.state.services
-            auth = build_auth(settings, services.storage.auth)
-            await auth.ensure_indexes()
-            await auth.keys.keys()
-            application.state.auth = auth
-            yield state
+    async def authorization(application: Starlette) -> AsyncIterator[None]:
+        auth = build_auth(settings, application.state.services.storage.auth)
+        await auth.ensure_indexes()
+        await auth.keys.keys()
+        application.state.auth = auth
+        yield
 
-    app.router.lifespan_context = lifespan
+    run_in_lifespan(app, authorization)

@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from ..config import Settings
+from ..rest.plugins import add_to_capability, run_in_lifespan
 from ..storage.export_files import OutputStore
 from ..storage.export_jobs import ExportTimings, JobStore
 from .http import FILE, STATUS, dispatch
@@ -67,27 +68,24 @@ def capability_operations(request: Request, rest: dict[str, Any]) -> None:
 
 
 def install(app: Starlette, settings: Settings) -> None:
-    app.state.capability_hooks.append(capability_operations)
-    app.state.instantiates = [*getattr(app.state, "instantiates", []), BULK_CAPABILITY]
-    original = app.router.lifespan_context
+    add_to_capability(app, capability_operations, instantiates=BULK_CAPABILITY)
 
     @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with original(application) as state:
-            services = application.state.services
-            timings = timings_from_environment()
-            jobs = services.storage.export_jobs(timings)
-            outputs = services.storage.export_files
-            await jobs.ensure_indexes()
-            await outputs.ensure_indexes()
-            worker = ExportWorker(services, jobs, outputs)
-            application.state.export = ExportService(jobs, outputs, worker, timings)
-            task = asyncio.create_task(worker.loop(), name="export-worker")
-            try:
-                yield state
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+    async def exports(application: Starlette) -> AsyncIterator[None]:
+        services = application.state.services
+        timings = timings_from_environment()
+        jobs = services.storage.export_jobs(timings)
+        outputs = services.storage.export_files
+        await jobs.ensure_indexes()
+        await outputs.ensure_indexes()
+        worker = ExportWorker(services, jobs, outputs)
+        application.state.export = ExportService(jobs, outputs, worker, timings)
+        task = asyncio.create_task(worker.loop(), name="export-worker")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-    app.router.lifespan_context = lifespan
+    run_in_lifespan(app, exports)

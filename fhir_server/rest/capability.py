@@ -5,7 +5,7 @@ Resource types come from the shipped R4 definitions, search parameters from the 
 service, operations from the operation registry, each type's ``supportedProfile`` from
 the validator's definition registry (core, project and stored profiles: installed guides
 and client-created ones); other parts of the server add to ``rest`` through
-``app.state.capability_hooks`` (SMART adds ``security``).
+``app.state.capability_hooks`` (``rest/plugins.py``; SMART adds ``security``).
 """
 
 from __future__ import annotations

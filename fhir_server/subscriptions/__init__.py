@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.routing import WebSocketRoute
 
 from ..config import Settings
+from ..rest.plugins import add_to_capability, run_in_lifespan
 from .delivery import RestHookDelivery
 from .dispatcher import Dispatcher
 from .endpoints import EndpointPolicy
@@ -64,29 +65,26 @@ def _capability(request: Request, rest: dict[str, Any]) -> None:
 
 def install(app: Starlette, settings: Settings) -> None:
     app.router.routes.insert(0, WebSocketRoute(PATH, websocket_channel))
-    app.state.capability_hooks.append(_capability)
-    app.state.instantiates = [*getattr(app.state, "instantiates", []), BACKPORT_CAPABILITY]
-    original = app.router.lifespan_context
+    add_to_capability(app, _capability, instantiates=BACKPORT_CAPABILITY)
 
     @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with original(application) as state:
-            services = application.state.services
-            await services.storage.subscription_events.keep_for(event_retention())
-            worker = uuid.uuid4().hex
-            dispatcher = Dispatcher(services, worker)
-            delivery = RestHookDelivery(services, worker, EndpointPolicy.for_server(settings))
-            tasks = [asyncio.create_task(dispatcher.loop(), name="subscription-dispatcher"),
-                     asyncio.create_task(delivery.loop(), name="rest-hook-delivery")]
-            try:
-                yield state
-            finally:  # bounded: a stop never waits for the database forever
-                await delivery.stop()
-                for task in tasks:
-                    task.cancel()
-                await asyncio.wait(tasks, timeout=STOP_SECONDS)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(STOP_SECONDS):
-                        await dispatcher.stop()
+    async def notifications(application: Starlette) -> AsyncIterator[None]:
+        services = application.state.services
+        await services.storage.subscription_events.keep_for(event_retention())
+        worker = uuid.uuid4().hex
+        dispatcher = Dispatcher(services, worker)
+        delivery = RestHookDelivery(services, worker, EndpointPolicy.for_server(settings))
+        tasks = [asyncio.create_task(dispatcher.loop(), name="subscription-dispatcher"),
+                 asyncio.create_task(delivery.loop(), name="rest-hook-delivery")]
+        try:
+            yield
+        finally:  # bounded: a stop never waits for the database forever
+            await delivery.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_SECONDS):
+                    await dispatcher.stop()
 
-    app.router.lifespan_context = lifespan
+    run_in_lifespan(app, notifications)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from starlette.applications import Starlette
 
 from ..config import Settings
+from ..rest.plugins import run_in_lifespan
 from .registration import CLIENT_ID, register_web_app
 from .routes import routes
 
@@ -36,13 +36,11 @@ def install(app: Starlette, settings: Settings) -> None:
     app.router.routes[0:0] = routes()
     if settings.auth != "smart":
         return
-    original = app.router.lifespan_context
 
     @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with original(application) as state:
-            auth = application.state.auth
-            await register_web_app(auth.registry, auth.endpoints.issuer)
-            yield state
+    async def registration(application: Starlette) -> AsyncIterator[None]:
+        auth = application.state.auth
+        await register_web_app(auth.registry, auth.endpoints.issuer)
+        yield
 
-    app.router.lifespan_context = lifespan
+    run_in_lifespan(app, registration)
