@@ -3,6 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Test processes: each runs whole test files with its own embedded database and server.
+# Bytecode is kept (some machines set PYTHONDONTWRITEBYTECODE): the suite starts dozens of
+# server and command processes, each of which would otherwise compile the server again.
 TEST_WORKERS ?= 2
 
 .PHONY: install run test lint bench browser screenshots clean
@@ -19,7 +21,7 @@ run: $(STAMP)
 	$(BIN)/fhir-server serve
 
 test: $(STAMP) browser
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Debian's headless Chromium for the SMART JS-client test: best effort, the test skips without it.
 browser:
