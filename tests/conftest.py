@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,20 @@ async def app(settings: Settings, mongo_client: AsyncMongoClient):
     async with application.router.lifespan_context(application):
         yield application
     await mongo_client.drop_database(settings.database)
+
+
+@asynccontextmanager
+async def smart_app_on(mongo_client: AsyncMongoClient, mongodb_uri: str, prefix: str
+                       ) -> AsyncIterator[Any]:
+    """A running in-process app with SMART authorization on a database of its own
+    (``prefix`` and a random suffix), dropped afterwards."""
+    database = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    settings = Settings(database=database, mongodb_uri=mongodb_uri, base_url=BASE,
+                        auth="smart")
+    application = create_app(settings, mongo_client)
+    async with application.router.lifespan_context(application):
+        yield application
+    await mongo_client.drop_database(database)
 
 
 @pytest.fixture

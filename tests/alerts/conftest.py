@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -12,9 +11,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from fhir_server.access.scopes import parse_scopes
-from fhir_server.config import Settings
-from fhir_server.rest.app import create_app
 from fhir_server.storage import SystemWriter
+from tests.conftest import smart_app_on
 
 ROOT = "http://testserver"
 BASE = f"{ROOT}/fhir"
@@ -27,13 +25,8 @@ PUBLIC_HEALTH_SCOPES = "system/Condition.rs system/Patient.rs system/DetectedIss
 @pytest.fixture(scope="package")
 async def smart_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
     """One app for these tests (each test uses its own value set and districts)."""
-    database = f"test_alerts_{uuid.uuid4().hex[:10]}"
-    settings = Settings(database=database, mongodb_uri=mongodb_uri, base_url=BASE,
-                        auth="smart")
-    application = create_app(settings, mongo_client)
-    async with application.router.lifespan_context(application):
+    async with smart_app_on(mongo_client, mongodb_uri, "test_alerts") as application:
         yield application
-    await mongo_client.drop_database(database)
 
 
 @pytest.fixture(scope="package")

@@ -8,7 +8,6 @@ exercise exactly that.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,10 +18,8 @@ from pymongo import AsyncMongoClient
 from consent import ConsentPolicy
 from fhir_server.access import SYSTEM
 from fhir_server.access.scopes import parse_scopes
-from fhir_server.config import Settings
-from fhir_server.rest.app import create_app
 from fhir_server.storage import SystemWriter
-from tests.conftest import database_of
+from tests.conftest import database_of, smart_app_on
 
 from .data import RECORD, REFERENCE_DATA
 
@@ -32,16 +29,11 @@ BASE = f"{ROOT}/fhir"
 
 @pytest.fixture(scope="module")
 async def consent_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
-    database = f"test_consent_{uuid.uuid4().hex[:10]}"
-    settings = Settings(database=database, mongodb_uri=mongodb_uri, base_url=BASE,
-                        auth="smart")
-    application = create_app(settings, mongo_client)
-    async with application.router.lifespan_context(application):
+    async with smart_app_on(mongo_client, mongodb_uri, "test_consent") as application:
         repository = SystemWriter(application.state.services.storage.resources)
         for resource in [*REFERENCE_DATA, *RECORD]:
             await repository.update(resource, resource["id"])
         yield application
-    await mongo_client.drop_database(database)
 
 
 @pytest.fixture(scope="module")

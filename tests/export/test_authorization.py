@@ -5,7 +5,6 @@ files, and the AuditEvent listing what left the server."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -15,10 +14,8 @@ from pymongo import AsyncMongoClient
 
 from fhir_server.access import SYSTEM
 from fhir_server.access.scopes import parse_scopes
-from fhir_server.config import Settings
-from fhir_server.rest.app import create_app
 from fhir_server.storage import SystemWriter
-from tests.conftest import database_of
+from tests.conftest import database_of, smart_app_on
 
 from .conftest import ASYNC, download, export_all
 from .test_async_pattern import observation, patient
@@ -30,11 +27,7 @@ PSY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PS
 
 @pytest.fixture
 async def smart_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
-    database = f"test_export_{uuid.uuid4().hex[:10]}"
-    settings = Settings(database=database, mongodb_uri=mongodb_uri, base_url=BASE,
-                        auth="smart")
-    application = create_app(settings, mongo_client)
-    async with application.router.lifespan_context(application):
+    async with smart_app_on(mongo_client, mongodb_uri, "test_export") as application:
         repository = SystemWriter(application.state.services.storage.resources)
         for pid in ("p1", "p2"):
             await repository.update(patient(pid), pid)
@@ -47,7 +40,6 @@ async def smart_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
         await repository.update(group, "g1")
         application.state.export.timings.min_poll = timedelta(0)
         yield application
-    await mongo_client.drop_database(database)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ The record is stored once; the test modules run in file order and only
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -21,8 +20,7 @@ from pymongo import AsyncMongoClient
 from consent import ConsentPolicy
 from fhir_server.access import SYSTEM
 from fhir_server.access.scopes import parse_scopes
-from fhir_server.config import Settings
-from fhir_server.rest.app import create_app
+from tests.conftest import smart_app_on
 
 from .data import ACTORS, BINARIES, CONSENTS, EXPLAIN_ROLE, RECORD, REFERENCE_DATA, Actor
 
@@ -34,24 +32,19 @@ TRIM_LOG_EVERY = 25
 
 @pytest.fixture(scope="package")
 async def security_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
-    database = f"test_security_{uuid.uuid4().hex[:10]}"
-    settings = Settings(database=database, mongodb_uri=mongodb_uri, base_url=BASE,
-                        auth="smart")
-    application = create_app(settings, mongo_client)
-    async with application.router.lifespan_context(application):
+    async with smart_app_on(mongo_client, mongodb_uri, "test_security") as application:
         services = application.state.services
         services.access = dataclasses.replace(services.access, consent_policy=ConsentPolicy(
             explain_roles=frozenset({EXPLAIN_ROLE})))
         resources = services.storage.resources
         for resource in [*REFERENCE_DATA, *RECORD, *CONSENTS]:
             await resources.update(SYSTEM, resource, resource["id"])
-        limit = settings.max_binary_bytes
+        limit = services.settings.max_binary_bytes
         for resource in BINARIES:
             stored, _ = await services.storage.binary.externalize(resource, limit)
             await resources.update(SYSTEM, stored, resource["id"])
         application.state.export.timings.min_poll = timedelta(0)
         yield application
-    await mongo_client.drop_database(database)
 
 
 @pytest.fixture(scope="package")

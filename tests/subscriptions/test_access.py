@@ -5,7 +5,6 @@ all."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,8 +12,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from fhir_server.access.scopes import parse_scopes
-from fhir_server.config import Settings
-from fhir_server.rest.app import create_app
+from tests.conftest import smart_app_on
 
 from .helpers import events, kind, observation, subscription
 from .receiver import Receiver
@@ -25,13 +23,8 @@ BASE = f"{ROOT}/fhir"
 
 @pytest.fixture
 async def smart_app(mongodb_uri: str, mongo_client: AsyncMongoClient):
-    database = f"test_subs_access_{uuid.uuid4().hex[:10]}"
-    settings = Settings(database=database, mongodb_uri=mongodb_uri, base_url=BASE,
-                        auth="smart")
-    application = create_app(settings, mongo_client)
-    async with application.router.lifespan_context(application):
+    async with smart_app_on(mongo_client, mongodb_uri, "test_subs_access") as application:
         yield application
-    await mongo_client.drop_database(database)
 
 
 @pytest.fixture
