@@ -31,6 +31,11 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def _env_list(name: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in os.environ.get(name, "").split(",")
+                     if item.strip())
+
+
 @dataclass
 class Settings:
     host: str = "127.0.0.1"
@@ -56,6 +61,19 @@ class Settings:
     # the largest HL7 v2 message the MLLP listener of ``serve --mllp-port`` takes (4 MiB)
     hl7_max_bytes: int = field(default_factory=lambda: _env_int("FHIR_HL7_MAX_BYTES", 4 << 20))
     health_id: HealthIdConfig = field(default_factory=HealthIdConfig.from_environment)
+    # Condition/$community-alert-scan: counts below this are shown as "<N" and never alert
+    community_alert_min_cell: int = field(
+        default_factory=lambda: _env_int("FHIR_COMMUNITY_ALERT_MIN_CELL", 5)
+    )
+    # practitioner roles (codes) that may run it without a token granted PUBHLTH
+    public_health_roles: frozenset[str] = field(
+        default_factory=lambda: _env_list("FHIR_PUBLIC_HEALTH_ROLES")
+    )
+
+    def __post_init__(self) -> None:
+        if self.community_alert_min_cell < 1:
+            raise ValueError("FHIR_COMMUNITY_ALERT_MIN_CELL must be at least 1, not "
+                             f"{self.community_alert_min_cell}")
 
     @property
     def fhir_base(self) -> str:

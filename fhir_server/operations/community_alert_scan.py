@@ -13,7 +13,6 @@ policy for that purpose, so the patients' Consents decide who counts.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 from starlette.responses import Response
@@ -28,26 +27,14 @@ from ..rest.responses import fhir_response
 from . import Operation, OperationCall
 from ._patient_record import parameter_text
 
-__all__ = ["OPERATIONS", "PUBLIC_HEALTH_ROLES", "MINIMUM_CELL", "PUBLIC_HEALTH"]
+__all__ = ["OPERATIONS", "PUBLIC_HEALTH"]
 
 DEFINITION = "https://mch-fhir.org/fhir/OperationDefinition/community-alert-scan"
 PUBLIC_HEALTH = "PUBHLTH"
-PUBLIC_HEALTH_ROLES = "FHIR_PUBLIC_HEALTH_ROLES"
-MINIMUM_CELL = "FHIR_COMMUNITY_ALERT_MIN_CELL"
 _DEFAULTS = {"windowDays": 14, "baselineWindows": 4}
 _LIMITS = {"windowDays": 366, "baselineWindows": 52, "minimumCellSize": 1000}
 _NAMES = ("valueSet", "windowEnd", "windowDays", "baselineWindows", "standardDeviations",
           "minimumCellSize")
-
-
-def _roles() -> frozenset[str]:
-    return frozenset(r.strip() for r in os.environ.get(PUBLIC_HEALTH_ROLES, "").split(",")
-                     if r.strip())
-
-
-def server_minimum_cell() -> int:
-    text = os.environ.get(MINIMUM_CELL, "5").strip()
-    return int(text) if text.isdigit() and int(text) >= 1 else 5
 
 
 async def _check_caller(call: OperationCall) -> None:
@@ -59,7 +46,7 @@ async def _check_caller(call: OperationCall) -> None:
         raise Forbidden("$community-alert-scan is made for public health: send "
                         "X-Purpose-Of-Use: PUBHLTH")
     if PUBLIC_HEALTH not in policy.token.context.purpose_of_use:
-        roles = _roles()
+        roles = call.services.settings.public_health_roles
         actor = await view.actor(memberships=True)
         if not roles or not {code for _, code in actor.roles} & roles:
             raise Forbidden("$community-alert-scan is for public-health staff (a token "
@@ -110,7 +97,7 @@ def _request(call: OperationCall, arguments: dict[str, str]) -> ScanRequest:
     end = today
     if "windowEnd" in arguments:
         end = parse_date_range(arguments["windowEnd"], "windowEnd")[0].date()
-    minimum = server_minimum_cell()
+    minimum = call.services.settings.community_alert_min_cell
     windows = Windows(end, _integer(arguments, "windowDays", _DEFAULTS["windowDays"], 1),
                       _integer(arguments, "baselineWindows", _DEFAULTS["baselineWindows"], 1))
     scan = Scan(windows.baseline, _deviations(arguments),

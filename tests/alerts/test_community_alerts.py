@@ -142,7 +142,8 @@ async def test_only_public_health_may_scan_and_bad_requests_are_400(smart_app, h
                         fhir_user="Practitioner/epi", kind="user")
     staff = {**staff, "X-Purpose-Of-Use": "PUBHLTH"}
     assert (await http.post(SCAN, headers=staff, json=body)).status_code == 403
-    monkeypatch.setenv("FHIR_PUBLIC_HEALTH_ROLES", "epidemiologist")
+    settings = smart_app.state.services.settings
+    monkeypatch.setattr(settings, "public_health_roles", frozenset({"epidemiologist"}))
     allowed = await http.post(SCAN, headers=staff, json=body)
     assert allowed.status_code == 200, allowed.text
     health = await token(smart_app, PUBLIC_HEALTH_SCOPES)

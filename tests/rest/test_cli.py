@@ -30,6 +30,15 @@ def test_a_setting_that_is_not_a_number_is_a_usage_error(name, tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_a_minimum_cell_below_one_is_a_usage_error(tmp_path):
+    # the community alerts' small-cell suppression must never fall back silently
+    result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "data")],
+                                env={"FHIR_COMMUNITY_ALERT_MIN_CELL": "0"})
+    assert result.exit_code == 2
+    assert "FHIR_COMMUNITY_ALERT_MIN_CELL must be at least 1, not 0" in result.output
+    assert not (tmp_path / "data").exists()
+
+
 def test_auth_off_is_refused_through_the_environment_twins(tmp_path):
     result = CliRunner().invoke(main, ["serve"], env={
         "FHIR_HOST": "0.0.0.0", "FHIR_AUTH": "off", "FHIR_DATA_DIR": str(tmp_path / "d")})
