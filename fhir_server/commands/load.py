@@ -7,44 +7,40 @@ starting it) or ``MONGODB_URI``, and writes through the same transaction code as
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
 from pathlib import Path
 
 import click
+from pymongo import AsyncMongoClient
 from tqdm import tqdm
 
 from ..config import Settings
 from ..server_record import command_settings
+from .on_database import database_options, run_on_database
 
 __all__ = ["commands"]
 
 
-async def _load(settings: Settings, files: list[Path], chunk_size: int, force: bool,
-                quiet: bool) -> list:
+async def _load(settings: Settings, client: AsyncMongoClient, files: list[Path],
+                chunk_size: int, force: bool, quiet: bool) -> list:
     from ..bundles.load_patients import LoadPatients
     from ..bundles.loading import Loader, count_resources
-    from ..database import connect
     from ..services import build_services
 
     total = sum(count_resources(path) for path in files)
     os.environ.setdefault("FHIR_TERMINOLOGY_SEED", "off")  # the server seeds on its start
-    client = connect(settings.mongodb_uri or "")
-    try:
-        services = await build_services(settings, client)
-        with tqdm(total=total, unit=" resources", disable=quiet, file=sys.stderr,
-                  dynamic_ncols=True) as bar:
-            loader = Loader(services, chunk_size=chunk_size, force=force, progress=bar.update,
-                            patients=LoadPatients(services))
-            reports = []
-            for path in files:
-                bar.set_postfix_str(path.name[-40:], refresh=False)
-                reports.append(await loader.load_file(path))
-        return reports
-    finally:
-        await client.close()
+    services = await build_services(settings, client)
+    with tqdm(total=total, unit=" resources", disable=quiet, file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        loader = Loader(services, chunk_size=chunk_size, force=force, progress=bar.update,
+                        patients=LoadPatients(services))
+        reports = []
+        for path in files:
+            bar.set_postfix_str(path.name[-40:], refresh=False)
+            reports.append(await loader.load_file(path))
+    return reports
 
 
 def _summary(reports: list, elapsed: float) -> tuple[str, int]:
@@ -70,12 +66,7 @@ def _summary(reports: list, elapsed: float) -> tuple[str, int]:
 @click.command("load")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
-@click.option("--data-dir", envvar="FHIR_DATA_DIR", show_envvar=True,
-              default="data", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="The server's data dir (its embedded database).")
-@click.option("--mongodb-uri", envvar="MONGODB_URI", show_envvar=True, default=None,
-              help="An external MongoDB instead of the embedded database.")
+@database_options
 @click.option("--chunk-size", default=500, show_default=True, type=click.IntRange(1, 10_000),
               help="NDJSON lines per transaction.")
 @click.option("--force", is_flag=True, help="Load files again even if recorded as loaded.")
@@ -84,20 +75,15 @@ def load(paths: tuple[Path, ...], data_dir: Path, mongodb_uri: str | None, chunk
          force: bool, quiet: bool) -> None:
     """Load Bundles (.json) and NDJSON files or folders of them."""
     from ..bundles.loading import discover
-    from ..server import database_for
 
     # Patients first: the resources of later files refer to them as they were resolved
     files = sorted(discover(list(paths)), key=lambda path: not path.name.startswith("Patient"))
     if not files:
         raise click.UsageError("no .json or .ndjson files found in the given paths")
     settings = command_settings(data_dir, mongodb_uri)
-    database = database_for(settings)
     started = time.perf_counter()
-    try:
-        reports = asyncio.run(_load(settings, files, chunk_size, force, quiet))
-    finally:
-        if database is not None:
-            database.stop()
+    reports = run_on_database(settings, lambda client: _load(
+        settings, client, files, chunk_size, force, quiet))
     text, code = _summary(reports, time.perf_counter() - started)
     click.echo(text)
     sys.exit(code)
