@@ -75,7 +75,7 @@ def _worker_settings(settings: Settings) -> str:
     fields = dataclasses.asdict(settings)  # nested settings (health_id) become dicts
     fields["data_dir"] = str(settings.data_dir)
     fields["mllp_port"] = None  # the listener is a process of its own
-    return json.dumps(fields)
+    return json.dumps(fields, default=sorted)  # sets as lists
 
 
 def _settings_from(text: str) -> Settings:
@@ -89,6 +89,8 @@ def _settings_from(text: str) -> Settings:
             fields[name] = Path(value)
         elif dataclasses.is_dataclass(kind) and isinstance(value, dict):
             fields[name] = kind(**value)
+        elif typing.get_origin(kind) is frozenset:
+            fields[name] = frozenset(value)
     return Settings(**fields)
 
 

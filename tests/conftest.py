@@ -118,6 +118,7 @@ class LiveServer:
                  args: list[str] | None = None) -> None:
         import subprocess
         import sys
+        import tempfile
         import time
 
         self.port = free_port()
@@ -125,15 +126,18 @@ class LiveServer:
         self.base = f"http://127.0.0.1:{self.port}/fhir"
         env = {**os.environ, "MONGODB_URI": mongodb_uri, "FHIR_DATABASE": database,
                "FHIR_PORT": str(self.port), **(extra_env or {})}
+        # a file, not a pipe: nobody reads the output while the server runs, and a full
+        # pipe would block the server's next log line (and with it every request)
+        self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fhir_server.cli", "serve", *(args or [])],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_terminated_with_this_process(),
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode(errors="replace")  # type: ignore[union-attr]
-                raise RuntimeError(f"server exited early:\n{output}")
+                raise RuntimeError(f"server exited early:\n{self.output}")
             try:
                 if httpx.get(f"{self.base}/metadata", timeout=1).status_code == 200:
                     return
@@ -141,7 +145,12 @@ class LiveServer:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError("server did not start within 60 s")
+        raise RuntimeError(f"server did not start within 120 s:\n{self.output}")
+
+    @property
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -151,8 +160,27 @@ class LiveServer:
             except Exception:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout:
-            self.process.stdout.close()
+        self._log.close()
+
+
+def _terminated_with_this_process():
+    """What a server process started by a test runs before exec: SIGTERM when the test
+    process dies (Linux), so a killed test run leaves no server behind (the server stops
+    its own children)."""
+    import ctypes
+    import signal
+
+    parent = os.getpid()
+
+    def prepare() -> None:
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PDEATHSIG
+        except OSError:  # not Linux
+            pass
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return prepare
 
 
 @pytest.fixture(scope="session")

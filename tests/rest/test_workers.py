@@ -17,7 +17,8 @@ from fhir_server.server import _settings_from, _worker_settings
 def test_a_worker_gets_the_parents_settings_but_not_the_mllp_listener():
     health_id = HealthIdConfig(system="https://example.org/health-id", issue=True)
     parent = Settings(port=18080, data_dir=Path("/tmp/somewhere"), mongodb_uri="mongodb://x",
-                      auth="smart", mllp_port=2575, health_id=health_id)
+                      auth="smart", mllp_port=2575, health_id=health_id,
+                      public_health_roles=frozenset({"epidemiologist", "dso"}))
     worker = _settings_from(_worker_settings(parent))
     assert worker == dataclasses.replace(parent, mllp_port=None)
     assert isinstance(worker.health_id, HealthIdConfig)
