@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..elements import Context, children, root_context
@@ -45,6 +46,7 @@ def words(text: str) -> list[str]:
     return [w[:_MAX_WORD] for w in _WORD.findall(normalize_text(text))]
 
 
+@lru_cache(maxsize=8192)  # bounded: the keys come from clients
 def _child(context: Context, key: str) -> Any:
     """The element (with its type) a JSON key holds below ``context``, if any."""
     for candidate in [key] + [key[:i] for i in range(len(key) - 1, 0, -1) if key[i].isupper()]:
