@@ -132,7 +132,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fhir_server.cli", "serve", *(args or [])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_terminated_with_this_process(),
+            preexec_fn=terminated_with_this_process(),
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -163,7 +163,7 @@ class LiveServer:
         self._log.close()
 
 
-def _terminated_with_this_process():
+def terminated_with_this_process():
     """What a server process started by a test runs before exec: SIGTERM when the test
     process dies (Linux), so a killed test run leaves no server behind (the server stops
     its own children)."""

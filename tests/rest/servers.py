@@ -14,7 +14,7 @@ import httpx
 
 from fhir_server.embedded_db import database_pids as secantusd_pids
 
-from ..conftest import free_port
+from ..conftest import free_port, terminated_with_this_process
 
 __all__ = ["EmbeddedServer", "secantusd_pids", "wait_until_gone"]
 
@@ -54,6 +54,7 @@ class EmbeddedServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fhir_server.cli", "serve", *args],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=terminated_with_this_process(),
         )
         if wait:
             self.wait_ready()
