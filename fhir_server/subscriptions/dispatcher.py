@@ -97,9 +97,10 @@ class Dispatcher:
 
     async def round(self) -> bool:
         """Dispatch one batch; False when the outbox was empty."""
-        versions = await self.storage.outbox.pending(BATCH)
-        if not versions:
+        pending = await self.storage.outbox.pending(BATCH)
+        if not pending.keys:
             return False
+        versions = pending.versions
         states = await self.live_states()
         numbered: list[Numbered] = []
         if states:
@@ -115,8 +116,7 @@ class Dispatcher:
                     first = state["events"] + 1
                     numbered.append(Numbered(state["_id"], state["events"], [
                         _event(state, first + i, v) for i, v in enumerate(notified)]))
-        await self.storage.subscription_events.commit(self.worker, numbered,
-                                                      [v.key for v in versions])
+        await self.storage.subscription_events.commit(self.worker, numbered, pending.keys)
         if numbered:
             ring()
         return True
