@@ -5,10 +5,10 @@ Every server process runs :meth:`Dispatcher.loop`; the one holding the lease
 ``subscription_leases/dispatcher`` (renewed every :data:`RENEW_SECONDS`, taken over by
 another process when it is not renewed for :data:`LEASE`: a dead process; a stopping
 one hands it over at once) works, the others wait. A round reads the oldest pending
-versions of the outbox (:mod:`fhir_server.storage.subscription_outbox`), decides which
-subscriptions each one notifies (:mod:`.matching`) and, in one transaction that also
-checks the lease, stores the events numbered after each subscription's counter,
-advances the counters and takes the versions out of the outbox. Numbers are therefore
+entries of the outbox (:mod:`fhir_server.storage.subscription_outbox`) and their
+versions, decides which subscriptions each version notifies (:mod:`.matching`) and, in
+one transaction that also checks the lease, stores the events numbered after each
+subscription's counter, advances the counters and deletes the batch's outbox entries. Numbers are therefore
 given after commit, in one place: no gaps, no duplicates, whatever order concurrent
 writes committed in.
 
