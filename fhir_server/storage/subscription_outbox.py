@@ -40,7 +40,7 @@ from ..json_io import from_bson
 from .documents import HISTORY, for_history, write_options
 from .filters import MATCH_NOTHING, and_filters
 
-__all__ = ["OUTBOX", "Outbox", "Pending", "Version", "outbox_entry", "version_key"]
+__all__ = ["OUTBOX", "Outbox", "Version", "outbox_entry", "version_key"]
 
 OUTBOX = "subscription_outbox"
 _ORDER = [("at", ASCENDING), ("_id", ASCENDING)]
@@ -89,15 +89,6 @@ class Version:
                    bool(doc.get("created")), None if resource is None else from_bson(resource))
 
 
-@dataclass
-class Pending:
-    """A batch of the outbox: the keys of its entries (all of them: the commit deletes
-    them) and the versions they name, in ``(at, _id)`` order."""
-
-    keys: list[str]
-    versions: list[Version]
-
-
 class Outbox:
     def __init__(self, db: AsyncDatabase) -> None:
         self._db = db
@@ -142,21 +133,20 @@ class Outbox:
         with contextlib.suppress(OperationFailure):  # dropped meanwhile by another process
             await self._history.drop_index(_MARK)
 
-    async def pending(self, limit: int) -> Pending:
-        """The oldest entries, at most ``limit``, in ``(at, _id)`` order (two versions
-        of one resource written in the same millisecond: by version number), with their
-        versions. Entries sharing the last instant of a full batch are left for the next
-        one, so a resource's versions are never split across batches out of order."""
+    async def pending(self, limit: int) -> list[str]:
+        """The keys of the oldest entries, at most ``limit``, in ``(at, _id)`` order (two
+        versions of one resource written in the same millisecond: by version number).
+        Entries sharing the last instant of a full batch are left for the next one, so a
+        resource's versions are never split across batches out of order."""
         entries = await self._entries.find({}, sort=_ORDER, limit=limit).to_list()
         if len(entries) == limit and entries[0]["at"] != entries[-1]["at"]:
             last = entries[-1]["at"]
             entries = [entry for entry in entries if entry["at"] != last]
-        keys = [entry["_id"] for entry in entries]
-        found = await self.versions(keys)
-        return Pending(keys, [found[key] for key in keys if key in found])
+        return [entry["_id"] for entry in entries]
 
     async def versions(self, keys: Iterable[str]) -> dict[str, Version]:
-        """Versions by key (the previous versions of updates and deletions)."""
+        """Versions by key (those of the pending entries, the previous versions of
+        updates and deletions)."""
         wanted = sorted(set(keys))
         if not wanted:
             return {}
