@@ -35,7 +35,7 @@ from ..errors import Gone, MethodNotAllowed, NotFound, PreconditionFailed
 from ..json_io import from_bson, to_bson
 from .documents import HISTORY, for_history, write_options
 from .filters import MATCH_NOTHING, and_filters
-from .subscription_outbox import OUTBOX
+from .subscription_outbox import OUTBOX, outbox_entry
 from .write_guards import WriteGuard
 
 __all__ = ["Resources", "StoredResource", "HistoryPage", "Indexer", "Put", "Version"]
@@ -479,7 +479,8 @@ class Resources:
                              session: AsyncClientSession) -> None:
         """Write new versions: per collection one bulk write of the current documents
         (insert, compare-and-set replace on ``vid``, or delete), then one update marking
-        the replaced versions superseded and one insert of the versions into ``history``.
+        the replaced versions superseded, one insert of the versions into ``history`` and
+        one of their entries into the subscription outbox (those with ``notify``).
         Every version document is built by :meth:`_history_doc`. A concurrent change of a
         replaced version is a 412 (inside a transaction, MongoDB reports the conflict
         first and the transaction is retried)."""
@@ -513,10 +514,14 @@ class Resources:
         try:
             await self._db[HISTORY].insert_many(
                 [self._history_doc(v.resource_type, v.rid, v.vid, v.moment, v.stored, v.index,
-                                   v.method, v.created, v.notify) for v in versions],
+                                   v.method, v.created) for v in versions],
                 ordered=False, session=session)
         except BulkWriteError as error:  # pragma: no cover - guarded by the compare-and-set
             raise _conflict(versions, error) from error
+        pending = [outbox_entry(history_id(v.resource_type, v.rid, v.vid), v.moment)
+                   for v in versions if v.notify]
+        if pending:  # for the subscription dispatcher (.subscription_outbox)
+            await self._db[OUTBOX].insert_many(pending, session=session)
 
     async def absent_ids(
         self, resource_type: str, rids: list[str], session: AsyncClientSession | None = None
@@ -672,9 +677,8 @@ class Resources:
     def _history_doc(
         resource_type: str, rid: str, vid: int, moment: datetime,
         resource: dict[str, Any] | None, index: dict[str, Any], method: str, created: bool,
-        notify: bool = True,
     ) -> dict[str, Any]:
-        doc = {
+        return {
             "_id": history_id(resource_type, rid, vid),
             "type": resource_type,
             "id": rid,
@@ -685,9 +689,6 @@ class Resources:
             "resource": None if resource is None else to_bson(resource),
             "search": index,
         }
-        if notify:
-            doc[OUTBOX] = moment  # pending for the subscription dispatcher (subscription_outbox)
-        return doc
 
     @staticmethod
     def _from_current(resource_type: str, doc: dict[str, Any]) -> StoredResource:

@@ -23,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid
 
 from .. import clock
-from .documents import HISTORY, write_options
+from .documents import write_options
 from .subscription_outbox import OUTBOX
 from .subscription_state import LEASES, STATES
 
@@ -81,8 +81,8 @@ class SubscriptionEvents:
                 "name": EXPIRY, "expireAfterSeconds": seconds})
 
     async def commit(self, worker: str, numbered: list[Numbered], keys: list[str]) -> None:
-        """Store a batch's events, advance the counters and take the batch's versions out
-        of the outbox, atomically; :class:`LeaseLost` (nothing written) when ``worker``
+        """Store a batch's events, advance the counters and delete the batch's outbox
+        entries (``keys``), atomically; :class:`LeaseLost` (nothing written) when ``worker``
         no longer holds the dispatcher lease or a counter moved."""
 
         async def work(session: AsyncClientSession) -> None:
@@ -104,8 +104,7 @@ class SubscriptionEvents:
             if documents:
                 await self.events.insert_many(documents, session=session)
             if keys:
-                await self._db[HISTORY].update_many(
-                    {"_id": {"$in": keys}}, {"$unset": {OUTBOX: ""}}, session=session)
+                await self._db[OUTBOX].delete_many({"_id": {"$in": keys}}, session=session)
 
         async with self._db.client.start_session() as session:
             await session.with_transaction(work, **write_options())

@@ -1,14 +1,22 @@
-"""The subscription outbox: the version documents (``history``) not yet looked at by the
-subscription dispatcher.
+"""The subscription outbox: the versions not yet looked at by the subscription
+dispatcher, one small document each in ``subscription_outbox``.
 
-Every version document is built by ``Resources._history_doc`` with ``outbox`` set to its
-``lastUpdated``, so the outbox is written in the same transaction as the resource: a
-rolled-back write leaves nothing, a committed one cannot be missed, whatever the write
-path (REST, Bundles, loads, bulk paths). The one exception is the shipped content the
-server stores itself (``Version.notify`` False: :mod:`.conformance_seed`). A sparse index
-holds only the pending ones; the dispatcher reads them in ``(outbox, _id)`` order and
-removes the field in the transaction that numbers their events
-(:meth:`SubscriptionEvents.commit`).
+An entry is ``{_id: <version key>, at: <its lastUpdated>}`` (the ``_id`` of the version
+document in ``history``). :meth:`Resources.write_versions` inserts the entries of a write
+with one ``insert_many`` in the same transaction as the versions, so a rolled-back write
+leaves nothing, a committed one cannot be missed, whatever the write path (REST, Bundles,
+loads, HL7 v2, the server's own writers). The one exception is the shipped content the
+server stores itself (``Version.notify`` False: :mod:`.conformance_seed`). The dispatcher
+reads the entries in ``(at, _id)`` order (index ``at_id``), the versions they name from
+``history`` by ``_id``, and deletes the entries in the transaction that numbers their
+events (:meth:`SubscriptionEvents.commit`).
+
+Before issue 16 the outbox was an ``outbox`` field of the version document under a sparse
+index, and the dispatcher removed the field from each one: on SecantusDB that update cost
+about as much as writing the document. :meth:`Outbox.ensure_indexes` turns the versions
+a database of that time still has marked into entries (once: then it drops the index).
+Nothing reads the field any more: a marked document left by a process of the earlier
+version that still writes (stop those before starting this one) is inert.
 
 Reads of resource *content* for notifications go through :meth:`visible`, which takes the
 subscription owner's access policy, as every read of resources in this package does.
@@ -16,27 +24,38 @@ subscription owner's access policy, as every read of resources in this package d
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from pymongo import ASCENDING, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import CollectionInvalid, OperationFailure
 
 from ..access import AccessPolicy
 from ..json_io import from_bson
-from .documents import HISTORY, for_history
+from .documents import HISTORY, for_history, write_options
 from .filters import MATCH_NOTHING, and_filters
 
-__all__ = ["OUTBOX", "Outbox", "Version", "version_key"]
+__all__ = ["OUTBOX", "Outbox", "Version", "outbox_entry", "version_key"]
 
-OUTBOX = "outbox"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+OUTBOX = "subscription_outbox"
+_ORDER = [("at", ASCENDING), ("_id", ASCENDING)]
+_MARK = "outbox"  # the field and sparse index of the design before issue 16
+_MIGRATION_BATCH = 500
 
 
 def version_key(resource_type: str, rid: str, vid: int) -> str:
     """The ``_id`` of a version document."""
     return f"{resource_type}/{rid}/_history/{vid:012d}"
+
+
+def outbox_entry(key: str, moment: datetime) -> dict[str, Any]:
+    """The outbox entry of the version ``key`` written at ``moment``."""
+    return {"_id": key, "at": moment}
 
 
 @dataclass
@@ -72,31 +91,62 @@ class Version:
 
 class Outbox:
     def __init__(self, db: AsyncDatabase) -> None:
+        self._db = db
+        self._entries = db[OUTBOX]
         self._history = db[HISTORY]
 
     async def ensure_indexes(self) -> None:
-        # sparse: only pending versions are in it (a partial index would do as well, but
-        # not every MongoDB-compatible planner uses one for this query)
-        await self._history.create_index([(OUTBOX, 1)], sparse=True, name="outbox")
+        """Create the collection beforehand (it is written inside transactions only) with
+        its index, then move what a database of an earlier version left marked."""
+        if OUTBOX not in await self._db.list_collection_names(filter={"name": OUTBOX}):
+            with contextlib.suppress(CollectionInvalid):  # created meanwhile elsewhere
+                await self._db.create_collection(OUTBOX)
+        await self._entries.create_index(_ORDER, name="at_id")
+        await self._move_marks()
 
-    async def pending(self, limit: int) -> list[Version]:
-        """The oldest versions not yet dispatched, in ``(outbox, _id)`` order (two
+    async def _move_marks(self) -> None:
+        """Versions marked pending by an earlier version (an ``outbox`` field, sparse
+        index ``outbox`` on ``history``) become entries, in batches, each in one
+        transaction that also removes the marks it moved (so several processes starting
+        at once move each one once); then the index goes. Runs while that index exists:
+        once per database."""
+        if _MARK not in [index["name"] async for index in await self._history.list_indexes()]:
+            return
+
+        async def move(session: AsyncClientSession) -> int:
+            marked = await self._history.find(
+                {_MARK: {"$exists": True}}, {_MARK: 1}, session=session
+            ).limit(_MIGRATION_BATCH).to_list()
+            if marked:
+                await self._entries.bulk_write([
+                    UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": {"at": doc[_MARK]}},
+                              upsert=True) for doc in marked], session=session)
+                await self._history.update_many(
+                    {"_id": {"$in": [doc["_id"] for doc in marked]}},
+                    {"$unset": {_MARK: ""}}, session=session)
+            return len(marked)
+
+        moved = _MIGRATION_BATCH
+        while moved == _MIGRATION_BATCH:
+            async with self._db.client.start_session() as session:
+                moved = await session.with_transaction(move, **write_options())
+        with contextlib.suppress(OperationFailure):  # dropped meanwhile by another process
+            await self._history.drop_index(_MARK)
+
+    async def pending(self, limit: int) -> list[str]:
+        """The keys of the oldest entries, at most ``limit``, in ``(at, _id)`` order (two
         versions of one resource written in the same millisecond: by version number).
-
-        The index gives ``outbox`` order; versions sharing the last instant of a full
-        batch are left for the next one, so a resource's versions are never split
-        across batches out of order."""
-        cursor = self._history.find({OUTBOX: {"$gte": _EPOCH}}, {"search": 0}).sort(
-            OUTBOX, 1).limit(limit)
-        docs = await cursor.to_list()
-        if len(docs) == limit and docs[0][OUTBOX] != docs[-1][OUTBOX]:
-            last = docs[-1][OUTBOX]
-            docs = [d for d in docs if d[OUTBOX] != last]
-        docs.sort(key=lambda d: (d[OUTBOX], d["_id"]))
-        return [Version.of(doc) for doc in docs]
+        Entries sharing the last instant of a full batch are left for the next one, so a
+        resource's versions are never split across batches out of order."""
+        entries = await self._entries.find({}, sort=_ORDER, limit=limit).to_list()
+        if len(entries) == limit and entries[0]["at"] != entries[-1]["at"]:
+            last = entries[-1]["at"]
+            entries = [entry for entry in entries if entry["at"] != last]
+        return [entry["_id"] for entry in entries]
 
     async def versions(self, keys: Iterable[str]) -> dict[str, Version]:
-        """Versions by key (the previous versions of updates and deletions)."""
+        """Versions by key (those of the pending entries, the previous versions of
+        updates and deletions)."""
         wanted = sorted(set(keys))
         if not wanted:
             return {}

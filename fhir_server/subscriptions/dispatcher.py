@@ -5,12 +5,13 @@ Every server process runs :meth:`Dispatcher.loop`; the one holding the lease
 ``subscription_leases/dispatcher`` (renewed every :data:`RENEW_SECONDS`, taken over by
 another process when it is not renewed for :data:`LEASE`: a dead process; a stopping
 one hands it over at once) works, the others wait. A round reads the oldest pending
-versions of the outbox (:mod:`fhir_server.storage.subscription_outbox`), decides which
-subscriptions each one notifies (:mod:`.matching`) and, in one transaction that also
-checks the lease, stores the events numbered after each subscription's counter,
-advances the counters and takes the versions out of the outbox. Numbers are therefore
-given after commit, in one place: no gaps, no duplicates, whatever order concurrent
-writes committed in.
+entries of the outbox (:mod:`fhir_server.storage.subscription_outbox`) and their
+versions, decides which subscriptions each version notifies (:mod:`.matching`) and, in
+one transaction that also checks the lease, stores the events numbered after each
+subscription's counter, advances the counters and deletes the batch's outbox entries.
+Numbers are therefore given after commit, in one place: no gaps, no duplicates, whatever
+order concurrent writes committed in. The live subscriptions are read after the entries,
+so every version committed after a Subscription's registration is matched against it.
 
 The leader also brings Subscription resources in line with the server's status
 (``requested`` -> ``active`` after a handshake, ``error``, ``off``) and switches off
@@ -96,13 +97,16 @@ class Dispatcher:
         return self._topics
 
     async def round(self) -> bool:
-        """Dispatch one batch; False when the outbox was empty."""
-        versions = await self.storage.outbox.pending(BATCH)
-        if not versions:
+        """Dispatch one batch; False when the outbox was empty. With no live subscription
+        the batch's entries are only deleted: its versions are not read."""
+        keys = await self.storage.outbox.pending(BATCH)
+        if not keys:
             return False
-        states = await self.live_states()
+        states = await self.live_states()  # after the entries (module docstring)
         numbered: list[Numbered] = []
         if states:
+            found = await self.storage.outbox.versions(keys)
+            versions = [found[key] for key in keys if key in found]
             topics = await self.topics()
             matcher = BatchMatcher(self.services, versions)
             await matcher.load_previous()
@@ -115,8 +119,7 @@ class Dispatcher:
                     first = state["events"] + 1
                     numbered.append(Numbered(state["_id"], state["events"], [
                         _event(state, first + i, v) for i, v in enumerate(notified)]))
-        await self.storage.subscription_events.commit(self.worker, numbered,
-                                                      [v.key for v in versions])
+        await self.storage.subscription_events.commit(self.worker, numbered, keys)
         if numbered:
             ring()
         return True

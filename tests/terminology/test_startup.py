@@ -82,8 +82,7 @@ def test_two_servers_started_at_once_are_ready_only_with_the_shipped_content(
             {"type": {"$in": CONFORMANCE}}, {"type": 1, "id": 1}))
         # no subscription event (a backlog the dispatcher would read at every first
         # start), and no words: _text/_content of thousands of code lists
-        pending = history.count_documents({"type": {"$in": CONFORMANCE},
-                                           "outbox": {"$exists": True}})
+        pending = client[database]["subscription_outbox"].count_documents({})
         worded = client[database]["CodeSystem"].count_documents(
             {"$or": [{"search._text": {"$exists": True}},
                      {"search._content": {"$exists": True}}]})
