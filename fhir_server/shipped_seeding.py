@@ -50,6 +50,8 @@ class ShippedSeeding:
         stored already; a stop cancels it (the next start continues after the batches
         committed)."""
         if self.content is None or await self.gate.is_open():
+            if self.content is not None:
+                log.info("Shipped content stored already (version %s)", self.content.version)
             yield
             return
         task = asyncio.create_task(self._store(self.content), name="shipped-content")
