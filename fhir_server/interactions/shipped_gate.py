@@ -69,12 +69,20 @@ class ShippedGate:
         self.types = frozenset(types)
         self._stored = stored
         self._done = not self.types
+        self._asked: asyncio.Future[bool] | None = None
+        self._asked_at = -math.inf
         self.wait_seconds = _wait_seconds() if wait_seconds is None else wait_seconds
 
     async def is_open(self) -> bool:
-        """Whether the content is stored (asked of the database until it once was)."""
-        if not self._done:
-            self._done = await self._stored()
+        """Whether the content is stored, asked of the database until it once was: at most
+        once per poll interval however many requests wait (they share the answer)."""
+        if self._done:
+            return True
+        if self._asked is None or (self._asked.done() and
+                                   time.monotonic() - self._asked_at >= _POLL_SECONDS):
+            self._asked_at = time.monotonic()
+            self._asked = asyncio.ensure_future(self._stored())
+        self._done = await asyncio.shield(self._asked)
         return self._done
 
     async def admit(self, resource_type: str | None, params: Iterable[tuple[str, str]] = (),

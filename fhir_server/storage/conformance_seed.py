@@ -1,11 +1,14 @@
-"""Storing the shipped conformance content in MongoDB, before the server reports ready.
+"""Storing the shipped conformance content in MongoDB, in the background of a running server.
 
 Every shipped CodeSystem, ValueSet and ConceptMap (:func:`terminology.local.shipped_resources`)
-and the shipped profiles (:func:`profiles.registry.shipped_definitions`) are stored as
-resources with their own ids, tagged ``shipped`` in ``meta.tag``, so that they can be read
-and searched like any other (https://hl7.org/fhir/R4/http.html#read). The server awaits
-:func:`seed_shipped` during startup, so ``/metadata`` first answers once the content is
-there. Controlled by ``FHIR_TERMINOLOGY_SEED`` (``on``, the default, or ``off``).
+and the shipped profiles (:func:`profiles.registry.shipped_definitions`), with the server's
+OperationDefinitions and SubscriptionTopics, are stored as resources with their own ids,
+tagged ``shipped`` in ``meta.tag``, so that they can be read and searched like any other
+(https://hl7.org/fhir/R4/http.html#read). The server answers before they are stored:
+:func:`keep_seeding` runs in its background (``fhir_server.shipped_seeding``), retrying
+after a failure, and requests on the shipped types wait until :func:`content_stored` says
+the current content version is (``fhir_server.interactions.shipped_gate``). Controlled by
+``FHIR_TERMINOLOGY_SEED`` (``on``, the default, or ``off``).
 
 A client's resource is never replaced. A shipped resource is *created* only under an id
 that was never used (:meth:`Resources.absent_ids`, in the same transaction as the
@@ -27,11 +30,14 @@ quarters of the index of code lists), and the versions are no subscription event
 the outbox, which the dispatcher would otherwise read through after every first start).
 
 Several processes on one database: the lease ``conformance_state/shipped-content`` (its
-owner, a heartbeat after every batch) lets exactly one seed; the others wait for it, at
-most ``FHIR_SEED_WAIT_SECONDS`` (default 300). A lease whose owner is gone (its pid no
-longer exists on this host, or no heartbeat for :data:`LEASE`) is taken over, and the new
-owner continues after the batches already committed. The content version is a digest of
-all of it, so a change to any shipped file is stored on the next start.
+owner, a heartbeat after every batch; ``state: done`` and the content version once all is
+stored) lets exactly one seed; :func:`seed_shipped` in the others waits for it, at most
+``FHIR_SEED_WAIT_SECONDS`` (default 300; in the background, :func:`keep_seeding` then
+tries again). A lease whose owner is gone (its pid no longer exists on this host, or no
+heartbeat for :data:`LEASE`) is taken over, and the new owner continues after the batches
+already committed; an owner that fails or is cancelled (the server stopping) gives the
+lease up at once. The content version is a digest of all of it, so a change to any
+shipped file is stored on the next start.
 """
 
 from __future__ import annotations
