@@ -64,10 +64,11 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
                            settings.health_id)
     store = RegistryStore(storage.search_registry)
     search = SearchEngine(storage.queries, store, settings)
+    validator = await validation.build_validator(storage)
     seeding = ShippedSeeding(  # stored in the background; not searched by its words
         storage, [*validation.shipped_content(), *definitions(), *shipped_resources()],
-        lambda resource: index_resource(store.registry, resource, context, _WORDS))
-    validator = await validation.build_validator(storage)
+        lambda resource: index_resource(store.registry, resource, context, _WORDS),
+        validator.store)
     base = settings.fhir_base
     access = AccessService(
         base=base, auth_on=settings.auth == "smart", source=storage.consents,

@@ -21,6 +21,7 @@ from .interactions.shipped_gate import OPEN, ShippedGate
 from .memory import release_free_memory
 from .storage import Indexer, Storage
 from .storage.conformance_seed import ShippedContent, seeding_enabled
+from .storage.conformance_store import ConformanceStore
 
 __all__ = ["ShippedSeeding", "STOP_SECONDS"]
 
@@ -30,12 +31,14 @@ log = logging.getLogger(__name__)
 
 class ShippedSeeding:
     """The shipped content (``resources``, stored with ``indexer``'s index fields) and
-    its gate."""
+    its gate; ``store`` (the validator's conformance store) looks again once it is stored,
+    so that its checkpoint, not the next start, reads past the thousands of versions."""
 
     def __init__(self, storage: Storage, resources: list[dict[str, Any]],
-                 indexer: Indexer | None) -> None:
+                 indexer: Indexer | None, store: ConformanceStore | None = None) -> None:
         self.storage = storage
         self.indexer = indexer
+        self.store = store
         self.content = ShippedContent(resources) if seeding_enabled() else None
         if self.content is None:
             self.gate = OPEN
@@ -63,4 +66,6 @@ class ShippedSeeding:
 
     async def _store(self, content: ShippedContent) -> None:
         await self.storage.seed_shipped(content, self.indexer)
+        if self.store is not None:
+            await self.store.refresh()
         release_free_memory()  # the versions it prepared: about 100 MB of heap
