@@ -31,6 +31,7 @@ from .embedded_db import (
     lock_holder,
     try_lock,
 )
+from .memory import release_free_memory
 from .server_record import record_server
 
 if TYPE_CHECKING:
@@ -133,18 +134,6 @@ def _serve_workers(settings: Settings, config: uvicorn.Config) -> int:
     return 0
 
 
-def _release_free_memory() -> None:
-    """Give back to the system the heap that startup used and freed (storing the shipped
-    content: about 100 MB), which glibc would otherwise keep for the life of the process."""
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
 def _bounded_server(config: uvicorn.Config, give_up: typing.Callable[[], None]
                     ) -> uvicorn.Server:
     """uvicorn's server, whose stop on SIGTERM/SIGINT cannot hang: uvicorn looks at the
@@ -153,8 +142,9 @@ def _bounded_server(config: uvicorn.Config, give_up: typing.Callable[[], None]
     for the application's shutdown without a limit. A signal during startup ends the
     process at once, one during shutdown after :data:`STOP_LIMIT_SECONDS`: ``give_up``
     runs (it stops the embedded database) and the process exits with code 1. Nothing is
-    lost by that: every write is a transaction, and an interrupted seeding is resumed by
-    the next process (its lease names this process, which is then gone)."""
+    lost by that: every write is a transaction, and an interrupted seeding (it runs in the
+    background, :mod:`fhir_server.shipped_seeding`) is resumed by the next process (its
+    lease names this process, which is then gone)."""
     import threading
 
     import uvicorn
@@ -164,7 +154,7 @@ def _bounded_server(config: uvicorn.Config, give_up: typing.Callable[[], None]
 
         async def startup(self, sockets: typing.Any = None) -> None:
             await super().startup(sockets=sockets)
-            _release_free_memory()
+            release_free_memory()
 
         def handle_exit(self, sig: int, frame: typing.Any) -> None:
             super().handle_exit(sig, frame)

@@ -10,13 +10,15 @@ from pymongo import AsyncMongoClient
 from consent import ConsentPolicy
 from profiles.validator import Validator
 
+from . import validation
 from .access import SYSTEM, AccessService
 from .access.matcher import IndexMatcher
 from .access.paths import r4_paths
 from .config import Settings
+from .interactions.shipped_gate import ShippedGate
 from .search import SearchService
+from .shipped_seeding import ShippedSeeding
 from .storage import Storage
-from .validation import build_validator
 
 __all__ = ["Services", "build_services"]
 
@@ -32,6 +34,12 @@ class Services:
     search: SearchService
     operations: dict[str, Any]
     access: AccessService
+    seeding: ShippedSeeding
+
+    @property
+    def shipped(self) -> ShippedGate:
+        """The gate of the requests that need the shipped content stored."""
+        return self.seeding.gate
 
     @property
     def base(self) -> str:
@@ -56,9 +64,11 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
                            settings.health_id)
     store = RegistryStore(storage.search_registry)
     search = SearchEngine(storage.queries, store, settings)
-    validator = await build_validator(  # the shipped content is not searched by its words
-        storage, [*definitions(), *shipped_resources()],
-        lambda resource: index_resource(store.registry, resource, context, _WORDS))
+    validator = await validation.build_validator(storage)
+    seeding = ShippedSeeding(  # stored in the background; not searched by its words
+        storage, [*validation.shipped_content(), *definitions(), *shipped_resources()],
+        lambda resource: index_resource(store.registry, resource, context, _WORDS),
+        validator.store)
     base = settings.fhir_base
     access = AccessService(
         base=base, auth_on=settings.auth == "smart", source=storage.consents,
@@ -66,7 +76,8 @@ async def build_services(settings: Settings, client: AsyncMongoClient) -> Servic
         consent_policy=ConsentPolicy.from_environment(),
         compile_query=lambda resource_type, params: search.query_filter(
             SYSTEM, resource_type, params))
-    services = Services(settings, client, storage, validator, search, registry(), access)
+    services = Services(settings, client, storage, validator, search, registry(), access,
+                        seeding)
     storage.hl7_feed.patients = FeedPatients(Caller(services, SYSTEM))
     await storage.ensure_indexes()
     await search.refresh(force=True)

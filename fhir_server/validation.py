@@ -10,8 +10,7 @@ from profiles.validator import Validator
 from terminology import LocalTerminology, shipped_terminology
 from terminology.local import shipped_resources
 
-from .storage import Indexer, Storage
-from .storage.conformance_seed import seeding_enabled
+from .storage import Storage
 
 __all__ = ["build_validator", "shipped_content"]
 
@@ -22,15 +21,10 @@ def shipped_content() -> list[dict[str, Any]]:
     return [*shipped_resources(), *shipped_definitions()]
 
 
-async def build_validator(storage: Storage, extra: list[dict[str, Any]] | None = None,
-                          shipped_indexer: Indexer | None = None) -> Validator:
-    """A validator whose registry and terminology include the stored conformance
-    resources. First stores the shipped content and ``extra`` (the server's own
-    conformance resources, e.g. OperationDefinitions), with the index fields of
-    ``shipped_indexer``, or waits for the process that does: the server is ready only when
-    it is stored."""
-    if seeding_enabled():
-        await storage.seed_shipped([*shipped_content(), *(extra or [])], shipped_indexer)
+async def build_validator(storage: Storage) -> Validator:
+    """A validator whose registry and terminology are the shipped ones in memory (never
+    read from the database, so validation does not wait for the shipped content to be
+    stored there) plus the conformance resources clients stored."""
     terminology = LocalTerminology(base=shipped_terminology())
     registry = DefinitionRegistry()
     store = storage.conformance(registry, terminology)

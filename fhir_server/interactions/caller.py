@@ -11,6 +11,7 @@ from ..access import AccessPolicy, AccessService
 from ..config import Settings
 from ..search import SearchService
 from ..storage import Resources, Storage
+from .shipped_gate import ShippedGate
 
 __all__ = ["Caller", "Server"]
 
@@ -27,6 +28,9 @@ class Server(Protocol):
 
     @property
     def base(self) -> str: ...
+
+    @property
+    def shipped(self) -> ShippedGate: ...
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ def create_app(settings: Settings, client: AsyncMongoClient | None = None) -> St
         assert mongo is not None
         try:
             app.state.services = await build_services(settings, mongo)
-            async with hl7v2_listening(app.state.services):
+            async with app.state.services.seeding.running(), \
+                    hl7v2_listening(app.state.services):
                 yield
         finally:
             if own:

@@ -44,6 +44,7 @@ async def process(request: Request, dispatch: Dispatch) -> Response:
     require_json_body(request)
     caller = caller_of(request)
     bundle = await read_json(request, caller.services.settings.max_body_bytes)
+    await caller.services.shipped.admit_bundle(bundle)
     result = await process_bundle(caller, bundle, reader=_router_reader(request, dispatch),
                                   prefer=_return_preference(request))
     return fhir_response(result, 200, request=request, media_type=media)

@@ -21,6 +21,7 @@ from ..export import PATHS as EXPORT_PATHS
 from ..export import dispatch as export_dispatch
 from . import binary, bundle, capability, history, operations, patch, read, search, write
 from .compartments import compartment_types
+from .context import services_of
 
 __all__ = ["dispatch"]
 
@@ -43,6 +44,22 @@ def _allow(method: str, table: dict[str, Handler], what: str) -> Handler:
     return handler
 
 
+def _named_type(method: str, segments: list[str]) -> tuple[str | None, bool] | None:
+    """For the shipped-content gate: the type a request names (None at system level),
+    and whether it covers every type unless ``_type`` says otherwise; None for
+    ``/metadata`` and a Bundle (:func:`bundle.process` looks at its entries)."""
+    if not segments:
+        return None if method == "POST" else (None, True)
+    first = segments[0]
+    if first == "metadata":
+        return None
+    if first.startswith("$") or first in ("_history", "_search"):
+        return None, True
+    if len(segments) == 3 and not segments[2].startswith(("$", "_")):  # a compartment
+        return (None if segments[2] == "*" else segments[2]), False
+    return first, False
+
+
 async def dispatch(request: Request, path: str) -> Response:
     segments = [unquote(s) for s in path.split("/") if s]
     method = request.method
@@ -58,6 +75,9 @@ async def dispatch(request: Request, path: str) -> Response:
             policy.check_interaction("search", listed_type)
     else:
         policy.check_interaction(interaction, resource_type)
+    if (named := _named_type(method, segments)) is not None:
+        await services_of(request).shipped.admit(
+            named[0], request.query_params.multi_items(), every_type=named[1])
     n = len(segments)
     if n == 0:
         if method == "POST":

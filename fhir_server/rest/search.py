@@ -51,6 +51,7 @@ async def search_post(request: Request, resource_type: str | None = None) -> Res
         raise InvalidRequest(f"Malformed form body: {exc}") from None
     params = _query_params(request) + [(k, v) for k, v in form if k not in ("_format",
                                                                           "_pretty")]
+    await caller.services.shipped.admit(resource_type, form, every_type=resource_type is None)
     bundle = await interactions.search(caller, resource_type, params,
                                        lenient=handling_preference(request))
     return fhir_response(bundle, 200, request=request, media_type=media)

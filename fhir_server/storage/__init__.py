@@ -9,7 +9,6 @@ state (binary content, the audit chain, what consent decisions read).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -22,7 +21,7 @@ from .auth_storage import AuthStorage
 from .binary import BinaryStore
 from .compartment_members import CompartmentMembers
 from .condition_locks import ConditionLocks
-from .conformance_seed import SeedOutcome, seed_shipped
+from .conformance_seed import SeedOutcome, ShippedContent, content_stored, keep_seeding
 from .conformance_store import ConformanceStore
 from .consent_data import ConsentData
 from .documents import ensure_base_indexes
@@ -88,11 +87,16 @@ class Storage:
                    SubscriptionStates(db), SubscriptionEvents(db), ConditionLocks(db),
                    CompartmentMembers(db), PatientReview(db), db)
 
-    async def seed_shipped(self, resources: list[dict[str, Any]],
+    async def seed_shipped(self, content: ShippedContent,
                            indexer: Indexer | None = None) -> SeedOutcome:
         """Store the shipped conformance content (:mod:`.conformance_seed`), its index
-        fields from ``indexer`` (by default the repository's)."""
-        return await seed_shipped(self._db, SystemWriter(self.resources, indexer), resources)
+        fields from ``indexer`` (by default the repository's), retrying after a failure
+        until it is stored (by this process or another)."""
+        return await keep_seeding(self._db, SystemWriter(self.resources, indexer), content)
+
+    async def shipped_content_stored(self, version: str) -> bool:
+        """Whether shipped content ``version`` is stored (:mod:`.conformance_seed`)."""
+        return await content_stored(self._db, version)
 
     def conformance(self, registry: DefinitionRegistry, terminology: LocalTerminology
                     ) -> ConformanceStore:

@@ -1,11 +1,14 @@
-"""Storing the shipped conformance content in MongoDB, before the server reports ready.
+"""Storing the shipped conformance content in MongoDB, in the background of a running server.
 
 Every shipped CodeSystem, ValueSet and ConceptMap (:func:`terminology.local.shipped_resources`)
-and the shipped profiles (:func:`profiles.registry.shipped_definitions`) are stored as
-resources with their own ids, tagged ``shipped`` in ``meta.tag``, so that they can be read
-and searched like any other (https://hl7.org/fhir/R4/http.html#read). The server awaits
-:func:`seed_shipped` during startup, so ``/metadata`` first answers once the content is
-there. Controlled by ``FHIR_TERMINOLOGY_SEED`` (``on``, the default, or ``off``).
+and the shipped profiles (:func:`profiles.registry.shipped_definitions`), with the server's
+OperationDefinitions and SubscriptionTopics, are stored as resources with their own ids,
+tagged ``shipped`` in ``meta.tag``, so that they can be read and searched like any other
+(https://hl7.org/fhir/R4/http.html#read). The server answers before they are stored:
+:func:`keep_seeding` runs in its background (``fhir_server.shipped_seeding``), retrying
+after a failure, and requests on the shipped types wait until :func:`content_stored` says
+the current content version is (``fhir_server.interactions.shipped_gate``). Controlled by
+``FHIR_TERMINOLOGY_SEED`` (``on``, the default, or ``off``).
 
 A client's resource is never replaced. A shipped resource is *created* only under an id
 that was never used (:meth:`Resources.absent_ids`, in the same transaction as the
@@ -27,11 +30,14 @@ quarters of the index of code lists), and the versions are no subscription event
 the outbox, which the dispatcher would otherwise read through after every first start).
 
 Several processes on one database: the lease ``conformance_state/shipped-content`` (its
-owner, a heartbeat after every batch) lets exactly one seed; the others wait for it, at
-most ``FHIR_SEED_WAIT_SECONDS`` (default 300). A lease whose owner is gone (its pid no
-longer exists on this host, or no heartbeat for :data:`LEASE`) is taken over, and the new
-owner continues after the batches already committed. The content version is a digest of
-all of it, so a change to any shipped file is stored on the next start.
+owner, a heartbeat after every batch; ``state: done`` and the content version once all is
+stored) lets exactly one seed; :func:`seed_shipped` in the others waits for it, at most
+``FHIR_SEED_WAIT_SECONDS`` (default 300; in the background, :func:`keep_seeding` then
+tries again). A lease whose owner is gone (its pid no longer exists on this host, or no
+heartbeat for :data:`LEASE`) is taken over, and the new owner continues after the batches
+already committed; an owner that fails or is cancelled (the server stopping) gives the
+lease up at once. The content version is a digest of all of it, so a change to any
+shipped file is stored on the next start.
 """
 
 from __future__ import annotations
@@ -62,7 +68,8 @@ from .documents import ensure_base_indexes
 
 __all__ = ["SHIPPED_TAG", "STATE", "RECORDS", "MARKER", "BATCH_SIZE", "BATCH_BYTES", "LEASE",
            "SeedOutcome", "SeedingError", "ShippedContent", "seed_shipped",
-           "seeding_enabled", "content_digest", "shipped_versions"]
+           "seeding_enabled", "content_digest", "shipped_versions", "keep_seeding",
+           "content_stored"]
 
 SHIPPED_TAG = {"system": "https://mch-fhir.org/fhir/CodeSystem/content-origin",
                "code": "shipped"}
@@ -73,6 +80,7 @@ BATCH_SIZE = 500
 BATCH_BYTES = 4 * 1024 * 1024  # of JSON: a batch's transaction stays well within the cache
 LOOKAHEAD = 3  # batches prepared ahead of the one stored
 LEASE = timedelta(seconds=60)
+RETRY_SECONDS = 5.0  # after a failed seeding, in the background
 _POLL_SECONDS = 0.1
 
 log = logging.getLogger(__name__)
@@ -371,7 +379,8 @@ class _Seeder:
         return None
 
 
-async def seed_shipped(db: AsyncDatabase, repository: Any, resources: Iterable[dict[str, Any]],
+async def seed_shipped(db: AsyncDatabase, repository: Any,
+                       resources: ShippedContent | Iterable[dict[str, Any]],
                        *, batch_size: int = BATCH_SIZE, wait_seconds: float | None = None,
                        lease: timedelta = LEASE) -> SeedOutcome:
     """Store ``resources`` (the shipped content) with ``repository`` as this module
@@ -381,7 +390,9 @@ async def seed_shipped(db: AsyncDatabase, repository: Any, resources: Iterable[d
     ``wait_seconds`` (default ``FHIR_SEED_WAIT_SECONDS``).
     """
     started = time.monotonic()
-    seeder = _Seeder(db, repository, ShippedContent(resources, batch_size))
+    content = resources if isinstance(resources, ShippedContent) else ShippedContent(
+        resources, batch_size)
+    seeder = _Seeder(db, repository, content)
     bound = _wait_seconds() if wait_seconds is None else wait_seconds
     while True:
         claim = await seeder.claim(lease)
@@ -410,9 +421,31 @@ async def seed_shipped(db: AsyncDatabase, repository: Any, resources: Iterable[d
 async def _run(seeder: _Seeder) -> SeedOutcome | None:
     try:
         return await seeder.run()
-    except Exception:
-        await seeder.release()
+    except (Exception, asyncio.CancelledError):  # a failure, or the server stopping
+        await asyncio.shield(seeder.release())
         raise
+
+
+async def keep_seeding(db: AsyncDatabase, repository: Any, content: ShippedContent, *,
+                       retry_seconds: float = RETRY_SECONDS) -> SeedOutcome:
+    """:func:`seed_shipped` in the background of a running server, until the content is
+    stored (by this process or another): a failure (the database's, or a lease held for
+    too long) is logged and tried again after ``retry_seconds``. Cancelled when the server
+    stops; the next start continues after the batches committed."""
+    while True:
+        try:
+            return await seed_shipped(db, repository, content)
+        except Exception:  # noqa: BLE001 - the database's failure, or a lease held too long
+            log.exception("Storing the shipped content failed; trying again in %.0f s",
+                          retry_seconds)
+        await asyncio.sleep(retry_seconds)
+
+
+async def content_stored(db: AsyncDatabase, version: str) -> bool:
+    """Whether shipped content ``version`` is stored (one read of the lease document)."""
+    marker = await db[STATE].find_one({"_id": MARKER}, {"version": 1, "state": 1})
+    return marker is not None and marker.get("version") == version and \
+        marker.get("state") == "done"
 
 
 async def _recorded(db: AsyncDatabase, version: str | None, kinds: Sequence[str] | None

@@ -23,6 +23,9 @@ from fhir_server.storage.conformance_seed import (
     SHIPPED_TAG,
     STATE,
     SeedingError,
+    ShippedContent,
+    content_stored,
+    keep_seeding,
     seed_shipped,
 )
 from fhir_server.storage.conformance_store import ConformanceStore
@@ -223,6 +226,52 @@ class FailingAfterFirstBatch:
             raise ConnectionError("the database went away")
         self.transactions += 1
         return await self.repository.in_transaction(work)
+
+
+class StoppedAfterFirstBatch(FailingAfterFirstBatch):
+    """The real system writer; after one transaction, the task storing is cancelled (as
+    the server's stop does) or, with ``error``, the next transaction fails once."""
+
+    def __init__(self, repository, error: Exception | None = None) -> None:
+        super().__init__(repository)
+        self.error = error
+
+    async def in_transaction(self, work):
+        if self.transactions == 1 and self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        result = await self.repository.in_transaction(work)
+        self.transactions += 1
+        if self.transactions == 1 and self.error is None:
+            asyncio.current_task().cancel()
+        return result
+
+
+async def test_a_failed_seeding_is_retried_in_the_background(app, db, caplog):
+    content = ShippedContent(sample(), batch_size=2)
+    repository = StoppedAfterFirstBatch(SystemWriter(app.state.services.storage.resources),
+                                        ConnectionError("the database went away"))
+    with caplog.at_level(logging.ERROR):
+        outcome = await keep_seeding(db, repository, content, retry_seconds=0)
+    assert "Storing the shipped content failed" in caplog.text
+    assert (outcome.unchanged, outcome.created) == (2, len(SAMPLE) - 2)
+    assert await content_stored(db, content.version)
+    for key in SAMPLE:
+        assert await versions(db, key) == [1], key
+
+
+async def test_a_seeding_stopped_midway_releases_its_lease_and_the_next_continues(app, db):
+    content = ShippedContent(sample(), batch_size=2)
+    writer = SystemWriter(app.state.services.storage.resources)
+    task = asyncio.create_task(keep_seeding(db, StoppedAfterFirstBatch(writer), content))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    marker = await db[STATE].find_one({"_id": MARKER})
+    assert (marker["state"], marker["heartbeat"]) == ("loading", None)  # released
+    assert not await content_stored(db, content.version)
+    outcome = await seed_shipped(db, writer, content, wait_seconds=0)
+    assert (outcome.unchanged, outcome.created) == (2, len(SAMPLE) - 2)
+    assert await content_stored(db, content.version)
 
 
 async def test_an_interrupted_newer_version_is_still_known_as_shipped(app, db):
