@@ -60,6 +60,9 @@ async def set_consents(app: Any, consents: list[dict[str, Any]]) -> None:
     db = database_of(app)
     await db["Consent"].delete_many({})
     await db["history"].delete_many({"type": "Consent"})
+    # and their subscription outbox entries, which the dispatcher may not have read yet
+    # (the server itself never deletes a version: an entry's key is never used again)
+    await db["subscription_outbox"].delete_many({"_id": {"$regex": "^Consent/"}})
     for resource in consents:
         await app.state.services.storage.resources.update(SYSTEM, resource, resource["id"])
 
