@@ -21,7 +21,7 @@ from .interactions.shipped_gate import OPEN, ShippedGate
 from .memory import release_free_memory
 from .storage import Indexer, Storage
 from .storage.conformance_seed import ShippedContent, seeding_enabled
-from .storage.conformance_store import ConformanceStore
+from .storage.conformance_store import CLOCK_SKEW, ConformanceStore
 
 __all__ = ["ShippedSeeding", "STOP_SECONDS"]
 
@@ -67,5 +67,8 @@ class ShippedSeeding:
     async def _store(self, content: ShippedContent) -> None:
         await self.storage.seed_shipped(content, self.indexer)
         if self.store is not None:
+            # once the last shipped version is older than the store's window, so that its
+            # checkpoint (where the next start looks from) is past all of them
+            await asyncio.sleep(CLOCK_SKEW.total_seconds())
             await self.store.refresh()
         release_free_memory()  # the versions it prepared: about 100 MB of heap

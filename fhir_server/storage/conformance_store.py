@@ -36,10 +36,10 @@ from terminology import LocalTerminology
 from .conformance_seed import STATE, shipped_versions
 from .documents import HISTORY
 
-__all__ = ["ConformanceStore", "CONFORMANCE_TYPES"]
+__all__ = ["ConformanceStore", "CONFORMANCE_TYPES", "CLOCK_SKEW"]
 
 CONFORMANCE_TYPES = ("StructureDefinition", "ValueSet", "CodeSystem", "ConceptMap")
-_CLOCK_SKEW = timedelta(seconds=5)  # a write committed late carries its earlier start time
+CLOCK_SKEW = timedelta(seconds=5)  # a write committed late carries its earlier start time
 _LAST_UPDATED = "conformance_lastUpdated"
 _CHECKPOINT = "conformance-store"  # in conformance_seed.STATE
 _CHECKPOINT_AGE = timedelta(seconds=60)  # a quiet look moves the checkpoint on after this
@@ -74,7 +74,7 @@ class ConformanceStore:
         found: dict[str, datetime] = {}
         for kind in CONFORMANCE_TYPES:
             async for doc in self.db[HISTORY].find(
-                    {"type": kind, "lastUpdated": {"$gte": since - _CLOCK_SKEW}},
+                    {"type": kind, "lastUpdated": {"$gte": since - CLOCK_SKEW}},
                     {"lastUpdated": 1}):
                 found[doc["_id"]] = doc["lastUpdated"]
         return found
@@ -104,7 +104,9 @@ class ConformanceStore:
             start = self._loaded[kind] if not full else checkpoint[1][kind] if checkpoint else {}
             changed |= await self._reload(kind, since, start)
         self._seen = set(recent)
-        self._since = max([look_from, *recent.values()])
+        # this look saw every version committed before ``now``; one committed later carries
+        # a time after ``now - CLOCK_SKEW``, which the next window still covers
+        self._since = max([now, *recent.values()])
         await self._save_checkpoint()
         if changed:
             self.registry.replace_stored(self._loaded["StructureDefinition"].values())
@@ -150,7 +152,7 @@ class ConformanceStore:
         then resources)."""
         before = self._loaded[kind]
         loaded = dict(start)
-        window = {} if since is None else {"lastUpdated": {"$gte": since - _CLOCK_SKEW}}
+        window = {} if since is None else {"lastUpdated": {"$gte": since - CLOCK_SKEW}}
         # no hint: SecantusDB picks _LAST_UPDATED itself, and a hint costs it 0.2 s a query
         changed_since = self.db[kind].find(window, {"vid": 1})
         wanted = []
