@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from terminology.local import shipped_resources
+
 from .interactions.shipped_gate import OPEN, ShippedGate
 from .memory import release_free_memory
 from .storage import Indexer, Storage
@@ -55,6 +57,7 @@ class ShippedSeeding:
         if self.content is None or await self.gate.is_open():
             if self.content is not None:
                 log.info("Shipped content stored already (version %s)", self.content.version)
+                self._release()
             yield
             return
         task = asyncio.create_task(self._store(self.content), name="shipped-content")
@@ -71,4 +74,12 @@ class ShippedSeeding:
             # checkpoint (where the next start looks from) is past all of them
             await asyncio.sleep(CLOCK_SKEW.total_seconds())
             await self.store.refresh()
-        release_free_memory()  # the versions it prepared: about 100 MB of heap
+        self._release()
+
+    def _release(self) -> None:
+        """Once the content is stored: give back what only storing it needed (the content
+        as stored, with its narratives; the versions prepared: about 100 MB of heap).
+        Validation keeps its own copies (:func:`terminology.local.shipped_terminology`)."""
+        self.content = None
+        shipped_resources.cache_clear()
+        release_free_memory()

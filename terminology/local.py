@@ -182,5 +182,8 @@ def shipped_resources() -> tuple[dict[str, Any], ...]:
 
 @cache
 def shipped_terminology() -> LocalTerminology:
-    """The content shipped with the project, loaded once per process."""
-    return LocalTerminology(shipped_resources())
+    """The content shipped with the project, loaded once per process, without the
+    narratives (``text``: more than half of it, which no terminology operation reads), so
+    that the resources themselves (:func:`shipped_resources`) can be let go once stored."""
+    return LocalTerminology({key: value for key, value in resource.items() if key != "text"}
+                            for resource in shipped_resources())
