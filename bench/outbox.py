@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 
@@ -28,28 +25,9 @@ import httpx
 
 from fhir_server.database import connect
 
-from .load import BUNDLES, _database_uri, _drop, _free_port, cpu_seconds
+from .load import BUNDLES, _database_uri, _drop, _serve, cpu_seconds
 
 BUNDLE = max(BUNDLES.glob("*/*.json"), key=lambda path: path.stat().st_size)
-
-
-def _serve(uri: str, database: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "MONGODB_URI": uri, "FHIR_DATABASE": database,
-           "FHIR_PORT": str(port), "FHIR_TERMINOLOGY_SEED": "off", "FHIR_AUTH": "off"}
-    process = subprocess.Popen([sys.executable, "-m", "fhir_server.cli", "serve",
-                                "--auth", "off"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/fhir"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/metadata", timeout=30).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("the server did not start")
 
 
 async def _pending(uri: str, database: str) -> int:
