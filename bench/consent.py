@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 from starlette.middleware import Middleware
 
+from bench.embedded import temporary_database
 from bench.search import engine_on, load
 from fhir_server.access.middleware import AccessControl
 from fhir_server.access.scopes import parse_scopes
@@ -202,17 +203,8 @@ def main() -> None:
     if uri:
         asyncio.run(run(uri, args.copies, args.iterations))
         return
-    from fhir_server.embedded_db import EmbeddedDatabase, try_lock
-
-    with tempfile.TemporaryDirectory(prefix="bench-consent-") as directory:
-        data_dir = Path(directory)
-        lock = try_lock(data_dir / "embedded-db.lock")
-        assert lock is not None
-        database = EmbeddedDatabase.start(data_dir, lock)
-        try:
-            asyncio.run(run(database.uri, args.copies, args.iterations))
-        finally:
-            database.stop()
+    with temporary_database("bench-consent-") as database:
+        asyncio.run(run(database.uri, args.copies, args.iterations))
 
 
 if __name__ == "__main__":

@@ -14,39 +14,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 
 from pymongo import AsyncMongoClient
 
-from fhir_server.embedded_db import EmbeddedDatabase, try_lock
+from bench.embedded import temporary_database
 
 
 async def _phases(retry_writes: bool, writes: int, phases: int) -> list[float]:
     """Milliseconds per write in each phase."""
-    with tempfile.TemporaryDirectory(prefix="bench-retryable-") as folder:
-        data_dir = Path(folder)
-        lock = try_lock(data_dir / "embedded-db.lock")
-        assert lock is not None
-        database = EmbeddedDatabase.start(data_dir, lock)
-        try:
-            # The embedded database's own address already says retryWrites=false: the
-            # keyword decides here.
-            client = AsyncMongoClient(database.uri, retryWrites=retry_writes)
-            collection = client.bench.counter
-            await collection.insert_one({"_id": 1, "n": 0})
-            per_phase = writes // phases
-            figures = []
-            for _ in range(phases):
-                started = time.perf_counter()
-                for _ in range(per_phase):
-                    await collection.update_one({"_id": 1}, {"$inc": {"n": 1}})
-                figures.append((time.perf_counter() - started) / per_phase * 1000)
-            await client.close()
-            return figures
-        finally:
-            database.stop()
+    with temporary_database("bench-retryable-") as database:
+        # The embedded database's own address already says retryWrites=false: the
+        # keyword decides here.
+        client = AsyncMongoClient(database.uri, retryWrites=retry_writes)
+        collection = client.bench.counter
+        await collection.insert_one({"_id": 1, "n": 0})
+        per_phase = writes // phases
+        figures = []
+        for _ in range(phases):
+            started = time.perf_counter()
+            for _ in range(per_phase):
+                await collection.update_one({"_id": 1}, {"$inc": {"n": 1}})
+            figures.append((time.perf_counter() - started) / per_phase * 1000)
+        await client.close()
+        return figures
 
 
 def main() -> None:

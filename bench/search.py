@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import re
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -36,6 +35,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from bench.embedded import temporary_database
 from bench.explain import Recorder, examined
 from fhir_server import clock
 from fhir_server.access import SYSTEM
@@ -381,17 +381,8 @@ def main() -> None:
     if uri:
         asyncio.run(run(uri, args.copies, args.iterations, drop=True))
         return
-    from fhir_server.embedded_db import EmbeddedDatabase, try_lock
-
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as directory:
-        data_dir = Path(directory)
-        lock = try_lock(data_dir / "embedded-db.lock")
-        assert lock is not None
-        database = EmbeddedDatabase.start(data_dir, lock)
-        try:
-            asyncio.run(run(database.uri, args.copies, args.iterations, drop=False))
-        finally:
-            database.stop()
+    with temporary_database("bench-search-") as database:
+        asyncio.run(run(database.uri, args.copies, args.iterations, drop=False))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ from typing import Any
 
 import httpx
 
+from bench.embedded import temporary_database
+
 SERVE_OPTIONS = {"FHIR_HOST", "FHIR_PORT", "FHIR_DATA_DIR", "FHIR_AUTH", "FHIR_BASE_URL",
                  "FHIR_DATABASE", "FHIR_MLLP_PORT", "MONGODB_URI", "FHIR_TERMINOLOGY_SEED"}
 SHIPPED_VALUE_SET = "ValueSet/administrative-gender"
@@ -242,18 +244,10 @@ async def _seed_each(uri: str, database_pid: int) -> None:
 def seeding_breakdown() -> None:
     import asyncio
 
-    from fhir_server.embedded_db import EmbeddedDatabase, try_lock
-
     print(f"load average before: {' '.join(map(str, os.getloadavg()))}")
-    with tempfile.TemporaryDirectory(prefix="bench-seeding-") as scratch:
-        lock = try_lock(Path(scratch) / "embedded-db.lock")
-        assert lock is not None
-        database = EmbeddedDatabase.start(Path(scratch), lock)
-        try:
-            assert database.process is not None
-            asyncio.run(_seed_each(database.uri, database.process.pid))
-        finally:
-            database.stop()
+    with temporary_database("bench-seeding-") as database:
+        assert database.process is not None
+        asyncio.run(_seed_each(database.uri, database.process.pid))
     print(f"load average after: {' '.join(map(str, os.getloadavg()))}")
 
 

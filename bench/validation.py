@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.embedded import temporary_database
 from fhir_server.json_io import parse_json
 from profiles.policy import ProfilePolicy
 from profiles.validator import Validator
@@ -108,19 +109,14 @@ def _validate_code_in_process(validator: Validator, calls: int) -> None:
 
 
 async def _validate_code_over_http(requests: int) -> None:
-    import tempfile
-
     import httpx
 
     from fhir_server.config import Settings
     from fhir_server.database import connect
-    from fhir_server.embedded_db import EmbeddedDatabase, try_lock
     from fhir_server.rest.app import create_app
 
     os.environ["FHIR_TERMINOLOGY_SEED"] = "off"  # measure the operation, not the seeding
-    with tempfile.TemporaryDirectory() as directory:
-        lock = try_lock(Path(directory) / "embedded-db.lock")
-        database = EmbeddedDatabase.start(Path(directory), lock)
+    with temporary_database("bench-validation-") as database:
         client = connect(database.uri)
         try:
             app = create_app(Settings(database="bench", mongodb_uri=database.uri), client)
@@ -139,7 +135,6 @@ async def _validate_code_over_http(requests: int) -> None:
                   f"{requests / wall:,.0f} requests/s ({requests} sequential requests)")
         finally:
             await client.close()
-            database.stop()
 
 
 def main() -> None:
