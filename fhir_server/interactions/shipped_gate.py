@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -34,6 +33,7 @@ from urllib.parse import parse_qsl
 
 from ..errors import ServiceUnavailable
 from ..search.definitions import official_parameters
+from ..storage.conformance_seed import seed_wait_seconds
 
 __all__ = ["ShippedGate", "OPEN"]
 
@@ -41,10 +41,6 @@ _POLL_SECONDS = 0.1
 _RETRY_AFTER = "5"
 _LINK = re.compile(r"[:.,]")
 _INCLUDES = ("_include", "_revinclude")
-
-
-def _wait_seconds() -> float:
-    return float(os.environ.get("FHIR_SEED_WAIT_SECONDS", "300"))
 
 
 @cache
@@ -71,7 +67,7 @@ class ShippedGate:
         self._done = not self.types
         self._asked: asyncio.Future[bool] | None = None
         self._asked_at = -math.inf
-        self.wait_seconds = _wait_seconds() if wait_seconds is None else wait_seconds
+        self.wait_seconds = seed_wait_seconds() if wait_seconds is None else wait_seconds
 
     async def is_open(self) -> bool:
         """Whether the content is stored, asked of the database until it once was: at most

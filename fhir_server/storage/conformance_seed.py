@@ -68,8 +68,8 @@ from .documents import ensure_base_indexes
 
 __all__ = ["SHIPPED_TAG", "STATE", "RECORDS", "MARKER", "BATCH_SIZE", "BATCH_BYTES", "LEASE",
            "SeedOutcome", "SeedingError", "ShippedContent", "seed_shipped",
-           "seeding_enabled", "content_digest", "shipped_versions", "keep_seeding",
-           "content_stored"]
+           "seeding_enabled", "seed_wait_seconds", "content_digest", "shipped_versions",
+           "keep_seeding", "content_stored"]
 
 SHIPPED_TAG = {"system": "https://mch-fhir.org/fhir/CodeSystem/content-origin",
                "code": "shipped"}
@@ -94,7 +94,8 @@ def seeding_enabled() -> bool:
     return os.environ.get("FHIR_TERMINOLOGY_SEED", "on").lower() not in ("off", "0", "false")
 
 
-def _wait_seconds() -> float:
+def seed_wait_seconds() -> float:
+    """``FHIR_SEED_WAIT_SECONDS``: how long anything waits for the shipped content."""
     return float(os.environ.get("FHIR_SEED_WAIT_SECONDS", "300"))
 
 
@@ -393,7 +394,7 @@ async def seed_shipped(db: AsyncDatabase, repository: Any,
     content = resources if isinstance(resources, ShippedContent) else ShippedContent(
         resources, batch_size)
     seeder = _Seeder(db, repository, content)
-    bound = _wait_seconds() if wait_seconds is None else wait_seconds
+    bound = seed_wait_seconds() if wait_seconds is None else wait_seconds
     while True:
         claim = await seeder.claim(lease)
         if claim == "done":
