@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import faulthandler
+import gc
 import os
+import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -26,6 +31,36 @@ BASE = "http://testserver/fhir"
 # seeds explicitly); the Synthea bulk data claims US Core profiles the server does not ship.
 os.environ.setdefault("FHIR_TERMINOLOGY_SEED", "off")
 os.environ.setdefault("FHIR_UNKNOWN_PROFILE", "warning")
+
+# A test still running after this long has every thread's stack and every pending asyncio
+# task's written to its stderr, shown with its failure when pytest-timeout fails it
+# (pyproject: timeout).
+HANG_REPORT_SECONDS = 420
+
+
+def _report_hang(nodeid: str) -> None:
+    stderr = sys.stderr
+    stderr.write(f"\n==== {nodeid} still running after {HANG_REPORT_SECONDS} s ====\n")
+    stderr.flush()
+    faulthandler.dump_traceback(file=stderr, all_threads=True)
+    tasks = [task for task in gc.get_objects()
+             if isinstance(task, asyncio.Task) and not task.done()]
+    for task in tasks:
+        stderr.write(f"\n-- pending {task!r}\n")
+        task.print_stack(file=stderr)
+    stderr.write(f"==== end of report on {nodeid} ====\n")
+    stderr.flush()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    timer = threading.Timer(HANG_REPORT_SECONDS, _report_hang, args=(item.nodeid,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 @pytest.fixture(scope="session")
