@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 # Bytecode is kept (some machines set PYTHONDONTWRITEBYTECODE): the suite starts dozens of
 # server and command processes, each of which would otherwise compile the server again.
 # A worker that dies ends the run (red) at once: pytest-xdist 3.8 can wait forever for the
-# work of a replaced worker under --dist loadfile (pytest-dev/pytest-xdist#1378).
+# work of a replaced worker under --dist loadfile (pytest-dev/pytest-xdist#1378). The 15
+# slowest tests are listed at the end.
 TEST_WORKERS ?= 2
 
 .PHONY: install run test lint bench browser screenshots clean
@@ -23,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/fhir-server serve
 
 test: $(STAMP) browser
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --max-worker-restart 0
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --max-worker-restart 0 --durations 15
 
 # Debian's headless Chromium for the SMART JS-client test: best effort, the test skips without it.
 browser:
