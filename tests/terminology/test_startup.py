@@ -25,6 +25,7 @@ import httpx
 from pymongo import MongoClient
 
 from fhir_server.storage.conformance_seed import MARKER, SHIPPED_TAG, STATE
+from fhir_server.storage.subscription_outbox import version_key
 from fhir_server.validation import shipped_content
 
 from ..conftest import free_port
@@ -105,9 +106,11 @@ def test_two_servers_started_at_once_store_the_shipped_content_once_before_any_r
         history = client[database]["history"]
         stored = Counter((d["type"], d["id"]) for d in history.find(
             {"type": {"$in": CONFORMANCE}}, {"type": 1, "id": 1}))
-        # no subscription event (a backlog the dispatcher would read at every first
-        # start), and no words: _text/_content of thousands of code lists
-        pending = client[database]["subscription_outbox"].count_documents({})
+        # no subscription event for the shipped content (a backlog the dispatcher would
+        # read at every first start; the client's PUT may still wait for the dispatcher
+        # when the servers stop), and no words: _text/_content of thousands of code lists
+        pending = client[database]["subscription_outbox"].count_documents(
+            {"_id": {"$ne": version_key("CodeSystem", "abstract-types", 2)}})
         worded = client[database]["CodeSystem"].count_documents(
             {"$or": [{"search._text": {"$exists": True}},
                      {"search._content": {"$exists": True}}]})
