@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import gc
+import logging
 import os
 import sys
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from fhir_server.config import Settings
@@ -88,6 +89,25 @@ def _database_check() -> str:
                                   capture_output=True, text=True, timeout=60)
             report.append(dump.stdout + dump.stderr)
     return "\n".join(report)
+
+
+class _HeartbeatFailures(monitoring.ServerHeartbeatListener):
+    """A failed heartbeat makes PyMongo clear its pool and cancel the operations in
+    flight (``_OperationCancelled``): logged, so the failing test's report says why."""
+
+    def started(self, event: monitoring.ServerHeartbeatStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.ServerHeartbeatSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.ServerHeartbeatFailedEvent) -> None:
+        logging.getLogger(__name__).warning(
+            "heartbeat to %s failed after %.1f s (awaited: %s): %r", event.connection_id,
+            event.duration, event.awaited, event.reply)
+
+
+monitoring.register(_HeartbeatFailures())
 
 
 @pytest.hookimpl(hookwrapper=True)
