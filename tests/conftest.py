@@ -128,7 +128,7 @@ def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     uri = os.environ.get("MONGODB_URI")
     if uri:
         _session_database.update(uri=uri)
-        yield uri
+        yield _polled(uri)
         return
     data_dir = tmp_path_factory.mktemp("embedded")
     lock = try_lock(data_dir / "embedded-db.lock")
@@ -136,9 +136,20 @@ def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = EmbeddedDatabase.start(data_dir, lock)
     _session_database.update(uri=database.uri, pid=database.process.pid)
     try:
-        yield database.uri
+        yield _polled(database.uri)
     finally:
         database.stop()
+
+
+def _polled(uri: str) -> str:
+    """``uri`` with PyMongo's polling heartbeat. The session's event loop runs only while
+    an async test or fixture does, and the session's clients live on it: with the
+    streaming heartbeat a read with a 30 s deadline is always pending, a sync test of a
+    minute or more lets the deadline pass, and on the next async test the heartbeat fails,
+    the pool is cleared and the operations in flight are cancelled (_OperationCancelled at
+    the setup of the first async test after tests/terminology/test_startup.py, seen in
+    stress runs). Polling waits for a reply only for the milliseconds a hello takes."""
+    return uri + ("&" if "?" in uri else "/?") + "serverMonitoringMode=poll"
 
 
 @pytest.fixture(scope="session")
