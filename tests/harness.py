@@ -65,11 +65,19 @@ def _database_check() -> str:
         report += [line for line in (status.read_text().splitlines() if status.exists()
                                      else ["(its process is gone)"])
                    if line.startswith(("State", "Threads", "VmRSS", "("))]
-        if shutil.which("py-spy") and status.exists():
-            dump = subprocess.run(["py-spy", "dump", "--nonblocking", "--pid", str(pid)],
+        py_spy = _py_spy()
+        if py_spy and status.exists():
+            dump = subprocess.run([py_spy, "dump", "--nonblocking", "--pid", str(pid)],
                                   capture_output=True, text=True, timeout=60)
             report.append(dump.stdout + dump.stderr)
     return "\n".join(report)
+
+
+def _py_spy() -> str | None:
+    """py-spy of the test venv (``make test`` runs ``.venv/bin/pytest`` without that
+    directory on PATH), else one on PATH."""
+    beside_python = Path(sys.executable).parent / "py-spy"
+    return str(beside_python) if beside_python.exists() else shutil.which("py-spy")
 
 
 class _HeartbeatFailures(monitoring.ServerHeartbeatListener):
